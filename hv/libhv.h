@@ -1,0 +1,210 @@
+/*
+ * libhv: the client side of hvd, for dom0 daemons, the toolstack and guests.
+ *
+ * Shaped after Xen's stable libraries (xenctrl's domain calls, xenevtchn,
+ * xengnttab, xenforeignmemory) so a later backend over /dev/xen/* is a second
+ * implementation of this header, not a rewrite of its callers.
+ *
+ * Convention: functions returning int give 0 (or a non-negative value such as
+ * a port) on success and -1 with errno set on failure; pointer functions give
+ * NULL with errno. A handle is not thread-safe. No call here touches libevent:
+ * the fds it exposes go on whatever loop the caller runs.
+ *
+ * Fast paths never talk to hvd: notify is one write() on an eventfd; grant
+ * map/unmap/copy work in-process on a domain's memory, which a dom0 process
+ * fetches from hvd once per domain (the memfd) and keeps mapped.
+ */
+#ifndef PVSTACK_LIBHV_H
+#define PVSTACK_LIBHV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/sched.h>
+
+#include "hv_proto.h"
+
+typedef uint32_t hv_domid_t;
+typedef uint32_t hv_port_t;
+typedef uint32_t hv_gref_t;
+
+/* ---- connection ---- */
+
+struct hv;
+
+/* dom0: connects to $PVSTACK_RUNDIR/hvd.sock (or sockpath when not NULL). */
+struct hv *hv_open(const char *sockpath);
+/* guest: adopts the channel fd hvd gave it ($PVSTACK_HV_FD, default 3) and says HELLO. */
+struct hv *hv_open_guest(void);
+void hv_close(struct hv *hv);
+/* Our own domid: 0 for dom0, the guest's for a guest channel. */
+hv_domid_t hv_self(struct hv *hv);
+
+/* ---- domain control (dom0) ---- */
+
+struct hv_domain_config {
+	uint32_t mem_kib;
+	uint32_t vcpus;
+	uint8_t uuid[16];
+};
+
+struct hv_build_config {
+	const char *kernel;	/* path of the guest program */
+	const char *cmdline;	/* may be NULL */
+	hv_port_t store_port;	/* guest-side, from hv_evtchn_alloc_unbound(hv, domid, 0) */
+	hv_port_t console_port;
+};
+
+struct hv_build_result {
+	uint64_t store_mfn;
+	uint64_t console_mfn;
+	pid_t pid;
+};
+
+struct hv_dominfo {
+	hv_domid_t domid;
+	uint32_t flags;		/* HV_DOMINF_* */
+	uint32_t shutdown_reason;	/* SHUTDOWN_* */
+	uint32_t vcpus;
+	uint64_t mem_kib;
+	uint64_t max_mem_kib;
+	uint64_t cpu_ns;
+	uint8_t uuid[16];
+	pid_t pid;
+};
+
+struct hv_physinfo {
+	uint32_t nr_cpus;
+	uint32_t nr_domains;
+	uint64_t total_kib;
+	uint64_t free_kib;
+	uint64_t start_time;
+	char version[32];
+};
+
+/* Creates a paused, empty domain with its memory. */
+int hv_domain_create(struct hv *hv, const struct hv_domain_config *cfg, hv_domid_t *domid);
+/* Fills start_info and the special pages, spawns the kernel program stopped. */
+int hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg,
+    struct hv_build_result *res);
+int hv_domain_destroy(struct hv *hv, hv_domid_t domid);
+int hv_domain_pause(struct hv *hv, hv_domid_t domid);
+int hv_domain_unpause(struct hv *hv, hv_domid_t domid);
+int hv_domain_shutdown(struct hv *hv, hv_domid_t domid, unsigned reason);
+int hv_domain_setmaxmem(struct hv *hv, hv_domid_t domid, uint64_t max_kib);
+/* ENOENT (-1) when no such domain. */
+int hv_domain_getinfo(struct hv *hv, hv_domid_t domid, struct hv_dominfo *info);
+/* Domains with domid >= first, in domid order; returns the count (<= max). */
+int hv_domain_getinfolist(struct hv *hv, hv_domid_t first, struct hv_dominfo *info, unsigned max);
+int hv_physinfo(struct hv *hv, struct hv_physinfo *info);
+/* Hypervisor console (guests' early printk, hvd's own notes): NUL-terminated,
+ * malloc'd; clear empties the ring after reading. */
+char *hv_console_read(struct hv *hv, int clear);
+
+/* ---- foreign memory (dom0) ---- */
+
+/*
+ * Pointer to frames [pfn, pfn+n) of domid, mapped with prot (PROT_READ|PROT_WRITE).
+ * The first call per domain fetches the memfd from hvd and maps the whole domain;
+ * later calls are pointer arithmetic. Valid until hv_foreign_forget or hv_close.
+ */
+void *hv_foreign_map(struct hv *hv, hv_domid_t domid, int prot, uint64_t pfn, size_t n);
+/* Drops the cached mapping of a dead domain (the memory lives until every mapper forgets it). */
+void hv_foreign_forget(struct hv *hv, hv_domid_t domid);
+
+/* ---- event channels (dom0 and guests) ---- */
+
+struct hv_evtchn;
+
+/* One pollable fd for all the handle's ports, like /dev/xen/evtchn. */
+struct hv_evtchn *hv_evtchn_open(struct hv *hv);
+/* Closes every port the handle bound; their peers become unbound. */
+void hv_evtchn_close(struct hv_evtchn *xce);
+int hv_evtchn_fd(struct hv_evtchn *xce);
+/* A port in our own space, waiting for remote_dom to bind it. */
+int hv_evtchn_bind_unbound_port(struct hv_evtchn *xce, hv_domid_t remote_dom);
+int hv_evtchn_bind_interdomain(struct hv_evtchn *xce, hv_domid_t remote_dom, hv_port_t remote_port);
+int hv_evtchn_bind_virq(struct hv_evtchn *xce, unsigned virq);
+/* guest: take into this handle a port that already exists in our space (start_info's). */
+int hv_evtchn_attach(struct hv_evtchn *xce, hv_port_t port);
+int hv_evtchn_unbind(struct hv_evtchn *xce, hv_port_t port);
+/* One write() on the port's eventfd; never a round trip. */
+int hv_evtchn_notify(struct hv_evtchn *xce, hv_port_t port);
+/* Next port with a pending event (consumed), or -1 with EAGAIN when none. */
+int hv_evtchn_pending(struct hv_evtchn *xce);
+int hv_evtchn_unmask(struct hv_evtchn *xce, hv_port_t port);
+/*
+ * The eventfd a port's events arrive on, for a caller that wants the port on
+ * its own loop directly (backends); it then drains it with hv_evtchn_ack().
+ * Such a port no longer shows in hv_evtchn_fd().
+ */
+int hv_evtchn_port_fd(struct hv_evtchn *xce, hv_port_t port);
+/* Consumes the port's pending events; returns how many (0 when none). */
+int hv_evtchn_ack(struct hv_evtchn *xce, hv_port_t port);
+
+/* dom0 on behalf of another domain (xc_evtchn_alloc_unbound): a port in dom's
+ * space for remote_dom to bind; returns the port. */
+int hv_evtchn_alloc_unbound(struct hv *hv, hv_domid_t dom, hv_domid_t remote_dom);
+
+/* ---- grant tables, mapping side (dom0 backends) ---- */
+
+struct hv_gnttab;
+
+struct hv_gnttab *hv_gnttab_open(struct hv *hv);
+/* Unmaps everything the handle still maps. */
+void hv_gnttab_close(struct hv_gnttab *xgt);
+/*
+ * Maps domid's grant ref with prot (PROT_READ, or PROT_READ|PROT_WRITE).
+ * Refused (EACCES) unless the entry is GTF_permit_access for us, and writable
+ * when asked to write (GTF_readonly refuses); EINVAL for a ref out of range.
+ * Sets GTF_reading/GTF_writing by compare-and-swap while mapped, so the granter
+ * cannot end access. Mappings are counted: mapping a ref twice needs two unmaps.
+ */
+void *hv_gnttab_map_grant_ref(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref, int prot);
+/* Maps count refs of one domain; addrs[i] gets each page. All or nothing. */
+int hv_gnttab_map_batch(struct hv_gnttab *xgt, hv_domid_t domid, unsigned count,
+    const hv_gref_t *refs, int prot, void **addrs);
+int hv_gnttab_unmap(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref);
+
+/* Grant copy, as GNTTABOP_copy: flags GNTCOPY_source_gref / GNTCOPY_dest_gref
+ * say which side is a grant; the other side is a local pointer. */
+struct hv_gnttab_copy_seg {
+	union {
+		hv_gref_t ref;
+		void *virt;
+	} src, dst;
+	hv_domid_t src_domid, dst_domid;
+	uint16_t src_offset, dst_offset;
+	uint16_t len;
+	uint16_t flags;
+	int16_t status;		/* out: GNTST_* */
+};
+/* Returns 0 when every segment was attempted; look at each status. */
+int hv_gnttab_copy(struct hv_gnttab *xgt, unsigned count, struct hv_gnttab_copy_seg *segs);
+
+/* ---- guest side ---- */
+
+struct hv_guest_info {
+	hv_domid_t domid;
+	uint64_t nr_pages;
+	void *mem;		/* the whole of our memory, mapped shared */
+	start_info_t *start_info;
+	grant_entry_v1_t *gnttab;
+	uint32_t gnttab_entries;
+};
+
+/* Filled by hv_open_guest. */
+const struct hv_guest_info *hv_guest_info(struct hv *hv);
+/* Grants domid access to our frame pfn (GTF_readonly when readonly); returns the ref. */
+int hv_guest_grant(struct hv *hv, hv_domid_t domid, uint64_t pfn, int readonly);
+/* Ends access; -1 EBUSY while the grantee still maps the page (GTF_reading/writing). */
+int hv_guest_end_access(struct hv *hv, hv_gref_t ref);
+/* SCHEDOP_shutdown; on success does not return. */
+int hv_guest_shutdown(struct hv *hv, unsigned reason);
+/* CONSOLEIO_write into the hypervisor console. */
+int hv_guest_console_write(struct hv *hv, const char *buf, size_t len);
+
+#endif
