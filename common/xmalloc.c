@@ -34,7 +34,9 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 
 	if (size && nmemb > SIZE_MAX / size)
 		fatalx("xreallocarray: %zu * %zu overflows", nmemb, size);
-	p = realloc(ptr, nmemb * size ? nmemb * size : 1);
+	size_t total = nmemb * size;
+
+	p = realloc(ptr, total != 0 ? total : 1);
 	if (p == NULL)
 		fatalx("xreallocarray: out of memory allocating %zu * %zu bytes", nmemb, size);
 	return p;
