@@ -12,6 +12,16 @@
 
 #include <stdint.h>
 
+/*
+ * xen/xen.h defines console_mfn and console_evtchn as macros (an old
+ * start_info compatibility spelling), which would turn our field names into
+ * console.domU.mfn. Include it here, once, and drop those two macros; write
+ * start_info's fields out in full (si->console.domU.mfn).
+ */
+#include <xen/xen.h>
+#undef console_mfn
+#undef console_evtchn
+
 #define HV_PROTO_VERSION	1
 #define HV_MSG_MAX		8192	/* header + payload, either direction */
 #define HV_CMDLINE_MAX		1024	/* MAX_GUEST_CMDLINE */

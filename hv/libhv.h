@@ -2,7 +2,7 @@
  * libhv: the client side of hvd, for dom0 daemons, the toolstack and guests.
  *
  * Shaped after Xen's stable libraries (xenctrl's domain calls, xenevtchn,
- * xengnttab, xenforeignmemory) so a later backend over /dev/xen/* is a second
+ * xengnttab, xenforeignmemory) so a later backend over /dev/xen/{evtchn,gntdev,...} is a second
  * implementation of this header, not a rewrite of its callers.
  *
  * Convention: functions returning int give 0 (or a non-negative value such as

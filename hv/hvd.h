@@ -1,0 +1,140 @@
+/* hvd internals: the domain table, the port spaces, client connections and
+ * the request handlers that join them. */
+#ifndef PVSTACK_HVD_H
+#define PVSTACK_HVD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <xen/xen.h>
+#include <xen/sched.h>
+#include <xen/grant_table.h>
+
+#include "hv_proto.h"
+
+struct event_base;
+struct hvd_conn;
+
+#define HVD_MAX_PORTS	4096	/* EVTCHN_2L_NR_CHANNELS on 64-bit */
+#define HVD_PAGE_SIZE	4096u
+
+/* One event channel end in a domain's port space. */
+struct hvd_port {
+	uint32_t state;		/* HV_EVTCHN_STATE_* */
+	struct hvd_conn *owner;	/* connection holding its fds; NULL until attached */
+	uint32_t remote_dom;
+	uint32_t remote_port;
+	uint32_t virq;
+	int wait_fd;		/* eventfd this end waits on (hvd's reference) */
+	int signal_fd;		/* eventfd this end signals; -1 for a VIRQ */
+};
+
+struct hvd_domain {
+	uint32_t domid;
+	uint8_t uuid[16];
+	uint32_t vcpus;
+	uint64_t mem_kib;
+	uint64_t max_mem_kib;
+	uint64_t nr_pages;
+	int memfd;		/* -1 for dom0 */
+	bool paused;
+	bool built;
+	bool shutdown;
+	uint32_t shutdown_reason;
+	pid_t pid;		/* the kernel program, 0 before build and after reaping */
+	int pidfd;
+	struct event *pid_ev;
+	uint64_t cpu_ns_dead;	/* CPU time of the reaped process */
+	struct hvd_conn *guest;	/* hvd's end of the guest channel */
+	struct hvd_port *ports;	/* port space; index = port, 0 unused */
+	uint32_t nports;
+};
+
+/* hvd_domain.c */
+void hvd_domain_init(void);
+uint64_t hvd_domain_meminfo(const char *key);
+struct hvd_domain *hvd_domain_get(uint32_t domid);
+/* Next domain with domid >= first, or NULL. */
+struct hvd_domain *hvd_domain_next(uint32_t first);
+unsigned hvd_domain_count(void);
+int hvd_domain_create(const struct hv_req_domain_create *req, uint32_t *domid);
+void hvd_domain_destroy(struct hvd_domain *d);
+void hvd_domain_destroy_all(void);
+int hvd_domain_pause(struct hvd_domain *d);
+int hvd_domain_unpause(struct hvd_domain *d);
+/* Marks a shutdown (reason), kills the processes, fires VIRQ_DOM_EXC. */
+void hvd_domain_shutdown(struct hvd_domain *d, uint32_t reason);
+void hvd_domain_info(struct hvd_domain *d, struct hv_dominfo_wire *w);
+/* The builder hands over a started process. */
+int hvd_domain_attach_process(struct hvd_domain *d, pid_t pid);
+
+/* hvd_build.c */
+int hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
+    struct hv_rep_domain_build *rep);
+void hvd_build_set_base(struct event_base *base);
+
+/* hvd_elf.c */
+/* 0 when fd is an ELF executable with our note; *is_static when it has no PT_INTERP. */
+int hvd_elf_check(int fd, const char *path, bool *is_static);
+
+/* hvd_evtchn.c */
+int hvd_evtchn_alloc_unbound(struct hvd_domain *d, uint32_t remote_dom, struct hvd_conn *owner,
+    uint32_t *port);
+int hvd_evtchn_bind_interdomain(struct hvd_domain *d, struct hvd_conn *owner,
+    uint32_t remote_dom, uint32_t remote_port, uint32_t *port);
+int hvd_evtchn_bind_virq(struct hvd_domain *d, struct hvd_conn *owner, uint32_t virq,
+    uint32_t *port);
+int hvd_evtchn_attach(struct hvd_domain *d, struct hvd_conn *owner, uint32_t port);
+int hvd_evtchn_close(struct hvd_domain *d, struct hvd_conn *owner, uint32_t port);
+struct hvd_port *hvd_evtchn_port(struct hvd_domain *d, uint32_t port);
+/* Closes every port of d (owner NULL) or only those owner holds. */
+void hvd_evtchn_close_all(struct hvd_domain *d, struct hvd_conn *owner);
+void hvd_evtchn_fire_virq(uint32_t virq);
+
+/* hvd_console.c */
+void hvd_console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hvd_console_guest(uint32_t domid, const char *text, size_t len);
+/* Copies at most cap bytes (the newest) into buf; returns the length. */
+size_t hvd_console_read(char *buf, size_t cap, bool clear);
+
+/* hvd_conn.c */
+struct hvd_conn *hvd_conn_new(struct event_base *base, int fd, struct hvd_domain *guest);
+void hvd_conn_free(struct hvd_conn *c);
+struct hvd_domain *hvd_conn_domain(struct hvd_conn *c);
+/* The domain a guest connection speaks for; NULL for dom0 connections. */
+void hvd_conn_forget_domain(struct hvd_conn *c);
+int hvd_listen(struct event_base *base, const char *path);
+void hvd_listen_stop(void);
+void hvd_conn_free_all(void);
+
+/* hvd_ops.c: one handler per message type */
+struct hvd_req {
+	struct hvd_conn *conn;
+	struct hvd_domain *dom;	/* the caller's domain (dom0 or the guest) */
+	const struct hv_msg_hdr *hdr;
+	const void *payload;
+	/* reply */
+	uint8_t *rep;
+	size_t rep_len;
+	size_t rep_cap;
+	int fds[2];
+	int nfds;
+	bool no_reply;
+};
+typedef int (*hvd_handler)(struct hvd_req *r);
+
+#define HVD_DOM0	0x1	/* privileged dom0 connection */
+#define HVD_DOM0_RO	0x2	/* any dom0 connection, root or not */
+#define HVD_GUEST	0x4	/* a guest channel */
+struct hvd_op {
+	hvd_handler handler;
+	uint32_t policy;
+	uint32_t req_len;	/* exact payload size; UINT32_MAX: any up to the max */
+};
+const struct hvd_op *hvd_ops_lookup(uint32_t type);
+
+extern uint64_t hvd_start_time;
+
+#endif

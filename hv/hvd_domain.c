@@ -1,0 +1,350 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "hvd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* Domains by domid; dom0 always exists. */
+static struct hvd_domain *hvd_domains[DOMID_FIRST_RESERVED];
+static uint32_t hvd_domid_next = 1;
+static unsigned hvd_domain_nr;
+
+/* Host memory from /proc/meminfo, in KiB (0 when unreadable). */
+uint64_t
+hvd_domain_meminfo(const char *key)
+{
+	char line[256];
+	uint64_t v = 0;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtoull(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* Sets up dom0, which stands for every dom0 process. */
+void
+hvd_domain_init(void)
+{
+	struct hvd_domain *d = xcalloc(1, sizeof(*d));
+
+	d->domid = 0;
+	d->vcpus = sysconf(_SC_NPROCESSORS_ONLN);
+	d->mem_kib = d->max_mem_kib = hvd_domain_meminfo("MemTotal");
+	d->memfd = -1;
+	d->pidfd = -1;
+	d->built = true;
+	hvd_domains[0] = d;
+	hvd_domain_nr = 1;
+}
+
+/* The domain with this id, or NULL. */
+struct hvd_domain *
+hvd_domain_get(uint32_t domid)
+{
+	return domid < DOMID_FIRST_RESERVED ? hvd_domains[domid] : NULL;
+}
+
+/* Walks the table in domid order, for getinfolist. */
+struct hvd_domain *
+hvd_domain_next(uint32_t first)
+{
+	for (uint32_t i = first; i < DOMID_FIRST_RESERVED; i++)
+		if (hvd_domains[i])
+			return hvd_domains[i];
+	return NULL;
+}
+
+/* How many domains exist, dom0 included. */
+unsigned
+hvd_domain_count(void)
+{
+	return hvd_domain_nr;
+}
+
+/* Next free domid, counting up from the last one and wrapping below the reserved range. */
+static int
+hvd_domain_alloc_id(uint32_t *domid)
+{
+	for (uint32_t i = 0; i < DOMID_FIRST_RESERVED - 1; i++) {
+		uint32_t id = hvd_domid_next;
+		hvd_domid_next = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+		if (hvd_domains[id] == NULL) {
+			*domid = id;
+			return 0;
+		}
+	}
+	errno = ENOSPC;
+	return -1;
+}
+
+/* The domain's "physical memory": a sparse memfd sealed against resizing. */
+static int
+hvd_domain_memfd(uint32_t domid, uint64_t nr_pages)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "pvstack-dom%u", domid);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, nr_pages * HVD_PAGE_SIZE) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* XEN_DOMCTL_createdomain: paused, empty, with its memory. */
+int
+hvd_domain_create(const struct hv_req_domain_create *req, uint32_t *domid)
+{
+	uint64_t nr_pages = req->mem_kib / (HVD_PAGE_SIZE / 1024);
+	struct hvd_domain *d;
+	int memfd;
+
+	if (nr_pages < HV_MIN_MEM_PAGES || req->vcpus == 0 || req->vcpus > 128) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (hvd_domain_alloc_id(domid) < 0)
+		return -1;
+	memfd = hvd_domain_memfd(*domid, nr_pages);
+	if (memfd < 0)
+		return -1;
+	d = xcalloc(1, sizeof(*d));
+	d->domid = *domid;
+	memcpy(d->uuid, req->uuid, sizeof(d->uuid));
+	d->vcpus = req->vcpus;
+	d->mem_kib = d->max_mem_kib = nr_pages * (HVD_PAGE_SIZE / 1024);
+	d->nr_pages = nr_pages;
+	d->memfd = memfd;
+	d->pidfd = -1;
+	d->paused = true;
+	hvd_domains[d->domid] = d;
+	hvd_domain_nr++;
+	hvd_console_printf("d%u: created, %lu KiB, %u vcpus", d->domid,
+	    (unsigned long)d->mem_kib, d->vcpus);
+	return 0;
+}
+
+/* CPU time of a live process from the kernel's accounting, in ns. */
+static uint64_t
+hvd_domain_proc_cpu(pid_t pid, char *state)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long long cut, cst;
+	ssize_t n;
+	int fd;
+
+	*state = '?';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	if (p == NULL || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+	    state, &ut, &st, &cut, &cst) != 5)
+		return 0;
+	return (ut + st + (uint64_t)(cut + cst)) * (1000000000ull / sysconf(_SC_CLK_TCK));
+}
+
+/* getinfo's view of one domain, with the r/b/p/s/c/d flags xl prints. */
+void
+hvd_domain_info(struct hvd_domain *d, struct hv_dominfo_wire *w)
+{
+	char state = '?';
+
+	memset(w, 0, sizeof(*w));
+	w->domid = d->domid;
+	w->vcpus = d->vcpus;
+	w->mem_kib = d->mem_kib;
+	w->max_mem_kib = d->max_mem_kib;
+	memcpy(w->uuid, d->uuid, sizeof(w->uuid));
+	w->pid = d->pid;
+	if (d->domid == 0) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		w->cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+		w->flags = HV_DOMINF_RUNNING;
+		return;
+	}
+	w->cpu_ns = d->pid > 0 ? hvd_domain_proc_cpu(d->pid, &state) : d->cpu_ns_dead;
+	if (d->shutdown) {
+		w->flags |= HV_DOMINF_SHUTDOWN;
+		w->shutdown_reason = d->shutdown_reason;
+		if (d->shutdown_reason == SHUTDOWN_crash)
+			w->flags |= HV_DOMINF_CRASHED;
+	} else if (d->paused)
+		w->flags |= HV_DOMINF_PAUSED;
+	else if (state == 'R')
+		w->flags |= HV_DOMINF_RUNNING;
+	else
+		w->flags |= HV_DOMINF_BLOCKED;
+}
+
+/* Signals the guest's whole process group. */
+static int
+hvd_domain_signal(struct hvd_domain *d, int sig)
+{
+	if (d->pid <= 0)
+		return 0;
+	return kill(-d->pid, sig);
+}
+
+/* Reaps the kernel program and stops watching it. */
+static void
+hvd_domain_reap(struct hvd_domain *d)
+{
+	struct rusage ru;
+	int status;
+
+	if (d->pid <= 0)
+		return;
+	/* Whatever else the group holds goes with its leader. */
+	kill(-d->pid, SIGKILL);
+	if (wait4(d->pid, &status, 0, &ru) == d->pid)
+		d->cpu_ns_dead = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+	if (d->pid_ev)
+		event_free(d->pid_ev);
+	d->pid_ev = NULL;
+	if (d->pidfd >= 0)
+		close(d->pidfd);
+	d->pidfd = -1;
+	d->pid = 0;
+}
+
+/* The kernel program exited: without a shutdown hypercall that is a crash. */
+static void
+hvd_domain_on_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct hvd_domain *d = arg;
+
+	(void)fd, (void)what;
+	hvd_domain_reap(d);
+	if (!d->shutdown) {
+		hvd_console_printf("d%u: guest died without shutdown, crashed", d->domid);
+		d->shutdown = true;
+		d->shutdown_reason = SHUTDOWN_crash;
+		hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
+	}
+}
+
+/* Watches a freshly built guest's death through its pidfd on the loop. */
+int
+hvd_domain_attach_process(struct hvd_domain *d, pid_t pid)
+{
+	extern struct event_base *hvd_base;
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0)
+		return -1;
+	d->pid = pid;
+	d->pidfd = pidfd;
+	d->pid_ev = event_new(hvd_base, pidfd, EV_READ, hvd_domain_on_exit, d);
+	if (d->pid_ev == NULL || event_add(d->pid_ev, NULL) < 0)
+		fatalx("hvd_domain_attach_process: libevent");
+	d->built = true;
+	return 0;
+}
+
+/* Stops the guest: SIGSTOP to its process group. */
+int
+hvd_domain_pause(struct hvd_domain *d)
+{
+	if (d->domid == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!d->paused && hvd_domain_signal(d, SIGSTOP) < 0)
+		return -1;
+	d->paused = true;
+	return 0;
+}
+
+/* Continues the guest: SIGCONT to its process group. */
+int
+hvd_domain_unpause(struct hvd_domain *d)
+{
+	if (d->domid == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (d->paused && hvd_domain_signal(d, SIGCONT) < 0)
+		return -1;
+	d->paused = false;
+	return 0;
+}
+
+/* SCHEDOP_shutdown and xc_domain_shutdown: record the reason, kill, tell dom0. */
+void
+hvd_domain_shutdown(struct hvd_domain *d, uint32_t reason)
+{
+	if (d->shutdown)
+		return;
+	d->shutdown = true;
+	d->shutdown_reason = reason;
+	hvd_domain_signal(d, SIGKILL);
+	hvd_console_printf("d%u: shutdown, reason %u", d->domid, reason);
+	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
+}
+
+/* XEN_DOMCTL_destroydomain: kill, reap, close channels, free. */
+void
+hvd_domain_destroy(struct hvd_domain *d)
+{
+	hvd_domain_reap(d);
+	if (d->guest)
+		hvd_conn_forget_domain(d->guest);
+	hvd_evtchn_close_all(d, NULL);
+	if (d->memfd >= 0)
+		close(d->memfd);
+	hvd_domains[d->domid] = NULL;
+	hvd_domain_nr--;
+	hvd_console_printf("d%u: destroyed", d->domid);
+	free(d);
+	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
+}
+
+/* SIGTERM: no guest outlives hvd. */
+void
+hvd_domain_destroy_all(void)
+{
+	for (uint32_t i = 1; i < DOMID_FIRST_RESERVED; i++)
+		if (hvd_domains[i])
+			hvd_domain_destroy(hvd_domains[i]);
+	hvd_evtchn_close_all(hvd_domains[0], NULL);
+	free(hvd_domains[0]);
+	hvd_domains[0] = NULL;
+}

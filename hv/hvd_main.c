@@ -1,0 +1,106 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "hvd.h"
+#include "log.h"
+#include "paths.h"
+
+/* Prints the usage line and exits. */
+static _Noreturn void
+hvd_usage(void)
+{
+	fprintf(stderr, "usage: hvd [-f|--foreground] [-v] [--pid-file FILE] [--socket PATH]\n");
+	exit(2);
+}
+
+/* Guests inherit 0-2: make sure they are something harmless when hvd was started without them. */
+static void
+hvd_main_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd)
+				close(n);
+		}
+}
+
+/* Every port is two eventfds and every domain a memfd and a pidfd: lift the soft fd limit. */
+static void
+hvd_main_rlimit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_opts opts = { .name = "hvd" };
+	struct event_base *base;
+	char *sockpath = NULL, *emptydir;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': opts.foreground = 1; break;
+		case 'v': opts.verbose = 1; break;
+		case 'p': opts.pidfile = optarg; break;
+		case 's': sockpath = optarg; break;
+		default: hvd_usage();
+		}
+	}
+	if (optind != argc)
+		hvd_usage();
+	hvd_main_stdio();
+	if (paths_mkdir_p(paths_rundir(), 0755) < 0)
+		fatal("%s", paths_rundir());
+	emptydir = paths_run("empty");
+	if (mkdir(emptydir, 0555) < 0 && errno != EEXIST)
+		fatal("%s", emptydir);
+	if (sockpath == NULL)
+		sockpath = paths_run("hvd.sock");
+	daemon_start(&opts);
+	hvd_main_rlimit();
+	hvd_start_time = time(NULL);
+	base = event_base_new();
+	if (base == NULL)
+		fatalx("event_base_new");
+	hvd_build_set_base(base);
+	daemon_signals(base);
+	hvd_domain_init();
+	if (hvd_listen(base, sockpath) < 0)
+		fatal("listen on %s", sockpath);
+	hvd_console_printf("hvd started, listening on %s", sockpath);
+	event_base_dispatch(base);
+
+	hvd_domain_destroy_all();
+	hvd_conn_free_all();
+	hvd_listen_stop();
+	daemon_stop();
+	event_base_free(base);
+	log_info("exiting");
+	return 0;
+}

@@ -1,0 +1,96 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libhv_priv.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+/* Fetches a domain's memfd from hvd and maps all of it once. */
+static struct hv_mapping *
+hv_foreign_fetch(struct hv *hv, hv_domid_t domid)
+{
+	struct hv_req_domid req = { .domid = domid };
+	struct hv_rep_domain_memfd r;
+	struct hv_reply rep = { .buf = &r, .cap = sizeof(r) };
+	struct hv_mapping *m = NULL;
+	void *base;
+
+	if (hv_call(hv, HV_DOMAIN_MEMFD, &req, sizeof(req), &rep) < 0)
+		return NULL;
+	if (rep.len != sizeof(r) || rep.nfds != 1 || r.nr_pages == 0 ||
+	    r.nr_pages > (1ull << 32) || r.gnttab_pfn + r.gnttab_frames > r.nr_pages) {
+		errno = EPROTO;
+		goto out;
+	}
+	base = mmap(NULL, r.nr_pages * HV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    rep.fds[0], 0);
+	if (base == MAP_FAILED)
+		goto out;
+	m = xcalloc(1, sizeof(*m));
+	m->domid = domid;
+	m->base = base;
+	m->nr_pages = r.nr_pages;
+	m->gnttab_pfn = r.gnttab_pfn;
+	m->gnttab_frames = r.gnttab_frames;
+	m->next = hv->maps;
+	hv->maps = m;
+out:
+	msg_close_fds(rep.fds, rep.nfds);
+	return m;
+}
+
+/* The cached mapping of domid, fetching it on first use. */
+struct hv_mapping *
+hv_mapping_get(struct hv *hv, hv_domid_t domid)
+{
+	for (struct hv_mapping *m = hv->maps; m; m = m->next)
+		if (m->domid == domid)
+			return m;
+	if (hv->guest) {
+		errno = EPERM;
+		return NULL;
+	}
+	return hv_foreign_fetch(hv, domid);
+}
+
+/* Where a mapping's grant entries are. */
+grant_entry_v1_t *
+hv_mapping_gnttab(const struct hv_mapping *m, uint32_t *nr)
+{
+	*nr = m->gnttab_frames * (HV_PAGE_SIZE / sizeof(grant_entry_v1_t));
+	return (grant_entry_v1_t *)(m->base + m->gnttab_pfn * HV_PAGE_SIZE);
+}
+
+/* xenforeignmemory_map over the cached whole-domain mapping: pointer arithmetic after the first call. */
+void *
+hv_foreign_map(struct hv *hv, hv_domid_t domid, int prot, uint64_t pfn, size_t n)
+{
+	struct hv_mapping *m;
+
+	(void)prot;	/* the cache is mapped read-write once; prot is advisory */
+	m = hv_mapping_get(hv, domid);
+	if (m == NULL)
+		return NULL;
+	if (n == 0 || pfn >= m->nr_pages || n > m->nr_pages - pfn) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return m->base + pfn * HV_PAGE_SIZE;
+}
+
+/* Drops a dead domain's mapping so its memory can go. */
+void
+hv_foreign_forget(struct hv *hv, hv_domid_t domid)
+{
+	for (struct hv_mapping **pm = &hv->maps; *pm; pm = &(*pm)->next) {
+		struct hv_mapping *m = *pm;
+		if (m->domid != domid)
+			continue;
+		*pm = m->next;
+		munmap(m->base, m->nr_pages * HV_PAGE_SIZE);
+		free(m);
+		return;
+	}
+}
