@@ -1,0 +1,120 @@
+/* xs read/write/ls/rm/mkdir: the guest's own view of xenstore, over its ring. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvguest.h"
+#include "xb_msg.h"
+
+/* "xs write: /local/domain/0/x: EACCES (Permission denied)" */
+static int
+cmd_xs_fail(struct shell *sh, const char *op, const char *path)
+{
+	int err = errno;
+
+	shell_printf(sh, "xs %s: %s: %s (%s)\n", op, path, xb_msg_errname(err), strerror(err));
+	return -1;
+}
+
+static int
+cmd_xs_read_exec(struct shell *sh, int argc, char **argv)
+{
+	size_t len;
+	char *val = xenbus_read(pvguest_guest(sh)->g_xb, XENBUS_TX_NONE, argv[1], &len);
+
+	(void)argc;
+	if (val == NULL)
+		return cmd_xs_fail(sh, "read", argv[1]);
+	shell_write(sh, val, len);
+	shell_write(sh, "\n", 1);
+	free(val);
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_read = {
+	.sc_name = "read", .sc_usage = "PATH", .sc_help = "print a node's value",
+	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_read_exec,
+};
+
+static int
+cmd_xs_write_exec(struct shell *sh, int argc, char **argv)
+{
+	(void)argc;
+	if (xenbus_write(pvguest_guest(sh)->g_xb, XENBUS_TX_NONE, argv[1], argv[2]) < 0)
+		return cmd_xs_fail(sh, "write", argv[1]);
+	shell_printf(sh, "ok\n");
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_write = {
+	.sc_name = "write", .sc_usage = "PATH VALUE", .sc_help = "set a node (\"quote\" spaces)",
+	.sc_min = 2, .sc_max = 2, .sc_exec = cmd_xs_write_exec,
+};
+
+static int
+cmd_xs_ls_exec(struct shell *sh, int argc, char **argv)
+{
+	const char *path = argc == 2 ? argv[1] : "";
+	unsigned num;
+
+	if (*path == '\0') {	/* our home: relative "" is not a path, ask for it */
+		char *home = xenbus_domain_path(pvguest_guest(sh)->g_xb, pvguest_guest(sh)->g_domid);
+		if (home == NULL)
+			return cmd_xs_fail(sh, "ls", "~");
+		int rc = cmd_xs_ls_exec(sh, 2, (char *[]){ argv[0], home, NULL });
+		free(home);
+		return rc;
+	}
+	char **names = xenbus_ls(pvguest_guest(sh)->g_xb, XENBUS_TX_NONE, path, &num);
+	if (names == NULL)
+		return cmd_xs_fail(sh, "ls", path);
+	for (unsigned i = 0; i < num; i++)
+		shell_printf(sh, "%s\n", names[i]);
+	free(names);
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_ls = {
+	.sc_name = "ls", .sc_usage = "[PATH]", .sc_help = "list children (default: our home)",
+	.sc_min = 0, .sc_max = 1, .sc_exec = cmd_xs_ls_exec,
+};
+
+static int
+cmd_xs_rm_exec(struct shell *sh, int argc, char **argv)
+{
+	(void)argc;
+	if (xenbus_rm(pvguest_guest(sh)->g_xb, XENBUS_TX_NONE, argv[1]) < 0)
+		return cmd_xs_fail(sh, "rm", argv[1]);
+	shell_printf(sh, "ok\n");
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_rm = {
+	.sc_name = "rm", .sc_usage = "PATH", .sc_help = "remove a node and its children",
+	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_rm_exec,
+};
+
+static int
+cmd_xs_mkdir_exec(struct shell *sh, int argc, char **argv)
+{
+	(void)argc;
+	if (xenbus_mkdir(pvguest_guest(sh)->g_xb, XENBUS_TX_NONE, argv[1]) < 0)
+		return cmd_xs_fail(sh, "mkdir", argv[1]);
+	shell_printf(sh, "ok\n");
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_mkdir = {
+	.sc_name = "mkdir", .sc_usage = "PATH", .sc_help = "create an empty node",
+	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_mkdir_exec,
+};
+
+static const struct shell_cmd *const cmd_xs_table[] = {
+	&cmd_xs_read, &cmd_xs_write, &cmd_xs_ls, &cmd_xs_rm, &cmd_xs_mkdir, NULL,
+};
+
+const struct shell_cmd cmd_xs = {
+	.sc_name = "xs", .sc_usage = "read|write|ls|rm|mkdir ...",
+	.sc_help = "xenstore (relative paths: our home)",
+	.sc_min = 1, .sc_max = -1, .sc_sub = cmd_xs_table, .sc_exec = NULL,
+};
