@@ -1,0 +1,704 @@
+/*
+ * The synchronous xenstore client: one request at a time on a blocking unix
+ * socket; watch events that arrive while waiting for a reply are queued.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "xmalloc.h"
+#include "xs.h"
+
+struct xs_event {
+	struct xs_event *next;
+	char **vec;
+};
+
+struct xs {
+	int fd;
+	uint32_t req_id;
+	struct xs_event *ev_head, **ev_tail;
+};
+
+/* Maps a daemon error name to an errno; unknown names are EINVAL, as in Xen. */
+int
+xs_errno_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++)
+		if (strcmp(name, xsd_errors[i].errstring) == 0)
+			return xsd_errors[i].errnum;
+	return EINVAL;
+}
+
+/* Maps an errno to the wire name; anything outside the table is EINVAL. */
+const char *
+xs_errno_name(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(xsd_errors) / sizeof(xsd_errors[0]); i++)
+		if (xsd_errors[i].errnum == err)
+			return xsd_errors[i].errstring;
+	return "EINVAL";
+}
+
+/* Where tools and daemons find xenstored, honouring libxenstore's variable. */
+const char *
+xs_socket_path(void)
+{
+	static char *path;
+	const char *env = getenv("XENSTORED_PATH");
+
+	if (env && *env)
+		return env;
+	if (path == NULL)
+		path = paths_run("xenstored/socket");
+	return path;
+}
+
+/* Connects to the daemon's socket. */
+struct xs *
+xs_open(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct xs *xs;
+	int fd;
+
+	if (path == NULL)
+		path = xs_socket_path();
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	xs = xcalloc(1, sizeof(*xs));
+	xs->fd = fd;
+	xs->ev_tail = &xs->ev_head;
+	return xs;
+}
+
+/* Closes the connection and drops queued events. */
+void
+xs_close(struct xs *xs)
+{
+	struct xs_event *e, *n;
+
+	if (xs == NULL)
+		return;
+	for (e = xs->ev_head; e; e = n) {
+		n = e->next;
+		free(e->vec);
+		free(e);
+	}
+	close(xs->fd);
+	free(xs);
+}
+
+/* The socket, for callers that poll for watch events. */
+int
+xs_fd(struct xs *xs)
+{
+	return xs->fd;
+}
+
+/* Reads exactly len bytes; EPIPE on EOF. */
+static int
+xs_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = read(fd, p, len);
+		if (n == 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Writes the whole of iov-like pieces. */
+static int
+xs_write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Splits a NUL-separated payload into one allocation: pointers then strings. */
+static char **
+xs_split(const char *data, size_t len, unsigned *num)
+{
+	unsigned n = 0, i = 0;
+	size_t off;
+	char **vec, *strs;
+
+	for (off = 0; off < len; off++)
+		if (data[off] == '\0')
+			n++;
+	if (len > 0 && data[len - 1] != '\0')
+		n++;
+	vec = xmalloc((n + 1) * sizeof(char *) + len + 1);
+	strs = (char *)(vec + n + 1);
+	memcpy(strs, data, len);
+	strs[len] = '\0';
+	for (off = 0; off < len && i < n; i++) {
+		vec[i] = strs + off;
+		off += strlen(strs + off) + 1;
+	}
+	vec[n] = NULL;
+	if (num)
+		*num = n;
+	return vec;
+}
+
+/* Reads one message; the payload is malloc'd and NUL-terminated. */
+static int
+xs_recv(struct xs *xs, struct xsd_sockmsg *hdr, char **body)
+{
+	if (xs_read_full(xs->fd, hdr, sizeof(*hdr)) < 0)
+		return -1;
+	if (hdr->len > XENSTORE_PAYLOAD_MAX) {
+		errno = EPROTO;
+		return -1;
+	}
+	*body = xmalloc(hdr->len + 1);
+	if (xs_read_full(xs->fd, *body, hdr->len) < 0) {
+		free(*body);
+		return -1;
+	}
+	(*body)[hdr->len] = '\0';
+	return 0;
+}
+
+/* Queues a watch event for xs_read_watch. */
+static void
+xs_queue_event(struct xs *xs, const char *body, size_t len)
+{
+	struct xs_event *e = xcalloc(1, sizeof(*e));
+	unsigned n;
+
+	e->vec = xs_split(body, len, &n);
+	if (n < 2) {
+		free(e->vec);
+		free(e);
+		return;
+	}
+	*xs->ev_tail = e;
+	xs->ev_tail = &e->next;
+}
+
+/* Sends one request and returns its reply payload (NUL-terminated, len in *rlen). */
+static char *
+xs_talk(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsigned niov,
+    size_t *rlen)
+{
+	struct xsd_sockmsg hdr = { .type = type, .req_id = ++xs->req_id, .tx_id = tx };
+	char *buf, *body = NULL;
+	size_t off;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < niov; i++)
+		hdr.len += iov[i].iov_len;
+	if (hdr.len > XENSTORE_PAYLOAD_MAX) {
+		errno = E2BIG;
+		return NULL;
+	}
+	buf = xmalloc(sizeof(hdr) + hdr.len);
+	memcpy(buf, &hdr, sizeof(hdr));
+	for (off = sizeof(hdr), i = 0; i < niov; off += iov[i].iov_len, i++)
+		memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
+	rc = xs_write_full(xs->fd, buf, off);
+	free(buf);
+	if (rc < 0)
+		return NULL;
+	for (;;) {
+		struct xsd_sockmsg rhdr;
+
+		if (xs_recv(xs, &rhdr, &body) < 0)
+			return NULL;
+		if (rhdr.type == XS_WATCH_EVENT) {
+			xs_queue_event(xs, body, rhdr.len);
+			free(body);
+			continue;
+		}
+		if (rhdr.type == XS_ERROR) {
+			int err = xs_errno_from_name(body);
+
+			free(body);
+			errno = err;
+			return NULL;
+		}
+		if (rhdr.type != type) {
+			free(body);
+			errno = EBADMSG;
+			return NULL;
+		}
+		if (rlen)
+			*rlen = rhdr.len;
+		return body;
+	}
+}
+
+/* Request whose reply is just "OK". */
+static int
+xs_talk_ok(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsigned niov)
+{
+	char *r = xs_talk(xs, type, tx, iov, niov, NULL);
+
+	if (r == NULL)
+		return -1;
+	free(r);
+	return 0;
+}
+
+/* One string argument including its NUL. */
+static struct iovec
+xs_iov_str(const char *s)
+{
+	return (struct iovec){ (void *)s, strlen(s) + 1 };
+}
+
+char *
+xs_read(struct xs *xs, xs_tx_t tx, const char *path, size_t *len)
+{
+	struct iovec iov = xs_iov_str(path);
+
+	return xs_talk(xs, XS_READ, tx, &iov, 1, len);
+}
+
+int
+xs_write(struct xs *xs, xs_tx_t tx, const char *path, const void *val, size_t len)
+{
+	struct iovec iov[2] = { xs_iov_str(path), { (void *)val, len } };
+
+	return xs_talk_ok(xs, XS_WRITE, tx, iov, 2);
+}
+
+int
+xs_printf(struct xs *xs, xs_tx_t tx, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int rc, n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	rc = xs_write(xs, tx, path, s, n);
+	free(s);
+	return rc;
+}
+
+int
+xs_mkdir(struct xs *xs, xs_tx_t tx, const char *path)
+{
+	struct iovec iov = xs_iov_str(path);
+
+	return xs_talk_ok(xs, XS_MKDIR, tx, &iov, 1);
+}
+
+int
+xs_rm(struct xs *xs, xs_tx_t tx, const char *path)
+{
+	struct iovec iov = xs_iov_str(path);
+
+	return xs_talk_ok(xs, XS_RM, tx, &iov, 1);
+}
+
+/* DIRECTORY_PART paging for lists over one payload, restarting when the node changes. */
+static char **
+xs_directory_part(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
+{
+	char *acc = NULL, *gen = NULL, off[16], **vec;
+	size_t acclen = 0;
+
+	for (;;) {
+		struct iovec iov[2] = { xs_iov_str(path), { off, 0 } };
+		size_t rlen, glen;
+		char *r;
+
+		snprintf(off, sizeof(off), "%zu", acclen);
+		iov[1].iov_len = strlen(off) + 1;
+		r = xs_talk(xs, XS_DIRECTORY_PART, tx, iov, 2, &rlen);
+		if (r == NULL)
+			goto fail;
+		glen = strnlen(r, rlen) + 1;
+		if (glen > rlen) {
+			free(r);
+			errno = EPROTO;
+			goto fail;
+		}
+		if (gen && strcmp(gen, r) != 0) {
+			free(gen);
+			free(acc);
+			gen = NULL;
+			acc = NULL;
+			acclen = 0;
+			free(r);
+			continue;
+		}
+		if (gen == NULL)
+			gen = xstrdup(r);
+		acc = xreallocarray(acc, 1, acclen + rlen - glen + 1);
+		memcpy(acc + acclen, r + glen, rlen - glen);
+		acclen += rlen - glen;
+		free(r);
+		/* The final chunk ends with an extra NUL (an empty name). */
+		if (acclen == 0 || (acclen >= 1 && acc[acclen - 1] == '\0' &&
+		    (acclen == 1 || acc[acclen - 2] == '\0'))) {
+			if (acclen > 0)
+				acclen--;
+			break;
+		}
+	}
+	vec = xs_split(acc ? acc : "", acclen, num);
+	free(acc);
+	free(gen);
+	return vec;
+fail:
+	free(acc);
+	free(gen);
+	return NULL;
+}
+
+char **
+xs_directory(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
+{
+	struct iovec iov = xs_iov_str(path);
+	char *r, **vec;
+	size_t len;
+
+	r = xs_talk(xs, XS_DIRECTORY, tx, &iov, 1, &len);
+	if (r == NULL) {
+		if (errno == E2BIG)
+			return xs_directory_part(xs, tx, path, num);
+		return NULL;
+	}
+	vec = xs_split(r, len, num);
+	free(r);
+	return vec;
+}
+
+int
+xs_perm_parse(const char *s, struct xs_perm *perm)
+{
+	char *end;
+	unsigned long id;
+
+	switch (s[0]) {
+	case 'n': perm->perm = XS_PERM_NONE; break;
+	case 'r': perm->perm = XS_PERM_READ; break;
+	case 'w': perm->perm = XS_PERM_WRITE; break;
+	case 'b': perm->perm = XS_PERM_BOTH; break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	id = strtoul(s + 1, &end, 0);
+	if (s[1] == '\0' || *end != '\0' || errno || id > UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	perm->domid = id;
+	return 0;
+}
+
+void
+xs_perm_format(const struct xs_perm *perm, char *buf, size_t len)
+{
+	static const char letters[] = "nrwb";
+
+	snprintf(buf, len, "%c%u", letters[perm->perm & 3], perm->domid);
+}
+
+struct xs_perm *
+xs_get_perms(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
+{
+	struct iovec iov = xs_iov_str(path);
+	struct xs_perm *perms;
+	char *r, **vec;
+	unsigned n, i;
+	size_t len;
+
+	r = xs_talk(xs, XS_GET_PERMS, tx, &iov, 1, &len);
+	if (r == NULL)
+		return NULL;
+	vec = xs_split(r, len, &n);
+	free(r);
+	perms = xcalloc(n ? n : 1, sizeof(*perms));
+	for (i = 0; i < n; i++) {
+		if (xs_perm_parse(vec[i], &perms[i]) < 0) {
+			free(vec);
+			free(perms);
+			errno = EPROTO;
+			return NULL;
+		}
+	}
+	free(vec);
+	*num = n;
+	return perms;
+}
+
+int
+xs_set_perms(struct xs *xs, xs_tx_t tx, const char *path, const struct xs_perm *perms, unsigned num)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	struct iovec iov[2] = { xs_iov_str(path), { buf, 0 } };
+	unsigned i;
+
+	for (i = 0; i < num; i++) {
+		char one[16];
+		size_t l;
+
+		xs_perm_format(&perms[i], one, sizeof(one));
+		l = strlen(one) + 1;
+		if (iov[1].iov_len + l > sizeof(buf)) {
+			errno = E2BIG;
+			return -1;
+		}
+		memcpy(buf + iov[1].iov_len, one, l);
+		iov[1].iov_len += l;
+	}
+	return xs_talk_ok(xs, XS_SET_PERMS, tx, iov, 2);
+}
+
+int
+xs_watch(struct xs *xs, const char *path, const char *token)
+{
+	struct iovec iov[2] = { xs_iov_str(path), xs_iov_str(token) };
+
+	return xs_talk_ok(xs, XS_WATCH, 0, iov, 2);
+}
+
+int
+xs_unwatch(struct xs *xs, const char *path, const char *token)
+{
+	struct iovec iov[2] = { xs_iov_str(path), xs_iov_str(token) };
+
+	return xs_talk_ok(xs, XS_UNWATCH, 0, iov, 2);
+}
+
+/* Pops the first queued event. */
+static char **
+xs_pop_event(struct xs *xs, unsigned *num)
+{
+	struct xs_event *e = xs->ev_head;
+	char **vec;
+
+	if (e == NULL)
+		return NULL;
+	xs->ev_head = e->next;
+	if (xs->ev_head == NULL)
+		xs->ev_tail = &xs->ev_head;
+	vec = e->vec;
+	free(e);
+	if (num)
+		*num = 2;
+	return vec;
+}
+
+char **
+xs_read_watch(struct xs *xs, unsigned *num)
+{
+	char **vec, *body;
+
+	while ((vec = xs_pop_event(xs, num)) == NULL) {
+		struct xsd_sockmsg hdr;
+
+		if (xs_recv(xs, &hdr, &body) < 0)
+			return NULL;
+		if (hdr.type == XS_WATCH_EVENT)
+			xs_queue_event(xs, body, hdr.len);
+		free(body);
+	}
+	return vec;
+}
+
+char **
+xs_check_watch(struct xs *xs)
+{
+	char **vec = xs_pop_event(xs, NULL);
+	char peek;
+	ssize_t n;
+
+	if (vec)
+		return vec;
+	n = recv(xs->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0)
+			errno = EPIPE;
+		return NULL;
+	}
+	return xs_read_watch(xs, NULL);
+}
+
+int
+xs_transaction_start(struct xs *xs, xs_tx_t *tx)
+{
+	struct iovec iov = { "", 1 };
+	char *r = xs_talk(xs, XS_TRANSACTION_START, 0, &iov, 1, NULL);
+	unsigned long id;
+
+	if (r == NULL)
+		return -1;
+	id = strtoul(r, NULL, 10);
+	free(r);
+	*tx = id;
+	return 0;
+}
+
+int
+xs_transaction_end(struct xs *xs, xs_tx_t tx, bool abort)
+{
+	struct iovec iov = xs_iov_str(abort ? "F" : "T");
+
+	return xs_talk_ok(xs, XS_TRANSACTION_END, tx, &iov, 1);
+}
+
+/* Requests whose arguments are all decimal numbers. */
+static char *
+xs_talk_nums(struct xs *xs, uint32_t type, unsigned n, const uint64_t *v, size_t *rlen)
+{
+	char bufs[3][24];
+	struct iovec iov[3];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(bufs[i], sizeof(bufs[i]), "%llu", (unsigned long long)v[i]);
+		iov[i] = xs_iov_str(bufs[i]);
+	}
+	return xs_talk(xs, type, 0, iov, n, rlen);
+}
+
+/* Same, for an "OK" reply. */
+static int
+xs_talk_nums_ok(struct xs *xs, uint32_t type, unsigned n, const uint64_t *v)
+{
+	char *r = xs_talk_nums(xs, type, n, v, NULL);
+
+	if (r == NULL)
+		return -1;
+	free(r);
+	return 0;
+}
+
+int
+xs_introduce_domain(struct xs *xs, uint32_t domid, uint64_t mfn, uint32_t port)
+{
+	uint64_t v[3] = { domid, mfn, port };
+
+	return xs_talk_nums_ok(xs, XS_INTRODUCE, 3, v);
+}
+
+int
+xs_release_domain(struct xs *xs, uint32_t domid)
+{
+	uint64_t v = domid;
+
+	return xs_talk_nums_ok(xs, XS_RELEASE, 1, &v);
+}
+
+int
+xs_resume_domain(struct xs *xs, uint32_t domid)
+{
+	uint64_t v = domid;
+
+	return xs_talk_nums_ok(xs, XS_RESUME, 1, &v);
+}
+
+int
+xs_is_domain_introduced(struct xs *xs, uint32_t domid)
+{
+	uint64_t v = domid;
+	char *r = xs_talk_nums(xs, XS_IS_DOMAIN_INTRODUCED, 1, &v, NULL);
+	int rc;
+
+	if (r == NULL)
+		return -1;
+	rc = strcmp(r, "T") == 0;
+	free(r);
+	return rc;
+}
+
+char *
+xs_get_domain_path(struct xs *xs, uint32_t domid)
+{
+	uint64_t v = domid;
+
+	return xs_talk_nums(xs, XS_GET_DOMAIN_PATH, 1, &v, NULL);
+}
+
+int
+xs_set_target(struct xs *xs, uint32_t domid, uint32_t target)
+{
+	uint64_t v[2] = { domid, target };
+
+	return xs_talk_nums_ok(xs, XS_SET_TARGET, 2, v);
+}
+
+int
+xs_reset_watches(struct xs *xs)
+{
+	struct iovec iov = { "", 1 };
+
+	return xs_talk_ok(xs, XS_RESET_WATCHES, 0, &iov, 1);
+}
+
+char *
+xs_control(struct xs *xs, const char *const *argv, unsigned argc)
+{
+	struct iovec iov[16];
+	unsigned i;
+
+	if (argc > 16 || argc == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (i = 0; i < argc; i++)
+		iov[i] = xs_iov_str(argv[i]);
+	return xs_talk(xs, XS_CONTROL, 0, iov, argc, NULL);
+}
