@@ -1,0 +1,91 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "conlock.h"
+#include "paths.h"
+#include "xmalloc.h"
+
+char *
+conlock_path(uint32_t domid, unsigned num)
+{
+	char *p;
+
+	if (num == 0)
+		xasprintf(&p, "%s/console/pvconsole.%u.lock", paths_rundir(), domid);
+	else
+		xasprintf(&p, "%s/console/pvconsole.%u.%u.lock", paths_rundir(), domid, num);
+	return p;
+}
+
+/* Reads the holder's record for the refusal message. */
+static void
+conlock_read_holder(int fd, char *holder, size_t holderlen)
+{
+	ssize_t n;
+
+	if (holderlen == 0)
+		return;
+	n = pread(fd, holder, holderlen - 1, 0);
+	if (n <= 0) {
+		snprintf(holder, holderlen, "unknown");
+		return;
+	}
+	holder[n] = '\0';
+	holder[strcspn(holder, "\n")] = '\0';
+}
+
+int
+conlock_acquire(const char *path, const char *cmd, char *holder, size_t holderlen)
+{
+	char *dir = NULL, *slash, rec[512];
+	int fd = -1, n, saved;
+
+	dir = xstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (paths_mkdir_p(dir, 0755) < 0)
+			goto fail;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		if (errno == EWOULDBLOCK)
+			conlock_read_holder(fd, holder, holderlen);
+		errno = saved;
+		goto fail;
+	}
+	n = snprintf(rec, sizeof(rec), "pid %ld %s\n", (long)getpid(), cmd ? cmd : "");
+	if (n >= (int)sizeof(rec))
+		n = sizeof(rec) - 1;
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, rec, n, 0) != n)
+		goto fail;
+	free(dir);
+	return fd;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	errno = saved;
+	return -1;
+}
+
+void
+conlock_release(int fd)
+{
+	int rc;
+
+	if (fd < 0)
+		return;
+	rc = ftruncate(fd, 0);	/* failure is harmless: the next holder overwrites it */
+	(void)rc;
+	close(fd);
+}

@@ -1,0 +1,97 @@
+/*
+ * consoled: the console backend daemon (xenconsoled's job). One libevent
+ * loop; one struct condom per domain, found through @introduceDomain and
+ * @releaseDomain and configured through a watch on its console directory.
+ */
+#ifndef PVSTACK_CONSOLED_H
+#define PVSTACK_CONSOLED_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include "cbuf.h"
+
+struct event;
+struct event_base;
+struct hv;
+struct hv_evtchn;
+struct xs;
+struct conlog;
+
+#define CONSOLED_LOG_GUEST	1
+#define CONSOLED_LOG_HV		2
+
+/* Rate limit, as xenconsoled: this many events in a period masks the port
+ * until the period ends. */
+#define CONSOLED_RATE_EVENTS	30
+#define CONSOLED_RATE_PERIOD_MS	200
+
+struct condom;
+TAILQ_HEAD(condom_list, condom);
+
+struct consoled {
+	struct event_base *cd_base;
+	struct hv *cd_hv;
+	struct hv_evtchn *cd_xce;
+	struct xs *cd_xs;
+	struct event *cd_xs_ev;		/* xenstore socket readable */
+	struct event *cd_xs_tick;	/* safety net for events queued by sync calls */
+	struct event *cd_hup_ev;
+	struct event *cd_hvlog_ev;
+	struct conlog *cd_hvlog;
+	char *cd_hvlog_seen;		/* last hypervisor console text logged */
+	struct condom_list cd_doms;
+	unsigned cd_log;		/* CONSOLED_LOG_* */
+	unsigned cd_stamp;		/* CONSOLED_LOG_*: which logs get timestamps */
+	const char *cd_log_dir;
+};
+
+struct condom {
+	TAILQ_ENTRY(condom) dom_entry;
+	struct consoled *dom_cd;
+	uint32_t dom_domid;
+	uint8_t dom_uuid[16];		/* tells a reused domid from the old domain */
+	char dom_path[64];		/* /local/domain/N/console */
+	char dom_token[32];		/* dom<N> */
+	int dom_watching;
+
+	int dom_up;			/* the fields below are live */
+	uint64_t dom_mfn;
+	uint32_t dom_remote_port;
+	int dom_local_port;
+	int dom_evtchn_fd;
+	struct xencons_interface *dom_intf;
+	int dom_master, dom_slave;
+	char dom_tty[64];
+	struct event *dom_evtchn_ev;
+	struct event *dom_rd_ev;	/* pty master readable: input for the guest */
+	struct event *dom_wr_ev;	/* pty master writable: output pending */
+	struct event *dom_throttle_ev;	/* end of a rate-limit period */
+	struct event *dom_inpoll_ev;	/* the in ring was full: look again */
+	struct cbuf dom_buf;
+	struct conlog *dom_log;
+	struct timeval dom_period;	/* start of the current rate period */
+	unsigned dom_events;
+	int dom_throttled;
+	unsigned long dom_corrupt;	/* corrupt index sightings, for the log */
+};
+
+/* condom.c */
+struct condom *condom_new(struct consoled *cd, uint32_t domid, const uint8_t uuid[16]);
+/* Tears the console down and stops watching; gone says the domain died. */
+void condom_free(struct condom *dom, int gone);
+/* Re-reads the console directory and sets up, keeps, or tears down. */
+void condom_refresh(struct condom *dom);
+/* SIGHUP: reopen the guest log. */
+void condom_reopen_log(struct condom *dom);
+
+/* domains.c */
+int domains_start(struct consoled *cd);
+void domains_stop(struct consoled *cd);
+
+/* hvlog.c */
+int hvlog_start(struct consoled *cd);
+void hvlog_stop(struct consoled *cd);
+
+#endif

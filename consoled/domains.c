@@ -1,0 +1,185 @@
+/* Which domains exist: @introduceDomain/@releaseDomain watches, hvd's domain
+ * list, and dispatch of xenstore watch events to the per-domain consoles. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "consoled.h"
+#include "libhv.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "xs.h"
+
+#define DOMAINS_TOKEN	"domlist"
+#define DOMAINS_BATCH	64
+
+struct domains_live {
+	struct hv_dominfo *dl_info;
+	unsigned dl_count;
+};
+
+/* Every domain but dom0 that is not dying, from hvd. */
+static int
+domains_list(struct consoled *cd, struct domains_live *live)
+{
+	struct hv_dominfo batch[DOMAINS_BATCH];
+	hv_domid_t first = 1;
+	int n, i;
+
+	live->dl_info = NULL;
+	live->dl_count = 0;
+	for (;;) {
+		n = hv_domain_getinfolist(cd->cd_hv, first, batch, DOMAINS_BATCH);
+		if (n < 0) {
+			free(live->dl_info);
+			live->dl_info = NULL;
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (batch[i].flags & HV_DOMINF_DYING)
+				continue;
+			live->dl_info = xreallocarray(live->dl_info, live->dl_count + 1,
+			    sizeof(*live->dl_info));
+			live->dl_info[live->dl_count++] = batch[i];
+		}
+		if (n < DOMAINS_BATCH)
+			return 0;
+		first = batch[n - 1].domid + 1;
+	}
+}
+
+static const struct hv_dominfo *
+domains_find_info(const struct domains_live *live, uint32_t domid)
+{
+	unsigned i;
+
+	for (i = 0; i < live->dl_count; i++)
+		if (live->dl_info[i].domid == domid)
+			return &live->dl_info[i];
+	return NULL;
+}
+
+static struct condom *
+domains_find(struct consoled *cd, uint32_t domid)
+{
+	struct condom *dom;
+
+	TAILQ_FOREACH(dom, &cd->cd_doms, dom_entry)
+		if (dom->dom_domid == domid)
+			return dom;
+	return NULL;
+}
+
+/* Forgets dead (or replaced: same domid, new uuid) domains, tracks new ones. */
+static void
+domains_scan(struct consoled *cd)
+{
+	struct domains_live live;
+	const struct hv_dominfo *info;
+	struct condom *dom, *next;
+	unsigned i;
+
+	if (domains_list(cd, &live) < 0) {
+		log_warn("domain list");
+		return;
+	}
+	for (dom = TAILQ_FIRST(&cd->cd_doms); dom; dom = next) {
+		next = TAILQ_NEXT(dom, dom_entry);
+		info = domains_find_info(&live, dom->dom_domid);
+		if (info == NULL || memcmp(info->uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0)
+			condom_free(dom, 1);
+	}
+	for (i = 0; i < live.dl_count; i++) {
+		if (domains_find(cd, live.dl_info[i].domid))
+			continue;
+		condom_new(cd, live.dl_info[i].domid, live.dl_info[i].uuid);
+	}
+	free(live.dl_info);
+}
+
+/* One watch event: the domain list, or a domain's console directory. */
+static void
+domains_dispatch(struct consoled *cd, const char *path, const char *token)
+{
+	struct condom *dom;
+	unsigned long id;
+	char *end;
+
+	log_debug("watch %s %s", path, token);
+	if (strcmp(token, DOMAINS_TOKEN) == 0) {
+		domains_scan(cd);
+		return;
+	}
+	if (strncmp(token, "dom", 3) != 0)
+		return;
+	id = strtoul(token + 3, &end, 10);
+	if (*end != '\0' || end == token + 3)
+		return;
+	dom = domains_find(cd, id);
+	if (dom)
+		condom_refresh(dom);
+}
+
+/* Runs every queued watch event; sync calls made meanwhile may queue more. */
+static void
+domains_drain(struct consoled *cd)
+{
+	char **vec;
+
+	for (;;) {
+		vec = xs_check_watch(cd->cd_xs);
+		if (vec == NULL) {
+			if (errno == EAGAIN)
+				return;
+			log_warn("lost xenstored");
+			event_base_loopbreak(cd->cd_base);
+			return;
+		}
+		domains_dispatch(cd, vec[XS_WATCH_PATH], vec[XS_WATCH_TOKEN]);
+		free(vec);
+	}
+}
+
+static void
+domains_on_xs(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	domains_drain(arg);
+}
+
+int
+domains_start(struct consoled *cd)
+{
+	struct timeval tick = { 1, 0 };
+
+	cd->cd_xs_ev = event_new(cd->cd_base, xs_fd(cd->cd_xs), EV_READ | EV_PERSIST,
+	    domains_on_xs, cd);
+	cd->cd_xs_tick = event_new(cd->cd_base, -1, EV_PERSIST, domains_on_xs, cd);
+	if (cd->cd_xs_ev == NULL || cd->cd_xs_tick == NULL)
+		fatalx("event_new");
+	if (xs_watch(cd->cd_xs, "@introduceDomain", DOMAINS_TOKEN) < 0 ||
+	    xs_watch(cd->cd_xs, "@releaseDomain", DOMAINS_TOKEN) < 0)
+		return -1;
+	event_add(cd->cd_xs_ev, NULL);
+	event_add(cd->cd_xs_tick, &tick);
+	domains_scan(cd);
+	domains_drain(cd);
+	return 0;
+}
+
+void
+domains_stop(struct consoled *cd)
+{
+	struct condom *dom;
+
+	while ((dom = TAILQ_FIRST(&cd->cd_doms)) != NULL)
+		condom_free(dom, 0);
+	if (cd->cd_xs_ev)
+		event_free(cd->cd_xs_ev);
+	if (cd->cd_xs_tick)
+		event_free(cd->cd_xs_tick);
+	cd->cd_xs_ev = cd->cd_xs_tick = NULL;
+}
