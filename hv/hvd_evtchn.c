@@ -27,7 +27,7 @@ hvd_evtchn_get_free(struct hvd_domain *d, uint32_t *port)
 	for (p = 1; p < d->nports; p++)
 		if (d->ports[p].state == HV_EVTCHN_STATE_CLOSED)
 			break;
-	if (p == d->nports) {
+	if (p >= d->nports) {
 		if (d->nports >= HVD_MAX_PORTS) {
 			errno = ENOSPC;
 			return -1;

@@ -1,0 +1,177 @@
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "hv_test_util.h"
+
+/* Milliseconds on the monotonic clock. */
+static long
+hvt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+hvt_start(struct hvt *t)
+{
+	long deadline;
+
+	snprintf(t->rundir, sizeof(t->rundir), "/tmp/hvtest.XXXXXX");
+	cr_assert_not_null(mkdtemp(t->rundir));
+	snprintf(t->sock, sizeof(t->sock), "%s/hvd.sock", t->rundir);
+	setenv("PVSTACK_RUNDIR", t->rundir, 1);
+	t->hvd_pid = fork();
+	cr_assert(t->hvd_pid >= 0);
+	if (t->hvd_pid == 0) {
+		execl(HVT_HVD, "hvd", "-f", (char *)NULL);
+		_exit(127);
+	}
+	deadline = hvt_now_ms() + 5000;
+	while ((t->hv = hv_open(NULL)) == NULL && hvt_now_ms() < deadline)
+		usleep(2000);
+	cr_assert_not_null(t->hv, "cannot connect to hvd: %s", strerror(errno));
+}
+
+/* rm -rf of the (flat, plus empty/) rundir. */
+static void
+hvt_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (rmdir(path) < 0 && unlink(path) < 0 && errno == EISDIR)
+			hvt_rmdir(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+void
+hvt_stop(struct hvt *t)
+{
+	int status = 0;
+
+	hv_close(t->hv);
+	t->hv = NULL;
+	if (t->hvd_pid > 0) {
+		kill(t->hvd_pid, SIGTERM);
+		waitpid(t->hvd_pid, &status, 0);
+		t->hvd_pid = 0;
+	}
+	hvt_rmdir(t->rundir);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "hvd exit status %#x", status);
+}
+
+hv_domid_t
+hvt_guest(struct hvt *t, const char *cmdline, hv_port_t *store, hv_port_t *console)
+{
+	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
+	struct hv_build_config b = { .kernel = HVT_GUEST, .cmdline = cmdline };
+	struct hv_build_result res;
+	hv_domid_t domid;
+	int sp, cp;
+
+	cr_assert_eq(hv_domain_create(t->hv, &cfg, &domid), 0, "create: %s", strerror(errno));
+	sp = hv_evtchn_alloc_unbound(t->hv, domid, 0);
+	cp = hv_evtchn_alloc_unbound(t->hv, domid, 0);
+	cr_assert(sp > 0 && cp > 0, "alloc_unbound: %s", strerror(errno));
+	b.store_port = sp;
+	b.console_port = cp;
+	cr_assert_eq(hv_domain_build(t->hv, domid, &b, &res), 0, "build: %s", strerror(errno));
+	cr_assert(res.pid > 0);
+	cr_assert_eq(res.store_mfn, HV_PFN_XENSTORE);
+	cr_assert_eq(res.console_mfn, HV_PFN_CONSOLE);
+	if (store)
+		*store = sp;
+	if (console)
+		*console = cp;
+	return domid;
+}
+
+bool
+hvt_wait_flags(struct hvt *t, hv_domid_t domid, uint32_t mask, uint32_t want, int ms,
+    struct hv_dominfo *info)
+{
+	long deadline = hvt_now_ms() + ms;
+
+	do {
+		if (hv_domain_getinfo(t->hv, domid, info) == 0 && (info->flags & mask) == want)
+			return true;
+		usleep(2000);
+	} while (hvt_now_ms() < deadline);
+	return false;
+}
+
+int
+hvt_wait_event(struct hv_evtchn *xce, int ms)
+{
+	struct pollfd pfd = { .fd = hv_evtchn_fd(xce), .events = POLLIN };
+	long deadline = hvt_now_ms() + ms;
+
+	for (;;) {
+		int port = hv_evtchn_pending(xce);
+		if (port >= 0)
+			return port;
+		long left = deadline - hvt_now_ms();
+		if (left <= 0)
+			return -1;
+		poll(&pfd, 1, left);
+	}
+}
+
+int
+hvt_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+long
+hvt_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

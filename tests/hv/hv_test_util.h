@@ -1,0 +1,34 @@
+/* A private hvd per test, in its own temporary PVSTACK_RUNDIR, and the
+ * helpers the hv tests share to boot the test guest. */
+#ifndef PVSTACK_HV_TEST_UTIL_H
+#define PVSTACK_HV_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "libhv.h"
+
+struct hvt {
+	char rundir[64];
+	char sock[128];
+	pid_t hvd_pid;
+	struct hv *hv;
+};
+
+/* Starts hvd in a fresh rundir and connects to it. */
+void hvt_start(struct hvt *t);
+/* SIGTERM to hvd, waits for it, removes the rundir. */
+void hvt_stop(struct hvt *t);
+/* Creates and builds the test guest with cmdline; store/console ports made for it. */
+hv_domid_t hvt_guest(struct hvt *t, const char *cmdline, hv_port_t *store, hv_port_t *console);
+/* Polls getinfo until (flags & mask) == want, up to ms milliseconds; returns the info. */
+bool hvt_wait_flags(struct hvt *t, hv_domid_t domid, uint32_t mask, uint32_t want, int ms,
+    struct hv_dominfo *info);
+/* Waits up to ms for an event on xce; returns the port or -1. */
+int hvt_wait_event(struct hv_evtchn *xce, int ms);
+/* Number of open fds of pid. */
+int hvt_count_fds(pid_t pid);
+/* Resident set of pid in KiB. */
+long hvt_rss_kib(pid_t pid);
+
+#endif
