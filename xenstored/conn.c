@@ -1,0 +1,256 @@
+/*
+ * Connections, whatever carries them: message framing on input, the reply
+ * queue on output, throttling of clients that do not read their replies, and
+ * deferred teardown so a connection is never freed under a handler.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "xenstored.h"
+#include "xmalloc.h"
+
+struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
+static struct event_base *conn_evbase;
+static unsigned conn_next_id;
+
+void
+conn_setup(struct event_base *base)
+{
+	conn_evbase = base;
+}
+
+struct event_base *
+conn_base(void)
+{
+	return conn_evbase;
+}
+
+/* Runs deferred work: teardown of a dead connection, or input after unthrottling. */
+static void
+conn_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->c_dead)
+		conn_free_now(c);
+	else
+		conn_input(c);
+}
+
+struct conn *
+conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->c_id = ++conn_next_id;
+	c->c_ops = ops;
+	c->c_tp = tp;
+	c->c_domid = domid;
+	c->c_target = DOMID_NONE;
+	c->c_priv = priv;
+	c->c_in = xmalloc(XENSTORE_PAYLOAD_MAX + 1);
+	STAILQ_INIT(&c->c_out);
+	LIST_INIT(&c->c_watches);
+	LIST_INIT(&c->c_txns);
+	if (conn_evbase)
+		c->c_kick = event_new(conn_evbase, -1, 0, conn_kick_cb, c);
+	TAILQ_INSERT_TAIL(&conns, c, c_link);
+	return c;
+}
+
+/* Marks a connection dead; it is freed from the loop, never under a handler. */
+void
+conn_kill(struct conn *c)
+{
+	if (c->c_dead)
+		return;
+	c->c_dead = true;
+	if (c->c_kick)
+		event_active(c->c_kick, 0, 0);
+}
+
+void
+conn_free_now(struct conn *c)
+{
+	struct outmsg *m;
+
+	txn_free_all(c);
+	watch_free_all(c);
+	domain_conn_gone(c);
+	while ((m = STAILQ_FIRST(&c->c_out)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
+		free(m);
+	}
+	if (c->c_ops->co_free)
+		c->c_ops->co_free(c);
+	TAILQ_REMOVE(&conns, c, c_link);
+	if (c->c_kick)
+		event_free(c->c_kick);
+	free(c->c_in);
+	free(c);
+}
+
+/* Queued messages after which we stop reading this client's requests. */
+static unsigned
+conn_limit(const struct conn *c)
+{
+	return c->c_priv ? quota.q_priv_outstanding : quota.q_outstanding;
+}
+
+/* Stops or resumes reading according to the reply backlog. */
+static void
+conn_update_throttle(struct conn *c)
+{
+	bool over = c->c_out_count >= conn_limit(c);
+
+	if (over == c->c_throttled)
+		return;
+	c->c_throttled = over;
+	if (c->c_ops->co_throttle)
+		c->c_ops->co_throttle(c, over);
+	if (!over && c->c_kick)
+		event_active(c->c_kick, 0, 0);
+}
+
+/* Reads and dispatches whole messages until the transport runs dry. */
+void
+conn_input(struct conn *c)
+{
+	ssize_t n;
+	size_t need;
+
+	while (!c->c_dead && !c->c_throttled) {
+		if (c->c_in_have < sizeof(c->c_hdr)) {
+			n = c->c_ops->co_read(c, (char *)&c->c_hdr + c->c_in_have,
+			    sizeof(c->c_hdr) - c->c_in_have);
+		} else {
+			need = sizeof(c->c_hdr) + c->c_hdr.len - c->c_in_have;
+			n = need ? c->c_ops->co_read(c, c->c_in + c->c_in_have - sizeof(c->c_hdr),
+			    need) : 0;
+		}
+		if (n < 0) {
+			conn_kill(c);
+			return;
+		}
+		c->c_in_have += n;
+		if (c->c_in_have == sizeof(c->c_hdr) && n > 0 &&
+		    c->c_hdr.len > XENSTORE_PAYLOAD_MAX) {
+			log_warnx("conn %u (dom%u): message of %u bytes, dropping it",
+			    c->c_id, c->c_domid, c->c_hdr.len);
+			conn_kill(c);
+			return;
+		}
+		if (c->c_in_have < sizeof(c->c_hdr) ||
+		    c->c_in_have < sizeof(c->c_hdr) + c->c_hdr.len) {
+			if (n == 0)
+				return;
+			continue;
+		}
+		c->c_in[c->c_hdr.len] = '\0';
+		c->c_in_have = 0;
+		c->c_requests++;
+		dispatch(c, &c->c_hdr, c->c_in);
+		conn_update_throttle(c);
+	}
+}
+
+/* Writes queued messages until the transport is full. */
+void
+conn_output(struct conn *c)
+{
+	struct outmsg *m;
+	ssize_t n;
+
+	while (!c->c_dead && (m = STAILQ_FIRST(&c->c_out)) != NULL) {
+		n = c->c_ops->co_write(c, m->om_data + m->om_off, m->om_len - m->om_off);
+		if (n < 0) {
+			conn_kill(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		m->om_off += n;
+		if (m->om_off < m->om_len)
+			continue;
+		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
+		c->c_out_count--;
+		c->c_out_bytes -= m->om_len;
+		free(m);
+	}
+	if (c->c_ops->co_want_write)
+		c->c_ops->co_want_write(c, !STAILQ_EMPTY(&c->c_out));
+	conn_update_throttle(c);
+}
+
+/* Queues one message (header + two payload pieces) and tries to send it. */
+static void
+conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	struct outmsg *m = xmalloc(sizeof(*m) + sizeof(*hdr) + alen + blen);
+
+	m->om_len = sizeof(*hdr) + alen + blen;
+	m->om_off = 0;
+	memcpy(m->om_data, hdr, sizeof(*hdr));
+	if (alen)
+		memcpy(m->om_data + sizeof(*hdr), a, alen);
+	if (blen)
+		memcpy(m->om_data + sizeof(*hdr) + alen, b, blen);
+	STAILQ_INSERT_TAIL(&c->c_out, m, om_link);
+	c->c_out_count++;
+	c->c_out_bytes += m->om_len;
+	conn_output(c);
+}
+
+/* A reply echoing the request's req_id and tx_id; over-long replies become E2BIG. */
+void
+conn_reply(struct conn *c, const struct req *r, uint32_t type, const void *data, size_t len)
+{
+	struct xsd_sockmsg hdr = { type, r->r_hdr.req_id, r->r_hdr.tx_id, len };
+
+	if (c->c_dead)
+		return;
+	if (len > XENSTORE_PAYLOAD_MAX) {
+		conn_reply_err(c, r, E2BIG);
+		return;
+	}
+	control_trace("OUT", c, &hdr, data);
+	conn_queue(c, &hdr, data, len, NULL, 0);
+}
+
+/* A reply that is one string with its NUL ("OK", a tx id, ...). */
+void
+conn_reply_str(struct conn *c, const struct req *r, const char *s)
+{
+	conn_reply(c, r, r->r_hdr.type, s, strlen(s) + 1);
+}
+
+void
+conn_reply_err(struct conn *c, const struct req *r, int err)
+{
+	const char *name = xs_errno_name(err);
+
+	conn_reply(c, r, XS_ERROR, name, strlen(name) + 1);
+}
+
+/* An unsolicited WATCH_EVENT; dropped when too large or the client is not reading. */
+void
+conn_send_event(struct conn *c, const char *path, const char *token)
+{
+	size_t pl = strlen(path) + 1, tl = strlen(token) + 1;
+	struct xsd_sockmsg hdr = { XS_WATCH_EVENT, 0, 0, pl + tl };
+
+	if (c->c_dead || hdr.len > XENSTORE_PAYLOAD_MAX)
+		return;
+	if (c->c_out_count >= quota.q_event_queue) {
+		log_debug("conn %u (dom%u): not reading, event %s dropped", c->c_id, c->c_domid,
+		    path);
+		return;
+	}
+	conn_queue(c, &hdr, path, pl, token, tl);
+}

@@ -1,0 +1,207 @@
+/*
+ * The node store: a flat map from path to node record, as C xenstored keeps
+ * it, with a global generation counter and per-domain node counts for quotas.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xenstored.h"
+#include "xmalloc.h"
+
+static struct htab db_nodes;
+static uint64_t db_gen;
+static unsigned db_entries[DOMID_MAX];
+
+/* Counts a node against its owner. */
+static void
+db_account(const struct node *n, int delta)
+{
+	uint32_t owner = n->n_perms[0].domid;
+
+	if (owner < DOMID_MAX)
+		db_entries[owner] += delta;
+}
+
+/* A node with the given path and a copy of perms, no value, no children. */
+struct node *
+node_new(const char *path, const struct xs_perm *perms, unsigned nperms)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->n_path = xstrdup(path);
+	node_set_perms(n, perms, nperms);
+	n->n_value = xstrdup("");
+	n->n_children = xmalloc(1);
+	return n;
+}
+
+/* Deep copy, for transactions. */
+struct node *
+node_dup(const struct node *o)
+{
+	struct node *n = node_new(o->n_path, o->n_perms, o->n_nperms);
+
+	n->n_gen = o->n_gen;
+	node_set_value(n, o->n_value, o->n_vlen);
+	free(n->n_children);
+	n->n_children = xmalloc(o->n_clen + 1);
+	memcpy(n->n_children, o->n_children, o->n_clen);
+	n->n_clen = o->n_clen;
+	return n;
+}
+
+void
+node_free(struct node *n)
+{
+	if (n == NULL)
+		return;
+	free(n->n_path);
+	free(n->n_perms);
+	free(n->n_value);
+	free(n->n_children);
+	free(n);
+}
+
+/* Stores a copy of the value, NUL-terminated for convenience. */
+void
+node_set_value(struct node *n, const void *val, size_t len)
+{
+	free(n->n_value);
+	n->n_value = xmalloc(len + 1);
+	memcpy(n->n_value, val, len);
+	n->n_value[len] = '\0';
+	n->n_vlen = len;
+}
+
+void
+node_set_perms(struct node *n, const struct xs_perm *perms, unsigned nperms)
+{
+	free(n->n_perms);
+	n->n_perms = xcalloc(nperms, sizeof(*perms));
+	memcpy(n->n_perms, perms, nperms * sizeof(*perms));
+	n->n_nperms = nperms;
+}
+
+/* Appends a child name (the caller checked it is not there yet). */
+void
+node_add_child(struct node *n, const char *name)
+{
+	size_t l = strlen(name) + 1;
+
+	n->n_children = xreallocarray(n->n_children, 1, n->n_clen + l + 1);
+	memcpy(n->n_children + n->n_clen, name, l);
+	n->n_clen += l;
+}
+
+/* Removes a child name if present. */
+void
+node_del_child(struct node *n, const char *name)
+{
+	size_t off = 0, l;
+
+	while (off < n->n_clen) {
+		l = strlen(n->n_children + off) + 1;
+		if (strcmp(n->n_children + off, name) == 0) {
+			memmove(n->n_children + off, n->n_children + off + l, n->n_clen - off - l);
+			n->n_clen -= l;
+			return;
+		}
+		off += l;
+	}
+}
+
+/* The size C xenstored charges against the node-size quota (without its header). */
+size_t
+node_record_size(const struct node *n)
+{
+	return n->n_nperms * 4 + n->n_vlen + n->n_clen;
+}
+
+/* Creates the initial tree: /, /tool, /tool/xenstored, all n0. */
+void
+db_init(void)
+{
+	static const struct xs_perm n0 = { 0, XS_PERM_NONE };
+	struct node *root, *tool;
+
+	htab_init(&db_nodes);
+	root = node_new("/", &n0, 1);
+	node_add_child(root, "tool");
+	tool = node_new("/tool", &n0, 1);
+	node_add_child(tool, "xenstored");
+	db_store(root);
+	db_store(tool);
+	db_store(node_new("/tool/xenstored", &n0, 1));
+}
+
+struct node *
+db_lookup(const char *path)
+{
+	return htab_get(&db_nodes, path);
+}
+
+void
+db_store(struct node *n)
+{
+	struct node *old;
+
+	n->n_gen = ++db_gen;
+	db_account(n, 1);
+	old = htab_put(&db_nodes, n->n_path, n);
+	if (old) {
+		db_account(old, -1);
+		node_free(old);
+	}
+}
+
+void
+db_remove(const char *path)
+{
+	struct node *old = htab_del(&db_nodes, path);
+
+	if (old) {
+		db_account(old, -1);
+		node_free(old);
+	}
+}
+
+unsigned
+db_domain_entries(uint32_t domid)
+{
+	return domid < DOMID_MAX ? db_entries[domid] : 0;
+}
+
+unsigned
+db_count(void)
+{
+	return db_nodes.ht_count;
+}
+
+uint64_t
+db_generation(void)
+{
+	return db_gen;
+}
+
+struct db_foreach_arg {
+	void (*fn)(struct node *, void *);
+	void *arg;
+};
+
+static void
+db_foreach_one(const char *key, void *val, void *arg)
+{
+	struct db_foreach_arg *a = arg;
+
+	(void)key;
+	a->fn(val, a->arg);
+}
+
+/* Visits every node; fn must not add or remove nodes. */
+void
+db_foreach(void (*fn)(struct node *n, void *arg), void *arg)
+{
+	struct db_foreach_arg a = { fn, arg };
+
+	htab_foreach(&db_nodes, db_foreach_one, &a);
+}

@@ -1,0 +1,595 @@
+/*
+ * Guests: INTRODUCE maps a domain's xenstore page through libhv and binds its
+ * event channel; the ring then carries the same framing as the socket. Domain
+ * death arrives as VIRQ_DOM_EXC and becomes @releaseDomain and cleanup.
+ * Without hvd the daemon still serves its sockets and retries hvd later.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <event2/event.h>
+#include <xen/xen.h>
+
+#include "libhv.h"
+#include "log.h"
+#include "xenstored.h"
+#include "xmalloc.h"
+
+#ifndef VIRQ_DOM_EXC
+#define VIRQ_DOM_EXC 3
+#endif
+#define DOMID_SELF_ID 0x7ff0u
+
+struct domain {
+	LIST_ENTRY(domain) d_link;
+	uint32_t d_domid;
+	struct conn *d_conn;
+	struct xenstore_domain_interface *d_intf;
+	uint64_t d_mfn;
+	uint32_t d_remote_port;
+	int d_local_port;		/* -1: none */
+	struct event *d_ev;
+	uint32_t d_target;
+	bool d_shutdown_reported;
+};
+
+bool domain_keep_orphans;
+static LIST_HEAD(, domain) domains = LIST_HEAD_INITIALIZER(domains);
+static struct event_base *domain_base;
+static struct hv *domain_hv;
+static struct hv_evtchn *domain_xce;
+static struct event *domain_virq_ev, *domain_retry_ev;
+static int domain_virq_port = -1;
+
+static void domain_check_all(void);
+
+struct domain *
+domain_find(uint32_t domid)
+{
+	struct domain *d;
+
+	LIST_FOREACH(d, &domains, d_link)
+		if (d->d_domid == domid)
+			return d;
+	return NULL;
+}
+
+/* The target a domain acts for (SET_TARGET), or DOMID_NONE. */
+uint32_t
+domain_target(uint32_t domid)
+{
+	struct domain *d = domain_find(domid);
+
+	return d ? d->d_target : DOMID_NONE;
+}
+
+/* ---- the ring transport ---- */
+
+/* Consumes request bytes from the guest's ring; indexes are read once and checked. */
+static ssize_t
+domain_ring_read(struct conn *c, void *buf, size_t len)
+{
+	struct domain *d = c->c_domain;
+	struct xenstore_domain_interface *intf;
+	XENSTORE_RING_IDX cons, prod;
+	size_t avail, off;
+
+	if (d == NULL || (intf = d->d_intf) == NULL)
+		return -1;
+	cons = __atomic_load_n(&intf->req_cons, __ATOMIC_RELAXED);
+	prod = __atomic_load_n(&intf->req_prod, __ATOMIC_ACQUIRE);
+	if (prod - cons > XENSTORE_RING_SIZE) {
+		intf->error = XENSTORE_ERROR_RINGIDX;
+		return -1;
+	}
+	avail = prod - cons;
+	off = MASK_XENSTORE_IDX(cons);
+	if (avail > XENSTORE_RING_SIZE - off)
+		avail = XENSTORE_RING_SIZE - off;
+	if (len > avail)
+		len = avail;
+	if (len == 0)
+		return 0;
+	memcpy(buf, intf->req + off, len);
+	__atomic_store_n(&intf->req_cons, cons + len, __ATOMIC_RELEASE);
+	if (domain_xce && d->d_local_port >= 0)
+		hv_evtchn_notify(domain_xce, d->d_local_port);
+	return len;
+}
+
+/* Produces reply bytes into the guest's ring. */
+static ssize_t
+domain_ring_write(struct conn *c, const void *buf, size_t len)
+{
+	struct domain *d = c->c_domain;
+	struct xenstore_domain_interface *intf;
+	XENSTORE_RING_IDX cons, prod;
+	size_t space, off;
+
+	if (d == NULL || (intf = d->d_intf) == NULL)
+		return -1;
+	cons = __atomic_load_n(&intf->rsp_cons, __ATOMIC_ACQUIRE);
+	prod = __atomic_load_n(&intf->rsp_prod, __ATOMIC_RELAXED);
+	if (prod - cons > XENSTORE_RING_SIZE) {
+		intf->error = XENSTORE_ERROR_RINGIDX;
+		return -1;
+	}
+	space = XENSTORE_RING_SIZE - (prod - cons);
+	off = MASK_XENSTORE_IDX(prod);
+	if (space > XENSTORE_RING_SIZE - off)
+		space = XENSTORE_RING_SIZE - off;
+	if (len > space)
+		len = space;
+	if (len == 0)
+		return 0;
+	memcpy(intf->rsp + off, buf, len);
+	__atomic_store_n(&intf->rsp_prod, prod + len, __ATOMIC_RELEASE);
+	if (domain_xce && d->d_local_port >= 0)
+		hv_evtchn_notify(domain_xce, d->d_local_port);
+	return len;
+}
+
+/* A dropped ring connection: flag the error and ignore the ring, keep the domain (XSA-325). */
+static void
+domain_ring_free(struct conn *c)
+{
+	struct domain *d = c->c_domain;
+
+	if (d == NULL)
+		return;
+	if (d->d_intf && d->d_intf->error == XENSTORE_ERROR_NONE)
+		d->d_intf->error = XENSTORE_ERROR_PROTO;
+	d->d_conn = NULL;
+}
+
+static const struct conn_ops domain_ring_ops = {
+	.co_read = domain_ring_read,
+	.co_write = domain_ring_write,
+	.co_free = domain_ring_free,
+};
+
+/* The guest notified us: pull requests, push queued replies. */
+static void
+domain_port_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct domain *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (domain_xce && d->d_local_port >= 0)
+		hv_evtchn_ack(domain_xce, d->d_local_port);
+	if (d->d_conn) {
+		conn_output(d->d_conn);
+		conn_input(d->d_conn);
+	}
+}
+
+/* ---- hvd ---- */
+
+static void
+domain_virq_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (domain_xce && domain_virq_port >= 0)
+		hv_evtchn_ack(domain_xce, domain_virq_port);
+	domain_check_all();
+}
+
+/* Connects to hvd and binds VIRQ_DOM_EXC; 0 when connected. */
+static int
+domain_connect_hv(void)
+{
+	int fd;
+
+	if (domain_hv)
+		return 0;
+	if ((domain_hv = hv_open(NULL)) == NULL)
+		return -1;
+	if ((domain_xce = hv_evtchn_open(domain_hv)) == NULL)
+		goto fail;
+	if ((domain_virq_port = hv_evtchn_bind_virq(domain_xce, VIRQ_DOM_EXC)) < 0)
+		goto fail;
+	if ((fd = hv_evtchn_port_fd(domain_xce, domain_virq_port)) < 0)
+		goto fail;
+	domain_virq_ev = event_new(domain_base, fd, EV_READ | EV_PERSIST, domain_virq_cb, NULL);
+	event_add(domain_virq_ev, NULL);
+	if (domain_retry_ev)
+		event_del(domain_retry_ev);
+	log_info("connected to hvd");
+	return 0;
+fail:
+	log_warn("hvd set-up");
+	if (domain_xce)
+		hv_evtchn_close(domain_xce);
+	hv_close(domain_hv);
+	domain_xce = NULL;
+	domain_hv = NULL;
+	domain_virq_port = -1;
+	return -1;
+}
+
+static void
+domain_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	domain_connect_hv();
+}
+
+void
+domain_setup(struct event_base *base)
+{
+	struct timeval tv = { 2, 0 };
+
+	domain_base = base;
+	if (domain_connect_hv() == 0)
+		return;
+	log_warn("hvd not available, serving sockets only; retrying");
+	domain_retry_ev = event_new(base, -1, EV_PERSIST, domain_retry_cb, NULL);
+	event_add(domain_retry_ev, &tv);
+}
+
+/* ---- domains ---- */
+
+struct domain *
+domain_adopt(uint32_t domid, struct conn *c)
+{
+	struct domain *d = xcalloc(1, sizeof(*d));
+
+	d->d_domid = domid;
+	d->d_conn = c;
+	d->d_local_port = -1;
+	d->d_target = DOMID_NONE;
+	if (c)
+		c->c_domain = d;
+	LIST_INSERT_HEAD(&domains, d, d_link);
+	return d;
+}
+
+/* A connection went away: detach it from its domain. */
+void
+domain_conn_gone(struct conn *c)
+{
+	if (c->c_domain && c->c_domain->d_conn == c)
+		c->c_domain->d_conn = NULL;
+	c->c_domain = NULL;
+}
+
+/* Unbinds the port and stops listening to it. */
+static void
+domain_unbind(struct domain *d)
+{
+	if (d->d_ev) {
+		event_free(d->d_ev);
+		d->d_ev = NULL;
+	}
+	if (domain_xce && d->d_local_port >= 0)
+		hv_evtchn_unbind(domain_xce, d->d_local_port);
+	d->d_local_port = -1;
+}
+
+/* Binds the guest's port and listens to it. */
+static int
+domain_bind(struct domain *d, uint32_t port)
+{
+	int lp, fd;
+
+	if ((lp = hv_evtchn_bind_interdomain(domain_xce, d->d_domid, port)) < 0)
+		return -1;
+	if ((fd = hv_evtchn_port_fd(domain_xce, lp)) < 0) {
+		hv_evtchn_unbind(domain_xce, lp);
+		return -1;
+	}
+	d->d_local_port = lp;
+	d->d_remote_port = port;
+	d->d_ev = event_new(domain_base, fd, EV_READ | EV_PERSIST, domain_port_cb, d);
+	event_add(d->d_ev, NULL);
+	return 0;
+}
+
+struct domain_owned {
+	uint32_t domid;
+	char **paths;
+	unsigned n;
+};
+
+static void
+domain_collect_owned(struct node *n, void *arg)
+{
+	struct domain_owned *o = arg;
+
+	if (n->n_perms[0].domid != o->domid)
+		return;
+	if (domain_keep_orphans) {
+		n->n_perms[0].domid = 0;
+		return;
+	}
+	o->paths = xreallocarray(o->paths, o->n + 1, sizeof(char *));
+	o->paths[o->n++] = xstrdup(n->n_path);
+}
+
+static int
+domain_path_cmp(const void *a, const void *b)
+{
+	return (int)strlen(*(char *const *)a) - (int)strlen(*(char *const *)b);
+}
+
+/* Deletes every node a dead domain owns and strips it from the ACLs. */
+static void
+domain_forget_nodes(uint32_t domid)
+{
+	struct domain_owned o = { domid, NULL, 0 };
+	unsigned i;
+
+	db_foreach(domain_collect_owned, &o);
+	qsort(o.paths, o.n, sizeof(char *), domain_path_cmp);
+	for (i = 0; i < o.n; i++) {
+		ops_remove_tree(o.paths[i]);
+		free(o.paths[i]);
+	}
+	free(o.paths);
+	perms_forget_domain(domid);
+}
+
+void
+domain_destroy(struct domain *d)
+{
+	uint32_t domid = d->d_domid;
+
+	LIST_REMOVE(d, d_link);
+	if (d->d_conn) {
+		d->d_conn->c_domain = NULL;
+		conn_kill(d->d_conn);
+	}
+	domain_unbind(d);
+	if (domain_hv && d->d_intf)
+		hv_foreign_forget(domain_hv, domid);
+	free(d);
+	domain_forget_nodes(domid);
+	watch_fire_special("@releaseDomain");
+}
+
+/* VIRQ_DOM_EXC: find shut-down and dead domains among the introduced ones. */
+static void
+domain_check_all(void)
+{
+	struct domain *d, *next;
+	struct hv_dominfo info;
+	bool notify = false;
+
+	if (domain_hv == NULL)
+		return;
+	for (d = LIST_FIRST(&domains); d; d = next) {
+		next = LIST_NEXT(d, d_link);
+		if (d->d_intf == NULL)
+			continue;
+		if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0 ||
+		    (info.flags & HV_DOMINF_DYING)) {
+			log_info("dom%u is gone", d->d_domid);
+			domain_destroy(d);
+			continue;
+		}
+		if ((info.flags & (HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED)) &&
+		    !d->d_shutdown_reported) {
+			d->d_shutdown_reported = true;
+			notify = true;
+		}
+	}
+	if (notify)
+		watch_fire_special("@releaseDomain");
+}
+
+/* Parses a decimal domid argument. */
+static int
+domain_parse_id(const char *s, uint32_t *domid)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end || errno || v > UINT32_MAX)
+		return EINVAL;
+	*domid = v;
+	return 0;
+}
+
+/* Maps the page, binds the port, opens the connection and says @introduceDomain. */
+static int
+domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
+{
+	struct xenstore_domain_interface *intf;
+	struct domain *d;
+	struct conn *c;
+
+	if (domain_connect_hv() < 0)
+		return EIO;
+	intf = hv_foreign_map(domain_hv, domid, PROT_READ | PROT_WRITE, mfn, 1);
+	if (intf == NULL)
+		return errno ? errno : EINVAL;
+	d = domain_adopt(domid, NULL);
+	d->d_intf = intf;
+	d->d_mfn = mfn;
+	if (domain_bind(d, port) < 0) {
+		int e = errno;
+
+		LIST_REMOVE(d, d_link);
+		hv_foreign_forget(domain_hv, domid);
+		free(d);
+		return e ? e : EINVAL;
+	}
+	intf->req_cons = intf->req_prod = intf->rsp_cons = intf->rsp_prod = 0;
+	intf->server_features = 0;
+	intf->connection = XENSTORE_CONNECTED;
+	intf->error = XENSTORE_ERROR_NONE;
+	c = conn_new(&domain_ring_ops, d, domid, false);
+	c->c_domain = d;
+	d->d_conn = c;
+	log_info("dom%u introduced (mfn %llu, port %u)", domid, (unsigned long long)mfn, port);
+	watch_fire_special("@introduceDomain");
+	hv_evtchn_notify(domain_xce, d->d_local_port);
+	return 0;
+}
+
+int
+op_introduce(struct conn *c, struct req *r)
+{
+	const char *argv[3];
+	uint32_t domid, port;
+	unsigned long long mfn;
+	struct domain *d;
+	char *end;
+	int rc;
+
+	if (req_args(r, argv, 3) != 3)
+		return EINVAL;
+	if ((rc = domain_parse_id(argv[0], &domid)) || (rc = domain_parse_id(argv[2], &port)))
+		return rc;
+	errno = 0;
+	mfn = strtoull(argv[1], &end, 10);
+	if (*end || errno || port == 0 || domid >= DOMID_MAX)
+		return EINVAL;
+	if ((d = domain_find(domid)) != NULL) {
+		/* already known: rebind the event channel only (soft reset, kexec) */
+		if (domain_xce && d->d_intf) {
+			domain_unbind(d);
+			if (domain_bind(d, port) < 0)
+				return errno ? errno : EINVAL;
+		}
+		conn_reply_str(c, r, "OK");
+		return 0;
+	}
+	if ((rc = domain_introduce_new(domid, mfn, port)) != 0)
+		return rc;
+	conn_reply_str(c, r, "OK");
+	return 0;
+}
+
+int
+op_release(struct conn *c, struct req *r)
+{
+	const char *arg = req_onearg(r);
+	struct domain *d;
+	uint32_t domid;
+	int rc;
+
+	if (arg == NULL || (rc = domain_parse_id(arg, &domid)) != 0)
+		return EINVAL;
+	if (domid == 0)
+		return EINVAL;
+	if ((d = domain_find(domid)) == NULL)
+		return ENOENT;
+	domain_destroy(d);
+	conn_reply_str(c, r, "OK");
+	return 0;
+}
+
+int
+op_is_domain_introduced(struct conn *c, struct req *r)
+{
+	const char *arg = req_onearg(r);
+	uint32_t domid;
+
+	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+		return EINVAL;
+	conn_reply_str(c, r, domid == 0 || domid == DOMID_SELF_ID || domain_find(domid) ? "T" :
+	    "F");
+	return 0;
+}
+
+int
+op_get_domain_path(struct conn *c, struct req *r)
+{
+	const char *arg = req_onearg(r);
+	uint32_t domid;
+	char *p;
+
+	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+		return EINVAL;
+	p = path_home(domid);
+	conn_reply_str(c, r, p);
+	free(p);
+	return 0;
+}
+
+int
+op_set_target(struct conn *c, struct req *r)
+{
+	const char *argv[3];
+	struct domain *d;
+	uint32_t domid, target;
+
+	if (req_args(r, argv, 3) != 2 || domain_parse_id(argv[0], &domid) ||
+	    domain_parse_id(argv[1], &target))
+		return EINVAL;
+	if ((d = domain_find(domid)) == NULL)
+		return ENOENT;
+	if (domain_find(target) == NULL)
+		return ENOENT;
+	d->d_target = target;
+	if (d->d_conn)
+		d->d_conn->c_target = target;
+	conn_reply_str(c, r, "OK");
+	return 0;
+}
+
+int
+op_resume(struct conn *c, struct req *r)
+{
+	const char *arg = req_onearg(r);
+	struct domain *d;
+	uint32_t domid;
+
+	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+		return EINVAL;
+	if ((d = domain_find(domid)) == NULL)
+		return ENOENT;
+	d->d_shutdown_reported = false;
+	conn_reply_str(c, r, "OK");
+	return 0;
+}
+
+size_t
+domain_dump(char *buf, size_t cap)
+{
+	struct domain *d;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	LIST_FOREACH(d, &domains, d_link) {
+		int n = snprintf(buf + off, cap - off, "domain %u mfn %llu port %u target %d%s%s\n",
+		    d->d_domid, (unsigned long long)d->d_mfn, d->d_remote_port, (int)d->d_target,
+		    d->d_conn ? "" : " (no connection)", d->d_shutdown_reported ? " shutdown" : "");
+
+		if (n < 0 || (size_t)n >= cap - off)
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/* Closes everything on exit. */
+void
+domain_shutdown(void)
+{
+	struct domain *d;
+
+	while ((d = LIST_FIRST(&domains)) != NULL) {
+		LIST_REMOVE(d, d_link);
+		domain_unbind(d);
+		free(d);
+	}
+	if (domain_virq_ev)
+		event_free(domain_virq_ev);
+	if (domain_retry_ev)
+		event_free(domain_retry_ev);
+	if (domain_xce)
+		hv_evtchn_close(domain_xce);
+	if (domain_hv)
+		hv_close(domain_hv);
+}

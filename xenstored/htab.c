@@ -1,0 +1,124 @@
+/* Hash table for the node store, transaction overlays and the watch index. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "htab.h"
+#include "xmalloc.h"
+
+/* FNV-1a: short paths, cheap and good enough. */
+static size_t
+htab_hash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+void
+htab_init(struct htab *ht)
+{
+	ht->ht_size = 64;
+	ht->ht_count = 0;
+	ht->ht_buckets = xcalloc(ht->ht_size, sizeof(*ht->ht_buckets));
+}
+
+void
+htab_free(struct htab *ht)
+{
+	size_t i;
+	struct htab_entry *e, *n;
+
+	for (i = 0; i < ht->ht_size; i++)
+		for (e = ht->ht_buckets[i]; e; e = n) {
+			n = e->he_next;
+			free(e);
+		}
+	free(ht->ht_buckets);
+	ht->ht_buckets = NULL;
+	ht->ht_count = 0;
+}
+
+/* Doubles the bucket array when the load passes 1. */
+static void
+htab_grow(struct htab *ht)
+{
+	size_t nsize = ht->ht_size * 2, i;
+	struct htab_entry **nb = xcalloc(nsize, sizeof(*nb)), *e, *n;
+
+	for (i = 0; i < ht->ht_size; i++)
+		for (e = ht->ht_buckets[i]; e; e = n) {
+			size_t b = htab_hash(e->he_key) & (nsize - 1);
+
+			n = e->he_next;
+			e->he_next = nb[b];
+			nb[b] = e;
+		}
+	free(ht->ht_buckets);
+	ht->ht_buckets = nb;
+	ht->ht_size = nsize;
+}
+
+void *
+htab_get(const struct htab *ht, const char *key)
+{
+	struct htab_entry *e;
+
+	for (e = ht->ht_buckets[htab_hash(key) & (ht->ht_size - 1)]; e; e = e->he_next)
+		if (strcmp(e->he_key, key) == 0)
+			return e->he_val;
+	return NULL;
+}
+
+void *
+htab_put(struct htab *ht, const char *key, void *val)
+{
+	size_t b = htab_hash(key) & (ht->ht_size - 1);
+	struct htab_entry *e;
+	void *old;
+
+	for (e = ht->ht_buckets[b]; e; e = e->he_next)
+		if (strcmp(e->he_key, key) == 0) {
+			old = e->he_val;
+			e->he_key = key;
+			e->he_val = val;
+			return old;
+		}
+	e = xmalloc(sizeof(*e));
+	e->he_key = key;
+	e->he_val = val;
+	e->he_next = ht->ht_buckets[b];
+	ht->ht_buckets[b] = e;
+	if (++ht->ht_count > ht->ht_size)
+		htab_grow(ht);
+	return NULL;
+}
+
+void *
+htab_del(struct htab *ht, const char *key)
+{
+	struct htab_entry **pp, *e;
+	void *val;
+
+	for (pp = &ht->ht_buckets[htab_hash(key) & (ht->ht_size - 1)]; (e = *pp); pp = &e->he_next)
+		if (strcmp(e->he_key, key) == 0) {
+			*pp = e->he_next;
+			val = e->he_val;
+			free(e);
+			ht->ht_count--;
+			return val;
+		}
+	return NULL;
+}
+
+void
+htab_foreach(const struct htab *ht, void (*fn)(const char *, void *, void *), void *arg)
+{
+	size_t i;
+	struct htab_entry *e;
+
+	for (i = 0; i < ht->ht_size; i++)
+		for (e = ht->ht_buckets[i]; e; e = e->he_next)
+			fn(e->he_key, e->he_val, arg);
+}

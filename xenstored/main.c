@@ -1,0 +1,110 @@
+/* xenstored: options, set-up, the loop. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "paths.h"
+#include "xenstored.h"
+
+static void
+main_usage(void)
+{
+	fprintf(stderr,
+	    "usage: xenstored [options]\n"
+	    "  -F, -N, --no-fork            stay in the foreground, log to stderr\n"
+	    "  -P, --pid-file <file>        write the pid file\n"
+	    "  -T, --trace-file <file>      trace every request and reply\n"
+	    "  -s, --socket-dir <dir>       sockets there (default $PVSTACK_RUNDIR/xenstored)\n"
+	    "  -E, --entry-nb <n>           nodes per domain (1000)\n"
+	    "  -S, --entry-size <n>         bytes per node (2048)\n"
+	    "  -W, --watch-nb <n>           watches per domain (128)\n"
+	    "  -t, --transaction <n>        transactions per connection (10)\n"
+	    "  -A, --perm-nb <n>            permissions per node (5)\n"
+	    "  -M, --path-max <n>           path length (2048)\n"
+	    "  -Q, --quota <what>=<n>       outstanding (20), transaction-nodes (1024)\n"
+	    "  -K, --keep-orphans           give a dead domain's nodes to dom0\n"
+	    "  -D, --no-domain-init         accepted for compatibility\n"
+	    "  -v, -V, --verbose            debug logging\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "no-fork", no_argument, NULL, 'N' },
+		{ "pid-file", required_argument, NULL, 'P' },
+		{ "trace-file", required_argument, NULL, 'T' },
+		{ "socket-dir", required_argument, NULL, 's' },
+		{ "entry-nb", required_argument, NULL, 'E' },
+		{ "entry-size", required_argument, NULL, 'S' },
+		{ "watch-nb", required_argument, NULL, 'W' },
+		{ "transaction", required_argument, NULL, 't' },
+		{ "perm-nb", required_argument, NULL, 'A' },
+		{ "path-max", required_argument, NULL, 'M' },
+		{ "quota", required_argument, NULL, 'Q' },
+		{ "quota-soft", required_argument, NULL, 'q' },
+		{ "keep-orphans", no_argument, NULL, 'K' },
+		{ "no-domain-init", no_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_opts dopts = { .name = "xenstored" };
+	const char *trace = NULL;
+	char *sockdir = NULL;
+	struct event_base *base;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "FNP:T:s:E:S:W:t:A:M:Q:q:KDvVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'F': case 'N': dopts.foreground = 1; break;
+		case 'P': dopts.pidfile = optarg; break;
+		case 'T': trace = optarg; break;
+		case 's': sockdir = optarg; break;
+		case 'E': case 'S': case 'W': case 't': case 'A': case 'M':
+			if (quota_set_opt(ch, optarg) < 0)
+				main_usage();
+			break;
+		case 'Q':
+			if (quota_set_named(optarg) < 0)
+				main_usage();
+			break;
+		case 'q': break;
+		case 'K': domain_keep_orphans = true; break;
+		case 'D': break;
+		case 'v': case 'V': dopts.verbose = 1; break;
+		default: main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+	if (sockdir == NULL)
+		sockdir = paths_run("xenstored");
+	daemon_start(&dopts);
+	if (trace && control_open_trace(trace) < 0)
+		fatal("trace file %s", trace);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	db_init();
+	watch_init();
+	conn_setup(base);
+	if (sock_listen(base, sockdir) < 0)
+		fatalx("cannot listen in %s", sockdir);
+	domain_setup(base);
+	daemon_signals(base);
+	log_info("serving %s/socket", sockdir);
+	event_base_dispatch(base);
+	log_info("exiting");
+	sock_shutdown();
+	domain_shutdown();
+	daemon_stop();
+	event_base_free(base);
+	return 0;
+}
