@@ -1,0 +1,242 @@
+/* Domain lifecycle: build checks, pause/unpause, crash and shutdown reasons, getinfo. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "hv_test_util.h"
+
+static struct hvt t;
+
+static void setup(void) { hvt_start(&t); }
+static void teardown(void) { hvt_stop(&t); }
+
+TestSuite(hv_domain, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Builds kernel into a fresh domain; returns build's result and errno. */
+static int
+try_build(const char *kernel, int *err)
+{
+	struct hv_domain_config cfg = { .mem_kib = 1024, .vcpus = 1 };
+	struct hv_build_config b = { .kernel = kernel, .cmdline = "" };
+	hv_domid_t domid;
+	int rc;
+
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &domid), 0);
+	rc = hv_domain_build(t.hv, domid, &b, NULL);
+	*err = errno;
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+	return rc;
+}
+
+Test(hv_domain, non_guest_kernels_refused)
+{
+	char junk[] = "/tmp/hvjunk.XXXXXX";
+	int fd = mkstemp(junk), err;
+	char data[4096];
+
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + 3);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	close(fd);
+	cr_assert_eq(try_build("/bin/true", &err), -1);
+	cr_assert_eq(err, ENOEXEC, "/bin/true: %s", strerror(err));
+	cr_assert_eq(try_build(junk, &err), -1);
+	cr_assert_eq(err, ENOEXEC, "random file: %s", strerror(err));
+	cr_assert_eq(try_build("/nonexistent/kernel", &err), -1);
+	cr_assert_eq(err, ENOENT);
+	cr_assert_eq(try_build("relative/path", &err), -1);
+	cr_assert_eq(err, EINVAL);
+	unlink(junk);
+}
+
+Test(hv_domain, create_argument_checks_and_dom0)
+{
+	struct hv_domain_config small = { .mem_kib = 64, .vcpus = 1 };
+	struct hv_dominfo info[4];
+	struct hv_physinfo pi;
+	hv_domid_t domid;
+
+	cr_assert_eq(hv_domain_create(t.hv, &small, &domid), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(hv_domain_getinfo(t.hv, 0, &info[0]), 0);
+	cr_assert_eq(info[0].domid, 0);
+	cr_assert(info[0].mem_kib > 0);
+	cr_assert_eq(hv_domain_destroy(t.hv, 0), -1);
+	cr_assert_eq(hv_domain_pause(t.hv, 77), -1);
+	cr_assert_eq(errno, ESRCH);
+	cr_assert_eq(hv_domain_getinfo(t.hv, 77, &info[0]), -1);
+	cr_assert_eq(errno, ENOENT);
+	/* domids count up from 1 and are not reused at once */
+	struct hv_domain_config cfg = { .mem_kib = 2048, .vcpus = 2, .uuid = { 1, 2, 3 } };
+	hv_domid_t a, b;
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &a), 0);
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &b), 0);
+	cr_assert_eq(a, 1);
+	cr_assert_eq(b, 2);
+	cr_assert_eq(hv_domain_getinfolist(t.hv, 0, info, 4), 3);
+	cr_assert_eq(info[1].domid, 1);
+	cr_assert_eq(info[1].vcpus, 2);
+	cr_assert_eq(info[1].mem_kib, 2048);
+	cr_assert_eq(info[1].uuid[2], 3);
+	cr_assert_eq(info[1].flags, HV_DOMINF_PAUSED);
+	cr_assert_eq(hv_physinfo(t.hv, &pi), 0);
+	cr_assert_eq(pi.nr_domains, 3);
+	cr_assert(pi.nr_cpus >= 1 && pi.total_kib > 0);
+	cr_assert_eq(hv_domain_destroy(t.hv, a), 0);
+	hv_domid_t c;
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &c), 0);
+	cr_assert_eq(c, 3);
+	cr_assert_eq(hv_domain_getinfolist(t.hv, 2, info, 4), 2);
+	cr_assert_eq(hv_domain_setmaxmem(t.hv, c, 4096), 0);
+	cr_assert_eq(hv_domain_getinfo(t.hv, c, &info[0]), 0);
+	cr_assert_eq(info[0].max_mem_kib, 4096);
+}
+
+Test(hv_domain, pause_stops_cpu_time)
+{
+	hv_domid_t domid = hvt_guest(&t, "spin", NULL, NULL);
+	struct hv_dominfo info, i0, i1;
+
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert(info.flags & HV_DOMINF_PAUSED);
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_RUNNING, HV_DOMINF_RUNNING, 5000, &info),
+	    "flags %#x", info.flags);
+	usleep(300000);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &i0), 0);
+	cr_assert(i0.cpu_ns > 100000000ull, "spinning guest used only %llu ns",
+	    (unsigned long long)i0.cpu_ns);
+	cr_assert_eq(hv_domain_pause(t.hv, domid), 0);
+	cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_PAUSED | HV_DOMINF_RUNNING, HV_DOMINF_PAUSED,
+	    1000, &i0));
+	usleep(50000);	/* let the stop land */
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &i0), 0);
+	usleep(400000);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &i1), 0);
+	cr_assert(i1.flags & HV_DOMINF_PAUSED);
+	cr_assert(i1.cpu_ns - i0.cpu_ns <= 20000000ull, "paused guest ran %llu ns",
+	    (unsigned long long)(i1.cpu_ns - i0.cpu_ns));
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	usleep(300000);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &i0), 0);
+	cr_assert(!(i0.flags & HV_DOMINF_PAUSED));
+	cr_assert(i0.cpu_ns > i1.cpu_ns + 100000000ull, "unpaused guest did not run");
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+}
+
+Test(hv_domain, sleeping_guest_is_blocked)
+{
+	hv_domid_t domid = hvt_guest(&t, "sleep", NULL, NULL);
+	struct hv_dominfo info;
+
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_BLOCKED | HV_DOMINF_RUNNING | HV_DOMINF_PAUSED,
+	    HV_DOMINF_BLOCKED, 5000, &info), "flags %#x", info.flags);
+}
+
+Test(hv_domain, sigkill_is_a_crash)
+{
+	hv_domid_t domid = hvt_guest(&t, "sleep", NULL, NULL);
+	struct hv_dominfo info;
+
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert(info.pid > 0);
+	cr_assert_eq(kill(info.pid, SIGKILL), 0);
+	cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED,
+	    HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED, 5000, &info));
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_crash);
+	cr_assert_eq(info.pid, 0);
+	/* a crashed domain still holds its memory until destroyed */
+	cr_assert_not_null(hv_foreign_map(t.hv, domid, PROT_READ, 0, 1));
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), -1);
+}
+
+Test(hv_domain, shutdown_reasons)
+{
+	static const struct { const char *cmd; unsigned reason; bool crashed; } cases[] = {
+		{ "shutdown poweroff", SHUTDOWN_poweroff, false },
+		{ "shutdown reboot", SHUTDOWN_reboot, false },
+		{ "shutdown crash", SHUTDOWN_crash, true },
+		{ "shutdown watchdog", SHUTDOWN_watchdog, false },
+		{ "crash", SHUTDOWN_crash, true },	/* abort() without a hypercall */
+		{ "exit", SHUTDOWN_crash, true },	/* exit(0) without a hypercall */
+	};
+	struct hv_dominfo info;
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		hv_domid_t domid = hvt_guest(&t, cases[i].cmd, NULL, NULL);
+		uint32_t want = HV_DOMINF_SHUTDOWN | (cases[i].crashed ? HV_DOMINF_CRASHED : 0);
+		cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+		cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED, want,
+		    5000, &info), "%s: flags %#x", cases[i].cmd, info.flags);
+		cr_assert_eq(info.shutdown_reason, cases[i].reason, "%s: reason %u", cases[i].cmd,
+		    info.shutdown_reason);
+		/* the guest process is gone after a shutdown */
+		cr_assert(hvt_wait_flags(&t, domid, 0, 0, 0, &info));
+		for (int n = 0; n < 500 && info.pid; n++) {
+			usleep(2000);
+			hv_domain_getinfo(t.hv, domid, &info);
+		}
+		cr_assert_eq(info.pid, 0, "%s: process still there", cases[i].cmd);
+		cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+	}
+	/* dom0 forcing a shutdown */
+	hv_domid_t domid = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert_eq(hv_domain_shutdown(t.hv, domid, SHUTDOWN_reboot), 0);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert_eq(info.flags & (HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED), HV_DOMINF_SHUTDOWN);
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_reboot);
+}
+
+Test(hv_domain, console_ring)
+{
+	hv_domid_t domid = hvt_guest(&t, "console hello from the guest\x01", NULL, NULL);
+	char want[64], *text = NULL;
+
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	snprintf(want, sizeof(want), "(d%u) hello from the guest?", domid);
+	for (int i = 0; i < 500; i++) {
+		free(text);
+		text = hv_console_read(t.hv, 0);
+		cr_assert_not_null(text);
+		if (strstr(text, want))
+			break;
+		usleep(2000);
+	}
+	cr_assert_not_null(strstr(text, want), "console: %s", text);
+	cr_assert_not_null(strstr(text, "created"));
+	free(text);
+	text = hv_console_read(t.hv, 1);
+	free(text);
+	text = hv_console_read(t.hv, 0);
+	cr_assert_str_eq(text, "");
+	free(text);
+}
+
+Test(hv_domain, sigterm_kills_guests)
+{
+	hv_domid_t domid = hvt_guest(&t, "spin", NULL, NULL);
+	struct hv_dominfo info;
+	int status;
+
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert_eq(kill(t.hvd_pid, SIGTERM), 0);
+	cr_assert_eq(waitpid(t.hvd_pid, &status, 0), t.hvd_pid);
+	t.hvd_pid = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(kill(info.pid, 0), -1, "guest %d outlived hvd", (int)info.pid);
+	cr_assert_eq(access(t.sock, F_OK), -1, "socket left behind");
+}
