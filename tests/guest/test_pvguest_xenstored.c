@@ -1,0 +1,183 @@
+/*
+ * pvguest against the real stack: a private hvd and xenstored, the domain's
+ * home written with libxl's permissions, INTRODUCE, then the guest's shell
+ * reads and writes its own subtree over the ring and is refused elsewhere
+ * (issue 3's guest-side test), and control/shutdown from dom0 powers it off.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gt_harness.h"
+#include "shell.h"
+#include "xs.h"
+
+#define BOOT_MS 10000
+
+static struct gt t;
+static pid_t xsd_pid = -1;
+static struct xs *xs;
+
+/* xenstored in the foreground in hvd's rundir; waits for its socket. */
+static void
+start_xenstored(void)
+{
+	unsetenv("XENSTORED_PATH");
+	xsd_pid = fork();
+	cr_assert_geq(xsd_pid, 0);
+	if (xsd_pid == 0) {
+		execl(GT_XENSTORED, "xenstored", "-F", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 2500 && (xs = xs_open(NULL)) == NULL; i++)
+		usleep(2000);
+	cr_assert_not_null(xs, "cannot connect to xenstored: %s", strerror(errno));
+}
+
+/* Writes path = value with perms, as libxl's mknod does. */
+static void
+put(const char *path, const char *value, const struct xs_perm *perms, unsigned n)
+{
+	cr_assert_eq(xs_write(xs, XS_TX_NONE, path, value, strlen(value)), 0, "%s: %s", path,
+	    strerror(errno));
+	cr_assert_eq(xs_set_perms(xs, XS_TX_NONE, path, perms, n), 0, "%s perms: %s", path,
+	    strerror(errno));
+}
+
+/* The layout libxl__domain_make and libxl__build_post write, then INTRODUCE. */
+static void
+make_domain_home(void)
+{
+	struct xs_perm ro[] = { { 0, XS_PERM_NONE }, { t.domid, XS_PERM_READ } };
+	struct xs_perm rw[] = { { t.domid, XS_PERM_NONE } };
+	char home[64], p[128], v[64];
+
+	snprintf(home, sizeof(home), "/local/domain/%u", t.domid);
+	put(home, "", ro, 2);
+#define AT(rel) (snprintf(p, sizeof(p), "%s/%s", home, rel), p)
+	snprintf(v, sizeof(v), "gx%u", t.domid);
+	put(AT("name"), v, ro, 2);
+	snprintf(v, sizeof(v), "%u", t.domid);
+	put(AT("domid"), v, ro, 2);
+	put(AT("control"), "", ro, 2);
+	put(AT("control/shutdown"), "", rw, 1);
+	put(AT("control/feature-poweroff"), "", rw, 1);
+	put(AT("control/feature-reboot"), "", rw, 1);
+	put(AT("data"), "", rw, 1);
+	snprintf(v, sizeof(v), "%u", t.store_port);
+	put(AT("store/port"), v, ro, 2);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)t.store_mfn);
+	put(AT("store/ring-ref"), v, ro, 2);
+#undef AT
+	cr_assert_eq(xs_introduce_domain(xs, t.domid, t.store_mfn, t.store_port), 0,
+	    "introduce: %s", strerror(errno));
+}
+
+static void
+setup(void)
+{
+	gt_start(&t, false);
+	start_xenstored();
+	make_domain_home();
+	gt_unpause(&t);
+	cr_assert(gt_wait_output(&t, SHELL_PROMPT, 0, BOOT_MS), "no prompt; output:\n%s", t.out);
+}
+
+static void
+teardown(void)
+{
+	int status;
+
+	xs_close(xs);
+	hv_domain_destroy(t.hvt.hv, t.domid);
+	if (xsd_pid > 0) {
+		kill(xsd_pid, SIGTERM);
+		waitpid(xsd_pid, &status, 0);
+	}
+	gt_stop(&t);
+}
+
+TestSuite(pvguest_xenstored, .init = setup, .fini = teardown, .timeout = 60);
+
+static const char *
+run(const char *line)
+{
+	size_t from = t.outlen;
+
+	gt_type(&t, line);
+	gt_type(&t, "\r");
+	cr_assert(gt_wait_output(&t, SHELL_PROMPT, from + strlen(line), 5000),
+	    "no prompt after %s; output:\n%s", line, t.out + from);
+	return t.out + from;
+}
+
+/* dom0's view of a node, "" when absent. */
+static char *
+dom0_read(const char *fmt, unsigned domid)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), fmt, domid);
+	char *v = xs_read(xs, XS_TX_NONE, path, NULL);
+	return v != NULL ? v : strdup("");
+}
+
+Test(pvguest_xenstored, boots_with_its_name_and_features)
+{
+	char banner[64];
+
+	snprintf(banner, sizeof(banner), "pvstack guest %u (gx%u) booting", t.domid, t.domid);
+	cr_assert_not_null(strstr(t.out, banner), "%s", t.out);
+	char *v = dom0_read("/local/domain/%u/control/feature-poweroff", t.domid);
+	cr_assert_str_eq(v, "1");
+	free(v);
+	v = dom0_read("/local/domain/%u/control/feature-reboot", t.domid);
+	cr_assert_str_eq(v, "1");
+	free(v);
+}
+
+Test(pvguest_xenstored, own_subtree_read_write_and_refused_elsewhere)
+{
+	cr_assert_not_null(strstr(run("xs write data/answer 42"), "\r\nok\r\n"));
+	char *v = dom0_read("/local/domain/%u/data/answer", t.domid);
+	cr_assert_str_eq(v, "42", "dom0 sees the guest's write");
+	free(v);
+	cr_assert_not_null(strstr(run("xs read data/answer"), "\r\n42\r\n"));
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "xs read /local/domain/%u/name", t.domid);
+	char name[32];
+	snprintf(name, sizeof(name), "\r\ngx%u\r\n", t.domid);
+	cr_assert_not_null(strstr(run(cmd), name));
+	const char *ls = run("xs ls");
+	cr_assert_not_null(strstr(ls, "\r\ndata\r\n"), "%s", ls);
+	cr_assert_not_null(strstr(ls, "\r\ncontrol\r\n"), "%s", ls);
+
+	const char *out = run("xs write /local/domain/0/x 1");
+	cr_assert_not_null(strstr(out, "EACCES"), "%s", out);
+	errno = 0;
+	cr_assert_null(xs_read(xs, XS_TX_NONE, "/local/domain/0/x", NULL));
+	cr_assert_eq(errno, ENOENT);
+	out = run("xs write name evil");
+	cr_assert_not_null(strstr(out, "EACCES"), "name is read-only: %s", out);
+	out = run("xs read /local/domain/0/name");
+	cr_assert(strstr(out, "EACCES") || strstr(out, "ENOENT"), "%s", out);
+}
+
+Test(pvguest_xenstored, control_shutdown_poweroff)
+{
+	char path[64];
+	struct hv_dominfo info;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", t.domid);
+	cr_assert_eq(xs_write(xs, XS_TX_NONE, path, "poweroff", 8), 0);
+	cr_assert(gt_wait_shutdown(&t, 5000, &info), "no shutdown; output:\n%s", t.out);
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_poweroff);
+	char *v = dom0_read("/local/domain/%u/control/shutdown", t.domid);
+	cr_assert_str_eq(v, "", "the guest cleared the request");
+	free(v);
+}
