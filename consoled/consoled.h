@@ -38,6 +38,8 @@ struct consoled {
 	struct event *cd_xs_ev;		/* xenstore socket readable */
 	struct event *cd_xs_tick;	/* safety net for events queued by sync calls */
 	struct event *cd_hup_ev;
+	struct event *cd_virq_ev;	/* VIRQ_DOM_EXC */
+	int cd_virq_port;
 	struct event *cd_hvlog_ev;
 	struct conlog *cd_hvlog;
 	char *cd_hvlog_seen;		/* last hypervisor console text logged */

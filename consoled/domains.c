@@ -150,6 +150,35 @@ domains_on_xs(evutil_socket_t fd, short what, void *arg)
 	domains_drain(arg);
 }
 
+/* VIRQ_DOM_EXC: a domain shut down or died, even one xenstored never knew. */
+static void
+domains_on_virq(evutil_socket_t fd, short what, void *arg)
+{
+	struct consoled *cd = arg;
+
+	(void)fd;
+	(void)what;
+	if (hv_evtchn_ack(cd->cd_xce, cd->cd_virq_port) > 0)
+		domains_scan(cd);
+}
+
+/* Binds VIRQ_DOM_EXC on our loop; without it @releaseDomain still works. */
+static void
+domains_bind_virq(struct consoled *cd)
+{
+	int port = hv_evtchn_bind_virq(cd->cd_xce, VIRQ_DOM_EXC), fd;
+
+	cd->cd_virq_port = port;
+	if (port < 0 || (fd = hv_evtchn_port_fd(cd->cd_xce, port)) < 0) {
+		log_warn("VIRQ_DOM_EXC");
+		return;
+	}
+	cd->cd_virq_ev = event_new(cd->cd_base, fd, EV_READ | EV_PERSIST, domains_on_virq, cd);
+	if (cd->cd_virq_ev == NULL)
+		fatalx("event_new");
+	event_add(cd->cd_virq_ev, NULL);
+}
+
 int
 domains_start(struct consoled *cd)
 {
@@ -165,6 +194,7 @@ domains_start(struct consoled *cd)
 		return -1;
 	event_add(cd->cd_xs_ev, NULL);
 	event_add(cd->cd_xs_tick, &tick);
+	domains_bind_virq(cd);
 	domains_scan(cd);
 	domains_drain(cd);
 	return 0;
@@ -182,4 +212,10 @@ domains_stop(struct consoled *cd)
 	if (cd->cd_xs_tick)
 		event_free(cd->cd_xs_tick);
 	cd->cd_xs_ev = cd->cd_xs_tick = NULL;
+	if (cd->cd_virq_ev)
+		event_free(cd->cd_virq_ev);
+	cd->cd_virq_ev = NULL;
+	if (cd->cd_virq_port >= 0)
+		hv_evtchn_unbind(cd->cd_xce, cd->cd_virq_port);
+	cd->cd_virq_port = -1;
 }

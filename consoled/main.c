@@ -146,6 +146,7 @@ main(int argc, char **argv)
 	char *logdir = NULL;
 
 	TAILQ_INIT(&cd.cd_doms);
+	cd.cd_virq_port = -1;
 	main_options(argc, argv, &cd, &opts);
 	if (cd.cd_log_dir == NULL)
 		cd.cd_log_dir = logdir = paths_log("console");

@@ -60,7 +60,11 @@ pvconsole_on_signal(int sig)
 	_exit(128 + sig);
 }
 
-/* Raw mode on a terminal fd; saves stdin's settings first. */
+/*
+ * Raw mode on a terminal fd. For stdin (save) the old settings are kept for
+ * the way out; the pty is changed without a flush, which would throw away
+ * the console output consoled queued there before we attached.
+ */
 static int
 pvconsole_raw(int fd, int save)
 {
@@ -73,7 +77,7 @@ pvconsole_raw(int fd, int save)
 		pvconsole_tio_saved = 1;
 	}
 	cfmakeraw(&tio);
-	return tcsetattr(fd, TCSAFLUSH, &tio);
+	return tcsetattr(fd, save ? TCSAFLUSH : TCSANOW, &tio);
 }
 
 static long

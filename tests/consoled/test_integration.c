@@ -1,0 +1,340 @@
+/* consoled and pvconsole against a private hvd and xenstored. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "libhv.h"
+#include "stack.h"
+#include "xs.h"
+
+static void
+suite_init(void)
+{
+	if (!stack_have_daemons())
+		cr_skip_test("hvd, xenstored or consoled not built");
+	stack_start("--log=guest");
+}
+
+static void
+suite_fini(void)
+{
+	stack_stop();
+}
+
+TestSuite(consoled, .init = suite_init, .fini = suite_fini, .timeout = 60);
+
+static int
+open_tty(const char *tty)
+{
+	int fd = open(tty, O_RDWR | O_NOCTTY);
+
+	cr_assert_geq(fd, 0, "open %s: %s", tty, strerror(errno));
+	return fd;
+}
+
+struct client {
+	pid_t c_pid;
+	int c_in, c_out, c_err, c_notify;
+};
+
+/* Starts pvconsole DOMID with pipes for stdio and --start-notify-fd 3. */
+static void
+client_start(struct client *c, uint32_t domid)
+{
+	int in[2], out[2], err[2], nt[2];
+	char id[16];
+	const char *prog = stack_prog("consoled/pvconsole");
+
+	cr_assert_eq(pipe(in) | pipe(out) | pipe(err) | pipe(nt), 0);
+	snprintf(id, sizeof(id), "%u", domid);
+	c->c_pid = fork();
+	if (c->c_pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		dup2(nt[1], 3);
+		for (int fd = 4; fd < 64; fd++)
+			close(fd);
+		execl(prog, prog, "--type", "pv", "--start-notify-fd", "3", id, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(nt[1]);
+	c->c_in = in[1];
+	c->c_out = out[0];
+	c->c_err = err[0];
+	c->c_notify = nt[0];
+}
+
+/* Waits up to ms for the client to exit; its status, or -1 if still running. */
+static int
+client_wait(struct client *c, int ms)
+{
+	int status;
+
+	for (long deadline = now_ms() + ms; now_ms() < deadline; usleep(5000))
+		if (waitpid(c->c_pid, &status, WNOHANG) == c->c_pid)
+			return status;
+	return -1;
+}
+
+static void
+client_close(struct client *c)
+{
+	if (client_wait(c, 0) == -1) {
+		kill(c->c_pid, SIGKILL);
+		waitpid(c->c_pid, NULL, 0);
+	}
+	close(c->c_in);
+	close(c->c_out);
+	close(c->c_err);
+	close(c->c_notify);
+}
+
+Test(consoled, output_before_attach_is_replayed_then_live_output_flows)
+{
+	struct tguest g;
+	char *tty, *got;
+	int fd;
+
+	tguest_create(&g, "replay", 1);
+	/* written before consoled knows the domain: must not be lost */
+	tguest_write(&g, "boot banner\r\n", 13);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000), "console/tty never appeared");
+	cr_assert(strncmp(tty, "/dev/pts/", 9) == 0, "tty is %s", tty);
+	tguest_write(&g, "more before open\r\n", 18);
+	usleep(100 * 1000);
+	fd = open_tty(tty);
+	got = read_until(fd, "before open", 3000, NULL);
+	cr_assert(strstr(got, "boot banner\r\nmore before open\r\n"), "replayed: \"%s\"", got);
+	free(got);
+	tguest_write(&g, "live line\r\n", 11);
+	got = read_until(fd, "live line", 3000, NULL);
+	cr_assert(strstr(got, "live line\r\n"), "live: \"%s\"", got);
+	free(got);
+	close(fd);
+	free(tty);
+}
+
+Test(consoled, pty_input_lands_in_the_in_ring)
+{
+	struct tguest g;
+	char *tty, got[16];
+	int fd;
+	uint32_t cons;
+
+	tguest_create(&g, "input", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	fd = open_tty(tty);
+	cr_assert_eq(write(fd, "ls -l\r", 6), 6);
+	for (long deadline = now_ms() + 3000; g.g_intf->in_prod - g.g_intf->in_cons < 6;) {
+		cr_assert_lt(now_ms(), deadline, "input never reached the ring");
+		usleep(1000);
+	}
+	cons = g.g_intf->in_cons;
+	for (int i = 0; i < 6; i++)
+		got[i] = g.g_intf->in[MASK_XENCONS_IDX(cons + i, g.g_intf->in)];
+	cr_assert_arr_eq(got, "ls -l\r", 6);
+	cr_assert_eq(g.g_intf->in_prod - cons, 6, "no extra bytes (no echo, raw mode)");
+	close(fd);
+	free(tty);
+}
+
+Test(consoled, guest_log_file_is_written)
+{
+	struct tguest g;
+	char path[160], *got, *tty;
+	int fd;
+
+	tguest_create(&g, "logged", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	tguest_write(&g, "to the log\n", 11);
+	snprintf(path, sizeof(path), "%s/log/console/guest-logged.log", st.st_rundir);
+	for (long deadline = now_ms() + 3000; access(path, F_OK) < 0;) {
+		cr_assert_lt(now_ms(), deadline, "%s never appeared", path);
+		usleep(2000);
+	}
+	fd = open(path, O_RDONLY);
+	for (long deadline = now_ms() + 3000;; usleep(5000)) {
+		lseek(fd, 0, SEEK_SET);
+		got = read_until(fd, NULL, 10, NULL);
+		if (strstr(got, "to the log\n") || now_ms() > deadline)
+			break;
+		free(got);
+	}
+	cr_assert(strstr(got, "to the log\n"), "log has \"%s\"", got);
+	free(got);
+	close(fd);
+	free(tty);
+}
+
+Test(consoled, one_client_at_a_time_escape_detaches)
+{
+	struct tguest g;
+	struct client a, b, c;
+	char *tty, *got, zero = 1, holder[64];
+	int status;
+	uint32_t cons;
+
+	tguest_create(&g, "locked", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	tguest_write(&g, "before client\r\n", 15);
+	usleep(100 * 1000);
+	client_start(&a, g.g_domid);
+	cr_assert_eq(read(a.c_notify, &zero, 1), 1, "no start notification");
+	cr_assert_eq(zero, 0);
+	tguest_write(&g, "hello client\r\n", 14);
+	got = read_until(a.c_out, "hello client", 3000, NULL);
+	cr_assert(strstr(got, "before client\r\nhello client"), "client got \"%s\"", got);
+	free(got);
+
+	/* keyboard input through the client reaches the guest */
+	cons = g.g_intf->in_prod;
+	cr_assert_eq(write(a.c_in, "x", 1), 1);
+	for (long deadline = now_ms() + 3000; g.g_intf->in_prod == cons; usleep(1000))
+		cr_assert_lt(now_ms(), deadline, "client input never arrived");
+	cr_assert_eq(g.g_intf->in[MASK_XENCONS_IDX(cons, g.g_intf->in)], 'x');
+
+	/* a second client is refused at once, naming the first */
+	client_start(&b, g.g_domid);
+	status = client_wait(&b, 2000);
+	cr_assert_neq(status, -1, "second client did not fail at once");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	got = read_until(b.c_err, NULL, 200, NULL);
+	snprintf(holder, sizeof(holder), "pid %ld", (long)a.c_pid);
+	cr_assert(strstr(got, holder), "refusal does not name the holder: \"%s\"", got);
+	free(got);
+	client_close(&b);
+
+	/* Ctrl+] detaches the first; then another may attach */
+	cr_assert_eq(write(a.c_in, "\x1d", 1), 1);
+	status = client_wait(&a, 2000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "Ctrl+] did not detach (status %#x)", status);
+	client_close(&a);
+	client_start(&c, g.g_domid);
+	cr_assert_eq(read(c.c_notify, &zero, 1), 1, "re-attach failed");
+	client_close(&c);
+	free(tty);
+}
+
+Test(consoled, client_exits_when_the_domain_dies)
+{
+	struct tguest g;
+	struct client a;
+	char zero;
+	int status;
+
+	tguest_create(&g, "dying", 1);
+	tguest_publish(&g, 0);
+	client_start(&a, g.g_domid);
+	cr_assert_eq(read(a.c_notify, &zero, 1), 1, "no start notification");
+	tguest_destroy(&g);
+	status = client_wait(&a, 3000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "client did not leave with the domain (status %#x)", status);
+	client_close(&a);
+}
+
+Test(consoled, corrupt_indices_do_not_hurt)
+{
+	struct tguest g;
+	char *tty, *got;
+	int fd;
+
+	tguest_create(&g, "evil", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	fd = open_tty(tty);
+	g.g_intf->out_prod = g.g_intf->out_cons + 100000;
+	tguest_ring(&g);
+	g.g_intf->in_prod = g.g_intf->in_cons - 7;
+	cr_assert_eq(write(fd, "q", 1), 1);
+	usleep(200 * 1000);
+	cr_assert_eq(waitpid(st.st_cd, NULL, WNOHANG), 0, "consoled died");
+	/* the guest behaves again: its console works */
+	tguest_write(&g, "recovered\r\n", 11);
+	got = read_until(fd, "recovered", 3000, NULL);
+	cr_assert(strstr(got, "recovered"), "got \"%s\"", got);
+	free(got);
+	close(fd);
+	free(tty);
+}
+
+Test(consoled, flood_stays_within_the_bound_and_others_are_served)
+{
+	struct tguest flood, quiet;
+	char chunk[2048], *tty, *got;
+	long rss0, rss1;
+	int fd;
+
+	tguest_create(&flood, "flood", 1);
+	tguest_publish(&flood, 65536);
+	tguest_create(&quiet, "quiet", 1);
+	tguest_publish(&quiet, 0);
+	cr_assert_not_null(tguest_tty(&flood, 5000));
+	cr_assert_not_null(tty = tguest_tty(&quiet, 5000));
+	fd = open_tty(tty);
+	usleep(100 * 1000);
+	rss0 = proc_rss_kib(st.st_cd);
+	memset(chunk, 'F', sizeof(chunk));
+	/* 2 MiB that nobody reads, 32 times the limit */
+	for (int i = 0; i < 1024; i++) {
+		tguest_write(&flood, chunk, sizeof(chunk));
+		if (i == 512) {
+			/* meanwhile the quiet domain's console answers at once */
+			long t0 = now_ms();
+			tguest_write(&quiet, "still here\r\n", 12);
+			got = read_until(fd, "still here", 3000, NULL);
+			cr_assert(strstr(got, "still here"), "starved: \"%s\"", got);
+			cr_assert_lt(now_ms() - t0, 1000);
+			free(got);
+		}
+	}
+	rss1 = proc_rss_kib(st.st_cd);
+	cr_assert_lt(rss1 - rss0, 1024, "consoled grew %ld KiB for a 64 KiB limit", rss1 - rss0);
+	cr_assert_eq(waitpid(st.st_cd, NULL, WNOHANG), 0, "consoled died");
+	close(fd);
+	free(tty);
+}
+
+Test(consoled, hundred_create_destroy_cycles_leak_no_fd, .timeout = 120)
+{
+	struct tguest g;
+	char *tty;
+	int fds0, fds1 = -1;
+
+	/* one cycle first, so lazily opened things are counted in the baseline */
+	tguest_create(&g, "warm", 0);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	free(tty);
+	tguest_destroy(&g);
+	usleep(200 * 1000);
+	fds0 = proc_fd_count(st.st_cd);
+	for (int i = 0; i < 100; i++) {
+		tguest_create(&g, "cycle", 0);
+		tguest_publish(&g, 0);
+		cr_assert_not_null(tty = tguest_tty(&g, 5000), "cycle %d: no tty", i);
+		free(tty);
+		tguest_destroy(&g);
+	}
+	for (long deadline = now_ms() + 5000; now_ms() < deadline; usleep(20000))
+		if ((fds1 = proc_fd_count(st.st_cd)) == fds0)
+			break;
+	cr_assert_eq(fds1, fds0, "consoled holds %d fds, started with %d", fds1, fds0);
+}
