@@ -28,7 +28,7 @@ struct hvd_out {
 struct hvd_conn {
 	struct hvd_conn *next, **prevp;
 	int fd;
-	bool privileged;		/* dom0 with uid 0 */
+	bool privileged;		/* dom0 with uid 0 (or hvd's own uid) */
 	struct hvd_domain *guest;	/* guest channel: its domain */
 	struct event *ev_read, *ev_write;
 	struct hvd_out *outq, **outq_tail;
@@ -273,7 +273,8 @@ hvd_listen_on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	c = hvd_conn_new(base, fd, NULL);
-	c->privileged = cred.uid == 0;
+	/* root, or hvd's own user when hvd runs unprivileged (development) */
+	c->privileged = cred.uid == 0 || cred.uid == geteuid();
 	log_debug("client fd %d pid %d uid %d%s", fd, (int)cred.pid, (int)cred.uid,
 	    c->privileged ? "" : " (unprivileged)");
 }
