@@ -119,7 +119,7 @@ stack_start(const char *extra)
 	st.st_hvd = stack_spawn(hvd, (const char *[]){ hvd, "--foreground", NULL });
 	snprintf(sock, sizeof(sock), "%s/hvd.sock", st.st_rundir);
 	stack_wait_path(sock, st.st_hvd);
-	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "--foreground", NULL });
+	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "-F", NULL });
 	stack_wait_path(xs_socket_path(), st.st_xsd);
 	st.st_cd = stack_spawn(cd, (const char *[]){ cd, "--foreground", "-v", extra, NULL });
 	cr_assert_not_null(st.st_hv = hv_open(NULL));
