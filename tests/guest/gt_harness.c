@@ -23,8 +23,14 @@ gt_now_ms(void)
 void
 gt_start(struct gt *t, bool own_store)
 {
+	gt_start_kernel(t, own_store, GT_PVGUEST, "gt test");
+}
+
+void
+gt_start_kernel(struct gt *t, bool own_store, const char *kernel, const char *cmdline)
+{
 	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
-	struct hv_build_config b = { .kernel = GT_PVGUEST, .cmdline = "gt test" };
+	struct hv_build_config b = { .kernel = kernel, .cmdline = cmdline };
 	struct hv_build_result res;
 	int sp, cp;
 
@@ -92,9 +98,22 @@ gt_pump(struct gt *t, int ms)
 	poll(&pfd, 1, ms);
 	while ((port = hv_evtchn_pending(t->xce)) >= 0)
 		hv_evtchn_unmask(t->xce, port);
-	if (t->store != NULL && gt_store_serve(t->store) > 0)
-		hv_evtchn_notify(t->xce, t->lstore);
+	if (t->store != NULL) {
+		gt_store_serve(t->store);
+		if (t->store->gs_unsent)
+			hv_evtchn_notify(t->xce, t->lstore);
+		t->store->gs_unsent = false;
+	}
 	gt_drain_console(t);
+}
+
+void
+gt_serve(struct gt *t, int ms)
+{
+	long deadline = gt_now_ms() + ms;
+
+	for (long left = ms; left > 0; left = deadline - gt_now_ms())
+		gt_pump(t, left < 20 ? (int)left : 20);
 }
 
 bool

@@ -31,12 +31,16 @@ struct gt {
 	size_t outlen;
 };
 
-/* hvd up, domain created and built (paused), console bound; with store,
+/* hvd up, domain created and built (paused), console bound; with own_store,
  * the store ring is served by gt_store. */
 void gt_start(struct gt *t, bool own_store);
+/* The same with another kernel and command line. */
+void gt_start_kernel(struct gt *t, bool own_store, const char *kernel, const char *cmdline);
 void gt_unpause(struct gt *t);
 /* Serves events until the output holds needle (after offset from). */
 bool gt_wait_output(struct gt *t, const char *needle, size_t from, int ms);
+/* Serves events for ms milliseconds. */
+void gt_serve(struct gt *t, int ms);
 /* Puts keystrokes on the console's in ring. */
 void gt_type(struct gt *t, const char *keys);
 /* Serves events for ms milliseconds, or until hvd reports the domain shut down. */

@@ -34,6 +34,7 @@ gt_store_send(struct gt_store *s, uint32_t type, uint32_t req_id, uint32_t tx_id
 	for (int i = 0; i < 2000 && byte_ring_space(&s->gs_rsp) < (ssize_t)(sizeof(h) + len); i++)
 		usleep(1000);
 	cr_assert_eq(byte_ring_put(&s->gs_rsp, buf, sizeof(h) + len), (ssize_t)(sizeof(h) + len));
+	s->gs_unsent = true;
 }
 
 static void
@@ -255,7 +256,14 @@ gt_store_handle(struct gt_store *s, const struct xb_msg *m)
 	case XS_TRANSACTION_START:
 		{ gt_store_send(s, req->type, req->req_id, 0, "7", 2); return; }
 	case XS_TRANSACTION_END:
-		{ gt_store_ok(s, req); return; }
+		s->gs_commits++;
+		if (strcmp(arg0, "T") == 0 && s->gs_eagain > 0) {
+			s->gs_eagain--;
+			gt_store_error(s, req, "EAGAIN");
+			return;
+		}
+		gt_store_ok(s, req);
+		return;
 	case XS_GET_DOMAIN_PATH:
 		{ gt_store_send(s, req->type, req->req_id, 0, s->gs_home, strlen(s->gs_home) + 1); return; }
 	default:

@@ -2,11 +2,12 @@
  * A small xenstore served by the test itself on a guest's ring, so the guest
  * runtime's client is tested against the wire format without xenstored:
  * flat nodes, relative paths, watches with their initial event, transactions
- * applied at once, and only the guest's own home writable or readable.
+ * applied at once (gs_eagain refuses commits to make the client retry), and only the guest's own home writable or readable.
  */
 #ifndef PVSTACK_GT_STORE_H
 #define PVSTACK_GT_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <xen/io/xs_wire.h>
@@ -30,6 +31,9 @@ struct gt_store {
 	unsigned gs_requests;
 	uint32_t gs_last_req_id;
 	int gs_dup_req_ids;		/* req_ids seen twice in a row */
+	int gs_eagain;			/* commits still to refuse with EAGAIN */
+	unsigned gs_commits;		/* TRANSACTION_END requests */
+	bool gs_unsent;			/* messages put on the ring since the last notify */
 };
 
 void gt_store_init(struct gt_store *s, uint32_t domid, void *ring);
@@ -37,7 +41,7 @@ void gt_store_init(struct gt_store *s, uint32_t domid, void *ring);
 int gt_store_serve(struct gt_store *s);
 /* The value at an absolute path, or NULL. */
 const char *gt_store_get(struct gt_store *s, const char *path);
-/* Sets a node as the toolstack would, firing watches. */
+/* Sets a node as the toolstack would, firing watches (the harness notifies). */
 void gt_store_set(struct gt_store *s, const char *path, const char *value);
 
 #endif

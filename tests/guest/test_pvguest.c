@@ -111,7 +111,6 @@ control_request(const char *what, unsigned reason)
 
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", t.domid);
 	gt_store_set(t.store, path, what);
-	hv_evtchn_notify(t.xce, t.lstore);
 	cr_assert(gt_wait_shutdown(&t, 5000, &info), "no shutdown; output:\n%s", t.out);
 	cr_assert_eq(info.shutdown_reason, reason);
 	cr_assert_str_eq(gt_store_get(t.store, path), "", "request cleared");

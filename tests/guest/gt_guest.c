@@ -1,0 +1,119 @@
+/*
+ * A test kernel on the guest runtime: its command line names a scenario, and
+ * it reports each step on its console as "GT <what> <value>" lines for the
+ * test to read. Input lines from the test move it to the next step.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest.h"
+#include "hv_elfnote.h"
+#include "xb_msg.h"
+
+HV_GUEST_ELFNOTE();
+
+static struct guest g;
+
+/* Waits for one line typed by the test. */
+static void
+gt_guest_line(char *buf, size_t cap)
+{
+	size_t len = 0;
+	char c;
+
+	for (;;) {
+		while (console_read(g.g_cons, &c, 1) == 1) {
+			if (c == '\r' || c == '\n') {
+				buf[len] = '\0';
+				return;
+			}
+			if (len + 1 < cap)
+				buf[len++] = c;
+		}
+		events_poll(g.g_ev, -1);
+	}
+}
+
+/* Grant a page to dom0, see its write, fail to end access while mapped. */
+static void
+gt_guest_grant(void)
+{
+	hv_gref_t ref;
+	uint64_t pfn;
+	char line[64];
+	char *page = grant_alloc_page(&g, 0, 0, &ref, &pfn);
+
+	if (page == NULL) {
+		console_printf(g.g_cons, "GT grant-failed %s\n", xb_msg_errname(errno));
+		return;
+	}
+	strcpy(page, "granted by the guest");
+	console_printf(g.g_cons, "GT gref %u pfn %llu\n", ref, (unsigned long long)pfn);
+	gt_guest_line(line, sizeof(line));	/* dom0 has mapped and written */
+	console_printf(g.g_cons, "GT seen %s\n", page + 2048);
+	int rc = grant_free_page(&g, ref, pfn);
+	console_printf(g.g_cons, "GT end-mapped %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+	gt_guest_line(line, sizeof(line));	/* dom0 has unmapped */
+	rc = grant_free_page(&g, ref, pfn);
+	console_printf(g.g_cons, "GT end-unmapped %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+}
+
+/* Frontend side of a handshake: publish our state, wait for the backend's. */
+static void
+gt_guest_state(void)
+{
+	XenbusState got;
+
+	xenbus_switch_state(g.g_xb, XENBUS_TX_NONE, "data/fe", XenbusStateInitialised);
+	int rc = xenbus_wait_for_state(g.g_xb, "data/be", XenbusStateConnected,
+	    XenbusStateConnected, 5000, &got);
+	console_printf(g.g_cons, "GT wait %s %s\n", rc == 0 ? "OK" : xb_msg_errname(errno),
+	    xenbus_state_name(got));
+	rc = xenbus_wait_for_state(g.g_xb, "data/be", XenbusStateClosed, XenbusStateClosed, 300,
+	    &got);
+	console_printf(g.g_cons, "GT wait-closed %s %s\n", rc == 0 ? "OK" : xb_msg_errname(errno),
+	    xenbus_state_name(got));
+}
+
+struct gt_tx {
+	int attempts;
+};
+
+static int
+gt_guest_tx_body(struct xenbus *xb, xenbus_tx_t tx, void *arg)
+{
+	struct gt_tx *t = arg;
+
+	t->attempts++;
+	return xenbus_printf(xb, tx, "data/tx", "%d", t->attempts);
+}
+
+/* A transaction the store refuses twice with EAGAIN. */
+static void
+gt_guest_tx(void)
+{
+	struct gt_tx t = { 0 };
+	int rc = xenbus_transaction(g.g_xb, gt_guest_tx_body, &t);
+
+	console_printf(g.g_cons, "GT tx %s attempts %d\n", rc == 0 ? "OK" : xb_msg_errname(errno),
+	    t.attempts);
+}
+
+int
+main(void)
+{
+	if (guest_boot(&g) < 0)
+		return 1;
+	const char *scenario = (const char *)g.g_start.cmd_line;
+	console_printf(g.g_cons, "GT start %s\n", scenario);
+	if (strcmp(scenario, "grant") == 0)
+		gt_guest_grant();
+	else if (strcmp(scenario, "state") == 0)
+		gt_guest_state();
+	else if (strcmp(scenario, "tx") == 0)
+		gt_guest_tx();
+	console_printf(g.g_cons, "GT done\n");
+	guest_shutdown(&g, SHUTDOWN_poweroff);
+}

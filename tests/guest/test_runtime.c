@@ -1,0 +1,106 @@
+/*
+ * The guest runtime's grant, state-machine and transaction paths, driven by
+ * the gt_guest test kernel under a private hvd with a test-served store.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "gt_harness.h"
+
+static struct gt t;
+
+static void
+teardown(void)
+{
+	gt_stop(&t);
+}
+
+TestSuite(runtime, .fini = teardown, .timeout = 60);
+
+static void
+boot(const char *scenario)
+{
+	gt_start_kernel(&t, true, GT_GUEST, scenario);
+}
+
+static void
+expect(const char *line)
+{
+	cr_assert(gt_wait_output(&t, line, 0, 5000), "no \"%s\"; output:\n%s", line, t.out);
+}
+
+static void
+expect_poweroff(void)
+{
+	struct hv_dominfo info;
+
+	cr_assert(gt_wait_shutdown(&t, 5000, &info));
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_poweroff, "output:\n%s", t.out);
+}
+
+Test(runtime, grant_shared_then_end_access_refused_while_mapped)
+{
+	unsigned ref;
+	unsigned long long pfn;
+
+	boot("grant");
+	gt_unpause(&t);
+	expect("GT gref ");
+	const char *at = strstr(t.out, "GT gref ");
+	cr_assert_eq(sscanf(at, "GT gref %u pfn %llu", &ref, &pfn), 2);
+	cr_assert_geq(pfn, HV_PFN_FIRST_FREE, "from the page pool");
+	struct hv_gnttab *gt = hv_gnttab_open(t.hvt.hv);
+	cr_assert_not_null(gt);
+	char *page = hv_gnttab_map_grant_ref(gt, t.domid, ref, PROT_READ | PROT_WRITE);
+	cr_assert_not_null(page);
+	cr_assert_str_eq(page, "granted by the guest");
+	strcpy(page + 2048, "hello from dom0");
+	gt_type(&t, "go\r");
+	expect("GT seen hello from dom0\r\n");
+	expect("GT end-mapped EBUSY\r\n");
+	cr_assert_eq(hv_gnttab_unmap(gt, t.domid, ref), 0);
+	gt_type(&t, "go\r");
+	expect("GT end-unmapped OK\r\n");
+	cr_assert_null(hv_gnttab_map_grant_ref(gt, t.domid, ref, PROT_READ), "access ended");
+	hv_gnttab_close(gt);
+	expect_poweroff();
+}
+
+Test(runtime, wait_for_backend_state)
+{
+	char fe[64], be[64];
+
+	boot("state");
+	snprintf(fe, sizeof(fe), "/local/domain/%u/data/fe/state", t.domid);
+	snprintf(be, sizeof(be), "/local/domain/%u/data/be/state", t.domid);
+	gt_store_set(t.store, be, "1");
+	gt_unpause(&t);
+	for (int i = 0; i < 250 && gt_store_get(t.store, fe) == NULL; i++)
+		gt_serve(&t, 20);
+	cr_assert_str_eq(gt_store_get(t.store, fe), "3", "frontend Initialised");
+	gt_store_set(t.store, be, "2");
+	gt_serve(&t, 200);
+	cr_assert_null(strstr(t.out, "GT wait "), "InitWait is not Connected");
+	gt_store_set(t.store, be, "4");
+	expect("GT wait OK Connected\r\n");
+	expect("GT wait-closed ETIMEDOUT Connected\r\n");
+	expect_poweroff();
+	cr_assert_eq(t.store->gs_nwatches, 0, "state watches removed");
+}
+
+Test(runtime, transaction_retried_on_eagain)
+{
+	char path[64];
+
+	boot("tx");
+	t.store->gs_eagain = 2;
+	gt_unpause(&t);
+	expect("GT tx OK attempts 3\r\n");
+	snprintf(path, sizeof(path), "/local/domain/%u/data/tx", t.domid);
+	cr_assert_str_eq(gt_store_get(t.store, path), "3");
+	cr_assert_eq(t.store->gs_commits, 3);
+	expect_poweroff();
+}
