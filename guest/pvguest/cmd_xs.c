@@ -109,12 +109,42 @@ static const struct shell_cmd cmd_xs_mkdir = {
 	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_mkdir_exec,
 };
 
+/* Round trips over the ring: N reads of PATH, timed. */
+static int
+cmd_xs_bench_exec(struct shell *sh, int argc, char **argv)
+{
+	struct guest *g = pvguest_guest(sh);
+	long n = argc >= 2 ? strtol(argv[1], NULL, 10) : 1000;
+	const char *path = argc == 3 ? argv[2] : "name";
+
+	if (n <= 0 || n > 10000000) {
+		shell_printf(sh, "xs bench: count out of range\n");
+		return -1;
+	}
+	long long start = events_now_ms();
+	for (long i = 0; i < n; i++) {
+		char *v = xenbus_read(g->g_xb, XENBUS_TX_NONE, path, NULL);
+		if (v == NULL)
+			return cmd_xs_fail(sh, "bench", path);
+		free(v);
+	}
+	long long ms = events_now_ms() - start;
+	shell_printf(sh, "xs bench: %ld reads in %lld ms, %lld us/read\n", n, ms,
+	    ms * 1000 / n);
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_bench = {
+	.sc_name = "bench", .sc_usage = "[COUNT [PATH]]", .sc_help = "time COUNT reads (1000 of name)",
+	.sc_min = 0, .sc_max = 2, .sc_exec = cmd_xs_bench_exec,
+};
+
 static const struct shell_cmd *const cmd_xs_table[] = {
-	&cmd_xs_read, &cmd_xs_write, &cmd_xs_ls, &cmd_xs_rm, &cmd_xs_mkdir, NULL,
+	&cmd_xs_read, &cmd_xs_write, &cmd_xs_ls, &cmd_xs_rm, &cmd_xs_mkdir, &cmd_xs_bench, NULL,
 };
 
 const struct shell_cmd cmd_xs = {
-	.sc_name = "xs", .sc_usage = "read|write|ls|rm|mkdir ...",
+	.sc_name = "xs", .sc_usage = "read|write|ls|rm|mkdir|bench ...",
 	.sc_help = "xenstore (relative paths: our home)",
 	.sc_min = 1, .sc_max = -1, .sc_sub = cmd_xs_table, .sc_exec = NULL,
 };

@@ -65,12 +65,17 @@ xenbus_deliver(struct xenbus *xb, const struct xb_msg *m)
 	xb->xb_reply->xm_body[m->xm_hdr.len] = '\0';
 }
 
-/* Store port handler: drains every whole message the ring holds. */
+/*
+ * Store port handler: drains every whole message the ring holds. Xenstored
+ * writes what fits, so it can only be waiting for room when it found the
+ * ring full: that is the one case where consuming needs a notify.
+ */
 static void
 xenbus_event(hv_port_t port, void *arg)
 {
 	struct xenbus *xb = arg;
-	int rc, consumed = 0;
+	bool was_full = byte_ring_avail(&xb->xb_rsp) == XENSTORE_RING_SIZE;
+	int rc;
 
 	(void)port;
 	while (!xb->xb_broken && (rc = xb_rx_pull(&xb->xb_rx, &xb->xb_rsp)) != 0) {
@@ -80,9 +85,8 @@ xenbus_event(hv_port_t port, void *arg)
 		}
 		xenbus_deliver(xb, &xb->xb_rx.xr_msg);
 		xb_rx_reset(&xb->xb_rx);
-		consumed = 1;
 	}
-	if (consumed || xb->xb_rx.xr_have > 0)
+	if (was_full)
 		events_notify(xb->xb_ev, xb->xb_port);
 }
 

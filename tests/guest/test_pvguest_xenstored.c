@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gt_harness.h"
@@ -180,4 +181,25 @@ Test(pvguest_xenstored, control_shutdown_poweroff)
 	char *v = dom0_read("/local/domain/%u/control/shutdown", t.domid);
 	cr_assert_str_eq(v, "", "the guest cleared the request");
 	free(v);
+}
+
+/* Guest reads over the ring against dom0 reads over the socket, same store. */
+Test(pvguest_xenstored, xs_bench_round_trips)
+{
+	const char *out = run("xs bench 500");
+	long long ms, us;
+
+	const char *at = strstr(out, "xs bench: 500 reads in ");
+	cr_assert_not_null(at, "%s", out);
+	cr_assert_eq(sscanf(at, "xs bench: 500 reads in %lld ms, %lld us/read", &ms, &us), 2);
+	char path[64];
+	snprintf(path, sizeof(path), "/local/domain/%u/name", t.domid);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 500; i++)
+		free(xs_read(xs, XS_TX_NONE, path, NULL));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long long dom0_ns = ((b.tv_sec - a.tv_sec) * 1000000000LL + b.tv_nsec - a.tv_nsec) / 500;
+	cr_log_info("xenstore read: guest ring %lld us, dom0 socket %lld.%03lld us (ratio %.2f)",
+	    us, dom0_ns / 1000, dom0_ns % 1000, dom0_ns ? us * 1000.0 / dom0_ns : 0.0);
 }
