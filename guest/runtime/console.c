@@ -62,7 +62,7 @@ console_has_space(void *arg)
 	return byte_ring_space(&cons->co_out) != 0;
 }
 
-/* Puts all of buf on the ring, waiting for the backend while it is full. */
+/* Puts all of buf on the ring: one notify per batch, and before each wait for room. */
 static int
 console_put(struct console *cons, const char *buf, size_t len)
 {
@@ -70,13 +70,14 @@ console_put(struct console *cons, const char *buf, size_t len)
 		ssize_t n = byte_ring_put(&cons->co_out, buf, len);
 		if (n < 0)
 			return -1;
+		buf += n;
+		len -= n;
 		if (n > 0) {
 			cons->co_stalled = false;
 			events_notify(cons->co_ev, cons->co_port);
-			buf += n;
-			len -= n;
-			continue;
 		}
+		if (len == 0)
+			break;
 		if (cons->co_stalled || events_wait(cons->co_ev, console_has_space, cons,
 		    CONSOLE_STALL_MS) < 0) {
 			cons->co_stalled = true;
@@ -87,20 +88,24 @@ console_put(struct console *cons, const char *buf, size_t len)
 	return 0;
 }
 
-/* Writes line by line so that each "\n" goes out as "\r\n". */
+/* Each "\n" goes out as "\r\n", staged so that a line costs one notify. */
 int
 console_write(struct console *cons, const char *buf, size_t len)
 {
-	size_t start = 0;
+	char stage[512];
+	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (console_put(cons, buf + start, i - start) < 0 || console_put(cons, "\r\n", 2) < 0)
-			return -1;
-		start = i + 1;
+		if (n + 2 > sizeof(stage)) {
+			if (console_put(cons, stage, n) < 0)
+				return -1;
+			n = 0;
+		}
+		if (buf[i] == '\n')
+			stage[n++] = '\r';
+		stage[n++] = buf[i];
 	}
-	return console_put(cons, buf + start, len - start);
+	return console_put(cons, stage, n);
 }
 
 int

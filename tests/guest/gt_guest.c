@@ -101,6 +101,23 @@ gt_guest_tx(void)
 	    t.attempts);
 }
 
+/* Output nobody reads: the guest must drop it and go on, not hang. */
+static void
+gt_guest_flood(void)
+{
+	char line[101];
+
+	memset(line, 'f', 99);
+	line[99] = '\n';
+	line[100] = '\0';
+	for (int i = 0; i < 100; i++)
+		console_write(g.g_cons, line, 100);
+	xenbus_write(g.g_xb, XENBUS_TX_NONE, "data/flood", "done");
+	char buf[8];
+	gt_guest_line(buf, sizeof(buf));	/* the test drains again */
+	console_printf(g.g_cons, "GT dropped %lu\n", console_dropped(g.g_cons));
+}
+
 int
 main(void)
 {
@@ -114,6 +131,8 @@ main(void)
 		gt_guest_state();
 	else if (strcmp(scenario, "tx") == 0)
 		gt_guest_tx();
+	else if (strcmp(scenario, "flood") == 0)
+		gt_guest_flood();
 	console_printf(g.g_cons, "GT done\n");
 	guest_shutdown(&g, SHUTDOWN_poweroff);
 }

@@ -80,6 +80,8 @@ gt_drain_console(struct gt *t)
 	    &t->cons->out_cons };
 	ssize_t n;
 
+	if (t->no_drain)
+		return;
 	while ((n = byte_ring_get(&r, t->out + t->outlen, sizeof(t->out) - 1 - t->outlen)) > 0) {
 		t->outlen += n;
 		t->out[t->outlen] = '\0';

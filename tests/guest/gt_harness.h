@@ -27,6 +27,7 @@ struct gt {
 	int lstore;			/* our end of the store port (gt_store only), or -1 */
 	struct xencons_interface *cons;
 	struct gt_store *store;		/* NULL with a real xenstored */
+	bool no_drain;			/* play a console daemon that does not read */
 	char out[1 << 16];		/* everything the guest printed */
 	size_t outlen;
 };

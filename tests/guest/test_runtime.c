@@ -104,3 +104,24 @@ Test(runtime, transaction_retried_on_eagain)
 	cr_assert_eq(t.store->gs_commits, 3);
 	expect_poweroff();
 }
+
+Test(runtime, console_output_nobody_reads_is_dropped_not_waited_for)
+{
+	char path[64];
+
+	boot("flood");
+	snprintf(path, sizeof(path), "/local/domain/%u/data/flood", t.domid);
+	t.no_drain = true;
+	gt_unpause(&t);
+	for (int i = 0; i < 400 && gt_store_get(t.store, path) == NULL; i++)
+		gt_serve(&t, 20);
+	cr_assert_str_eq(gt_store_get(t.store, path), "done", "the guest went on");
+	t.no_drain = false;
+	gt_type(&t, "go\r");
+	expect("GT dropped ");
+	unsigned long dropped = strtoul(strstr(t.out, "GT dropped ") + 11, NULL, 10);
+	cr_assert_gt(dropped, 0);
+	cr_assert_lt(dropped, 100 * 101, "the ring kept what fitted");
+	cr_assert_geq(t.outlen, 2048, "a full ring of output arrived");
+	expect_poweroff();
+}
