@@ -105,7 +105,7 @@ stack_wait_path(const char *path, pid_t pid)
 }
 
 void
-stack_start(const char *extra)
+stack_start(const char *extra1, const char *extra2)
 {
 	char sock[128];
 	const char *hvd = stack_prog("hv/hvd"), *xsd = stack_prog("xenstored/xenstored");
@@ -121,7 +121,7 @@ stack_start(const char *extra)
 	stack_wait_path(sock, st.st_hvd);
 	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "-F", NULL });
 	stack_wait_path(xs_socket_path(), st.st_xsd);
-	st.st_cd = stack_spawn(cd, (const char *[]){ cd, "--foreground", "-v", extra, NULL });
+	st.st_cd = stack_spawn(cd, (const char *[]){ cd, "--foreground", "-v", extra1, extra2, NULL });
 	cr_assert_not_null(st.st_hv = hv_open(NULL));
 	cr_assert_not_null(st.st_xce = hv_evtchn_open(st.st_hv));
 	for (long deadline = now_ms() + 5000; (st.st_xs = xs_open(NULL)) == NULL;) {

@@ -36,8 +36,8 @@ extern struct stack st;
 /* Paths of the built programs: the build root comes from meson. */
 const char *stack_prog(const char *rel);
 int stack_have_daemons(void);
-/* Starts the three daemons; extra is one more consoled argument or NULL. */
-void stack_start(const char *extra);
+/* Starts the three daemons; extra1, extra2: more consoled arguments, or NULL. */
+void stack_start(const char *extra1, const char *extra2);
 /* SIGTERM to each; asserts consoled exited 0. */
 void stack_stop(void);
 

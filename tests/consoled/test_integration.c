@@ -1,6 +1,7 @@
 /* consoled and pvconsole against a private hvd and xenstored. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ suite_init(void)
 {
 	if (!stack_have_daemons())
 		cr_skip_test("hvd, xenstored or consoled not built");
-	stack_start("--log=guest");
+	stack_start("--log=all", "--timestamp=guest");
 }
 
 static void
@@ -152,31 +153,99 @@ Test(consoled, pty_input_lands_in_the_in_ring)
 	free(tty);
 }
 
-Test(consoled, guest_log_file_is_written)
+/* Waits for a file to contain needle; its content (malloc'd). */
+static char *
+wait_file(const char *path, const char *needle)
+{
+	char *got = NULL;
+	int fd = -1;
+
+	for (long deadline = now_ms() + 3000; now_ms() < deadline; usleep(5000)) {
+		if (fd < 0 && (fd = open(path, O_RDONLY)) < 0)
+			continue;
+		free(got);
+		lseek(fd, 0, SEEK_SET);
+		got = read_until(fd, NULL, 10, NULL);
+		if (strstr(got, needle))
+			break;
+	}
+	cr_assert_geq(fd, 0, "%s never appeared", path);
+	close(fd);
+	return got;
+}
+
+Test(consoled, guest_and_hypervisor_logs_are_written)
 {
 	struct tguest g;
-	char path[160], *got, *tty;
-	int fd;
+	char path[160], *got, *tty, *line, *hvtext;
 
 	tguest_create(&g, "logged", 1);
 	tguest_publish(&g, 0);
 	cr_assert_not_null(tty = tguest_tty(&g, 5000));
-	tguest_write(&g, "to the log\n", 11);
+	tguest_write(&g, "to the log\nsecond line\n", 23);
 	snprintf(path, sizeof(path), "%s/log/console/guest-logged.log", st.st_rundir);
-	for (long deadline = now_ms() + 3000; access(path, F_OK) < 0;) {
-		cr_assert_lt(now_ms(), deadline, "%s never appeared", path);
-		usleep(2000);
-	}
-	fd = open(path, O_RDONLY);
-	for (long deadline = now_ms() + 3000;; usleep(5000)) {
-		lseek(fd, 0, SEEK_SET);
-		got = read_until(fd, NULL, 10, NULL);
-		if (strstr(got, "to the log\n") || now_ms() > deadline)
-			break;
-		free(got);
-	}
-	cr_assert(strstr(got, "to the log\n"), "log has \"%s\"", got);
+	got = wait_file(path, "second line\n");
+	/* --timestamp=guest: "[YYYY-MM-DD HH:MM:SS.mmm] " before every line */
+	line = strstr(got, "to the log\n");
+	cr_assert(line && line - got >= 26 && line[-26] == '[' && line[-2] == ']',
+	    "guest log lacks stamps: \"%s\"", got);
+	cr_assert(strstr(got, "] second line\n"), "guest log: \"%s\"", got);
 	free(got);
+	/* hvd's own console, e.g. its note of the domain's creation */
+	snprintf(path, sizeof(path), "%s/log/console/hypervisor.log", st.st_rundir);
+	got = wait_file(path, "hvd started");
+	cr_assert(strstr(got, "hvd started"), "hypervisor log: \"%s\"", got);
+	/* copied verbatim (no stamps for hv), from the start of hvd's ring */
+	hvtext = hv_console_read(st.st_hv, 0);
+	cr_assert_not_null(hvtext);
+	*strchrnul(hvtext, '\n') = '\0';
+	cr_assert(strncmp(got, hvtext, strlen(hvtext)) == 0, "\"%s\" vs \"%s\"", got, hvtext);
+	free(hvtext);
+	free(got);
+	free(tty);
+}
+
+Test(consoled, no_byte_lost_while_a_client_reads)
+{
+	struct tguest g;
+	char *tty, chunk[1000], *got;
+	size_t len, total = 256 * 1024;
+	int fd;
+
+	tguest_create(&g, "reader", 1);
+	tguest_publish(&g, 16384);	/* far smaller than what passes */
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	fd = open_tty(tty);
+	if (fork() == 0) {
+		/* the guest writes a numbered stream while we read */
+		for (size_t off = 0; off < total; off += sizeof(chunk)) {
+			for (size_t i = 0; i < sizeof(chunk); i++)
+				chunk[i] = 'A' + (off + i) % 23;
+			tguest_write(&g, chunk, sizeof(chunk) < total - off ? sizeof(chunk) : total - off);
+		}
+		_exit(0);
+	}
+	got = read_until(fd, NULL, 0, &len);
+	free(got);
+	{
+		size_t have = 0;
+		char *buf = malloc(total);
+		long deadline = now_ms() + 20000;
+		while (have < total && now_ms() < deadline) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ssize_t n;
+			if (poll(&pfd, 1, 100) <= 0)
+				continue;
+			n = read(fd, buf + have, total - have);
+			cr_assert_gt(n, 0);
+			have += n;
+		}
+		cr_assert_eq(have, total, "only %zu of %zu bytes arrived", have, total);
+		for (size_t i = 0; i < total; i++)
+			cr_assert_eq(buf[i], 'A' + i % 23, "byte %zu differs", i);
+		free(buf);
+	}
+	wait(NULL);
 	close(fd);
 	free(tty);
 }
