@@ -73,7 +73,7 @@ int hvd_domain_attach_process(struct hvd_domain *d, pid_t pid);
 /* hvd_build.c */
 int hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep);
-void hvd_build_set_base(struct event_base *base);
+void hvd_build_init(struct event_base *base, const char *emptydir);
 
 /* hvd_elf.c */
 /* 0 when fd is an ELF executable with our note; *is_static when it has no PT_INTERP. */

@@ -13,15 +13,16 @@
 
 #include "hvd.h"
 #include "log.h"
-#include "paths.h"
 
 struct event_base *hvd_base;
+static const char *hvd_build_emptydir;
 
-/* The loop guest channels and pidfds go on. */
+/* The loop guest channels and pidfds go on, and the empty root sandboxed guests get. */
 void
-hvd_build_set_base(struct event_base *base)
+hvd_build_init(struct event_base *base, const char *emptydir)
 {
 	hvd_base = base;
+	hvd_build_emptydir = emptydir;
 }
 
 /* start_info and the two reserved grant entries, written into guest memory. */
@@ -121,13 +122,10 @@ fail:
 static pid_t
 hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, bool sandbox)
 {
-	static char *emptydir;
 	char argv0[32];
 	int pipefd[2], status, err = 0;
 	pid_t pid;
 
-	if (emptydir == NULL)
-		emptydir = paths_run("empty");
 	snprintf(argv0, sizeof(argv0), "pvstack-dom%u", d->domid);
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
@@ -139,7 +137,7 @@ hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, bool sandbox)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		hvd_build_child(chan, kfd, pipefd[1], sandbox, emptydir, argv0);
+		hvd_build_child(chan, kfd, pipefd[1], sandbox, hvd_build_emptydir, argv0);
 	}
 	close(pipefd[1]);
 	while (waitpid(pid, &status, WUNTRACED) < 0)

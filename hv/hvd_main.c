@@ -60,7 +60,7 @@ main(int argc, char **argv)
 	};
 	struct daemon_opts opts = { .name = "hvd" };
 	struct event_base *base;
-	char *sockpath = NULL, *emptydir;
+	char *sockpath = NULL, *sockpath_alloc = NULL, *emptydir;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
@@ -81,14 +81,14 @@ main(int argc, char **argv)
 	if (mkdir(emptydir, 0555) < 0 && errno != EEXIST)
 		fatal("%s", emptydir);
 	if (sockpath == NULL)
-		sockpath = paths_run("hvd.sock");
+		sockpath = sockpath_alloc = paths_run("hvd.sock");
 	daemon_start(&opts);
 	hvd_main_rlimit();
 	hvd_start_time = time(NULL);
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("event_base_new");
-	hvd_build_set_base(base);
+	hvd_build_init(base, emptydir);
 	daemon_signals(base);
 	hvd_domain_init();
 	if (hvd_listen(base, sockpath) < 0)
@@ -101,6 +101,8 @@ main(int argc, char **argv)
 	hvd_listen_stop();
 	daemon_stop();
 	event_base_free(base);
+	free(emptydir);
+	free(sockpath_alloc);
 	log_info("exiting");
 	return 0;
 }

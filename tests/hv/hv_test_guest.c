@@ -142,8 +142,10 @@ main(void)
 	}
 	if (strncmp(cmd, "console ", 8) == 0)
 		hv_guest_console_write(hv, cmd + 8, strlen(cmd + 8));
-	if (strcmp(cmd, "exit") == 0)
+	if (strcmp(cmd, "exit") == 0) {
+		hv_close(hv);
 		return 0;
+	}
 	for (;;)
 		pause();
 }
