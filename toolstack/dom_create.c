@@ -1,0 +1,101 @@
+/*
+ * Domain creation as libxl does it: a paused domain in hvd, its store and
+ * console event channels, the builder, the xenstore layout with every device
+ * (disks, console, nics), INTRODUCE to xenstored, the wait for the backends.
+ * Any failure tears the half-built domain down completely.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dom.h"
+#include "log.h"
+
+/* Allocates both event channels and starts the kernel program (stopped). */
+static int
+dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout *l)
+{
+	struct hv_build_config bc = { .kernel = dom->cd_kernel, .cmdline = dom->cd_cmdline };
+	struct hv_build_result br;
+	int sp, cp;
+
+	if ((sp = hv_evtchn_alloc_unbound(hv, l->dl_domid, 0)) < 0 ||
+	    (cp = hv_evtchn_alloc_unbound(hv, l->dl_domid, 0)) < 0) {
+		log_warn("domain %u: cannot allocate its store and console event channels",
+		    l->dl_domid);
+		return -1;
+	}
+	bc.store_port = l->dl_store_port = (hv_port_t)sp;
+	bc.console_port = l->dl_console_port = (hv_port_t)cp;
+	if (hv_domain_build(hv, l->dl_domid, &bc, &br) < 0) {
+		if (errno == ENOEXEC)
+			log_warnx("kernel %s: hvd refused it: not a guest program this hypervisor "
+			    "can run (an ELF program built on the pvstack guest runtime)", dom->cd_kernel);
+		else
+			log_warn("domain %u: hvd could not build kernel %s", l->dl_domid,
+			    dom->cd_kernel);
+		return -1;
+	}
+	l->dl_store_mfn = br.store_mfn;
+	l->dl_console_mfn = br.console_mfn;
+	return 0;
+}
+
+/* Everything up to a connected, paused domain. */
+int
+dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domain *dom,
+    const struct dom_create_opts *o, hv_domid_t *domidp)
+{
+	struct hv_domain_config dc = { .mem_kib = (uint32_t)(dom->cd_memory_mib * 1024),
+	    .vcpus = dom->cd_vcpus };
+	struct dom_layout l = { .dl_cfg = dom };
+	hv_domid_t domid;
+
+	(void)o;
+	memcpy(dc.uuid, dom->cd_uuid, sizeof(dc.uuid));
+	memcpy(l.dl_uuid, dom->cd_uuid, sizeof(l.dl_uuid));
+	if (hv_domain_create(hv, &dc, &domid) < 0) {
+		log_warn("cannot create domain %s (%llu MiB, %u vcpus)", dom->cd_name,
+		    (unsigned long long)dom->cd_memory_mib, dom->cd_vcpus);
+		return -1;
+	}
+	l.dl_domid = domid;
+	if (dom_create_build(hv, dom, &l) < 0 || dom_layout_write(xs, &l) < 0)
+		goto fail;
+	if (xs_introduce_domain(xs, domid, l.dl_store_mfn, l.dl_store_port) < 0) {
+		log_warn("domain %u: xenstored refused INTRODUCE", domid);
+		goto fail;
+	}
+	if (dom_device_wait(xs, domid, dom) < 0)
+		goto fail;
+	if (dom_store_save(domid, cfg) < 0) {
+		log_warn("domain %u: cannot store its config", domid);
+		goto fail;
+	}
+	*domidp = domid;
+	return 0;
+fail:
+	log_warnx("domain %s (domid %u) could not be created; tearing it down", dom->cd_name,
+	    domid);
+	dom_destroy(hv, xs, domid);
+	return -1;
+}
+
+/* Waits for the console client's start byte (so no output is lost), then unpauses. */
+int
+dom_create_unpause(struct hv *hv, hv_domid_t domid, int console_fd)
+{
+	if (console_fd >= 0) {
+		struct pollfd pfd = { .fd = console_fd, .events = POLLIN };
+		char c;
+		if (poll(&pfd, 1, 10000) <= 0 || read(console_fd, &c, 1) != 1)
+			log_warnx("domain %u: the console client did not start; unpausing anyway",
+			    domid);
+	}
+	if (hv_domain_unpause(hv, domid) < 0) {
+		log_warn("domain %u: cannot unpause", domid);
+		return -1;
+	}
+	return 0;
+}

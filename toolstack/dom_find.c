@@ -1,0 +1,94 @@
+/* Finding domains: names live in xenstore (/local/domain/N/name), ids in hvd. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dom.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define DOM_FIND_BATCH 256
+
+/* The name xenstore holds for domid; Domain-0 when dom0 has none. */
+char *
+dom_find_name(struct xs *xs, hv_domid_t domid)
+{
+	char path[64], *name;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	name = xs ? xs_read(xs, XS_TX_NONE, path, NULL) : NULL;
+	if (name == NULL && domid == 0)
+		name = xstrdup(DOM_DOM0_NAME);
+	return name;
+}
+
+/* Every domain, in domid order. */
+struct hv_dominfo *
+dom_find_all(struct hv *hv, unsigned *n)
+{
+	struct hv_dominfo *all = NULL;
+	unsigned count = 0;
+	hv_domid_t next = 0;
+
+	for (;;) {
+		all = xreallocarray(all, count + DOM_FIND_BATCH, sizeof(*all));
+		int got = hv_domain_getinfolist(hv, next, all + count, DOM_FIND_BATCH);
+		if (got < 0) {
+			free(all);
+			return NULL;
+		}
+		count += got;
+		if (got < DOM_FIND_BATCH)
+			break;
+		next = all[count - 1].domid + 1;
+	}
+	*n = count;
+	return all;
+}
+
+/* A live domain whose xenstore name is name. */
+int
+dom_find_by_name(struct xs *xs, struct hv *hv, const char *name, hv_domid_t *domid)
+{
+	struct hv_dominfo *all;
+	unsigned n;
+	int found = 0;
+
+	if ((all = dom_find_all(hv, &n)) == NULL)
+		return -1;
+	for (unsigned i = 0; i < n && !found; i++) {
+		char *dn = dom_find_name(xs, all[i].domid);
+		if (dn && strcmp(dn, name) == 0) {
+			*domid = all[i].domid;
+			found = 1;
+		}
+		free(dn);
+	}
+	free(all);
+	if (!found)
+		errno = ENOENT;
+	return found ? 0 : -1;
+}
+
+/* Name or number to domid, as every xl command's Domain argument. */
+int
+dom_find(struct xs *xs, struct hv *hv, const char *arg, hv_domid_t *domid)
+{
+	struct hv_dominfo info;
+	const char *p = arg;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*arg && *p == '\0' && strlen(arg) < 6) {
+		*domid = (hv_domid_t)strtoul(arg, NULL, 10);
+		if (hv_domain_getinfo(hv, *domid, &info) == 0)
+			return 0;
+		log_warnx("domain %s does not exist", arg);
+		return -1;
+	}
+	if (dom_find_by_name(xs, hv, arg, domid) == 0)
+		return 0;
+	log_warnx("domain '%s' does not exist", arg);
+	return -1;
+}

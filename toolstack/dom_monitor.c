@@ -1,0 +1,273 @@
+/*
+ * The per-domain monitor (xl's background process): watches @releaseDomain,
+ * re-reads the domain's info from hvd, and on shutdown applies the stored
+ * config's on_poweroff / on_reboot / on_crash / on_watchdog action. A domain
+ * that dies again within restart_interval seconds of its restart is not
+ * restarted. Logs to paths_logdir()/xl-<name>.log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dom.h"
+#include "log.h"
+#include "paths.h"
+#include "xmalloc.h"
+
+#define DOM_MONITOR_TOKEN	"xl-monitor"
+#define DOM_MONITOR_POLL_MS	1000	/* re-check even without an event */
+
+struct dom_monitor {
+	struct hv *dm_hv;
+	struct xs *dm_xs;
+	hv_domid_t dm_domid;
+	long long dm_start_ms;	/* when the current domain was started */
+	int dm_restarted;	/* the current domain is a restart */
+};
+
+enum { DOM_MONITOR_DONE, DOM_MONITOR_CONTINUE };
+
+/* Waits for a watch event or the poll interval; -1 when xenstored went away. */
+static int
+dom_monitor_wait(struct dom_monitor *m)
+{
+	struct pollfd pfd = { .fd = xs_fd(m->dm_xs), .events = POLLIN };
+	char **ev;
+
+	if (poll(&pfd, 1, DOM_MONITOR_POLL_MS) < 0 && errno != EINTR)
+		return -1;
+	while ((ev = xs_check_watch(m->dm_xs)) != NULL)
+		free(ev);
+	if (errno != EAGAIN) {
+		log_warn("lost the connection to xenstored");
+		return -1;
+	}
+	return 0;
+}
+
+/* The action the config names for a shutdown reason. */
+static enum cfg_action
+dom_monitor_action(const struct cfg_domain *c, unsigned reason)
+{
+	switch (reason) {
+	case SHUTDOWN_poweroff:
+		return c->cd_on_poweroff;
+	case SHUTDOWN_crash:
+		return c->cd_on_crash;
+	case SHUTDOWN_watchdog:
+		return c->cd_on_watchdog;
+	default:
+		return c->cd_on_reboot;
+	}
+}
+
+/* rename-restart: the dead domain keeps running state as <name>-<UTC time> with a new uuid. */
+static void
+dom_monitor_preserve_renamed(struct dom_monitor *m, const char *name)
+{
+	char stamp[32], *newname, uuid[37], vm[64], p[128];
+	uint8_t u[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%MZ", gmtime_r(&now, &tm));
+	xasprintf(&newname, "%s-%s", name, stamp);
+	dom_uuid_generate(u);
+	dom_uuid_format(u, uuid);
+	snprintf(vm, sizeof(vm), "/vm/%s", uuid);
+	snprintf(p, sizeof(p), "%s/uuid", vm);
+	dom_xs_write(m->dm_xs, XS_TX_NONE, p, uuid);
+	snprintf(p, sizeof(p), "%s/name", vm);
+	dom_xs_write(m->dm_xs, XS_TX_NONE, p, newname);
+	snprintf(p, sizeof(p), "/local/domain/%u/vm", m->dm_domid);
+	dom_xs_write(m->dm_xs, XS_TX_NONE, p, vm);
+	snprintf(p, sizeof(p), "/local/domain/%u/name", m->dm_domid);
+	dom_xs_write(m->dm_xs, XS_TX_NONE, p, newname);
+	dom_store_set(m->dm_domid, "name", newname);
+	dom_store_set(m->dm_domid, "uuid", uuid);
+	log_info("Domain %u renamed to %s and preserved", m->dm_domid, newname);
+	free(newname);
+}
+
+/* Restarts from the stored config; the old domain is destroyed or preserved renamed. */
+static int
+dom_monitor_restart(struct dom_monitor *m, struct cfg *cfg, const struct cfg_domain *old,
+    int rename)
+{
+	struct cfg_diag d = { .cd_out = stderr };
+	struct cfg_domain dom;
+	struct dom_create_opts o = { .dco_console_fd = -1 };
+	hv_domid_t domid;
+	int rc = DOM_MONITOR_DONE;
+
+	if (rename)
+		dom_monitor_preserve_renamed(m, old->cd_name);
+	else
+		dom_destroy(m->dm_hv, m->dm_xs, m->dm_domid);
+	if (cfg_domain_from(cfg, &dom, "stored config", &d) == 0 &&
+	    dom_create(m->dm_hv, m->dm_xs, cfg, &dom, &o, &domid) == 0 &&
+	    dom_create_unpause(m->dm_hv, domid, -1) == 0) {
+		log_info("Domain %s restarted as domid %u", dom.cd_name, domid);
+		m->dm_domid = domid;
+		m->dm_start_ms = dom_now_ms();
+		m->dm_restarted = 1;
+		rc = DOM_MONITOR_CONTINUE;
+	} else {
+		log_warnx("Domain %s could not be restarted", old->cd_name);
+	}
+	cfg_diag_flush(&d);
+	cfg_domain_free(&dom);
+	return rc;
+}
+
+/* Applies the action for a shut-down domain. */
+static int
+dom_monitor_shutdown(struct dom_monitor *m, const struct hv_dominfo *info)
+{
+	struct cfg cfg = { 0 };
+	struct cfg_domain c = { 0 };
+	struct cfg_diag d = { .cd_out = stderr };
+	unsigned reason = info->shutdown_reason;
+	int rc = DOM_MONITOR_DONE;
+
+	if (reason == SHUTDOWN_suspend)
+		return DOM_MONITOR_CONTINUE;
+	log_info("Domain %u has shut down, reason code %u 0x%x", m->dm_domid, reason, reason);
+	if (dom_store_load(m->dm_domid, &cfg) < 0 || cfg_domain_from(&cfg, &c, "stored config", &d)) {
+		log_warnx("Domain %u: its stored config is gone; leaving it as it is", m->dm_domid);
+		goto out;
+	}
+	enum cfg_action a = dom_monitor_action(&c, reason);
+	log_info("Action for shutdown reason code %u is %s", reason, cfg_action_name(a));
+	if (a == CFG_ACT_COREDUMP_DESTROY || a == CFG_ACT_COREDUMP_RESTART)
+		log_warnx("core dumps are not supported; doing %s without one",
+		    a == CFG_ACT_COREDUMP_DESTROY ? "destroy" : "restart");
+	double alive = (dom_now_ms() - m->dm_start_ms) / 1000.0;
+	switch (a) {
+	case CFG_ACT_PRESERVE:
+		log_info("Domain %u preserved", m->dm_domid);
+		break;
+	case CFG_ACT_DESTROY:
+	case CFG_ACT_COREDUMP_DESTROY:
+		log_info("Domain %u needs to be cleaned up: destroying the domain", m->dm_domid);
+		dom_destroy(m->dm_hv, m->dm_xs, m->dm_domid);
+		break;
+	default:
+		if (m->dm_restarted && alive < c.cd_restart_interval) {
+			log_warnx("domain %s (domid %u) died %.1f seconds after its restart; "
+			    "refusing to restart to avoid a loop (restart_interval is %g s)",
+			    c.cd_name, m->dm_domid, alive, c.cd_restart_interval);
+			dom_destroy(m->dm_hv, m->dm_xs, m->dm_domid);
+			break;
+		}
+		rc = dom_monitor_restart(m, &cfg, &c, a == CFG_ACT_RENAME_RESTART);
+	}
+out:
+	cfg_diag_flush(&d);
+	cfg_domain_free(&c);
+	cfg_free(&cfg);
+	return rc;
+}
+
+/* The monitor's loop; returns the exit status. */
+static int
+dom_monitor_loop(struct dom_monitor *m, const char *name)
+{
+	struct hv_dominfo info;
+
+	log_info("Waiting for domain %s (domid %u) to die [pid %ld]", name, m->dm_domid,
+	    (long)getpid());
+	if (xs_watch(m->dm_xs, "@releaseDomain", DOM_MONITOR_TOKEN) < 0)
+		log_warn("cannot watch @releaseDomain; polling instead");
+	for (;;) {
+		if (dom_monitor_wait(m) < 0)
+			return 1;
+		if (hv_domain_getinfo(m->dm_hv, m->dm_domid, &info) < 0) {
+			if (errno == ENOENT) {
+				log_info("Domain %u has been destroyed.", m->dm_domid);
+				return 0;
+			}
+			log_warn("cannot read domain %u's state from hvd", m->dm_domid);
+			return 1;
+		}
+		if ((info.flags & HV_DOMINF_SHUTDOWN) &&
+		    dom_monitor_shutdown(m, &info) == DOM_MONITOR_DONE)
+			return 0;
+	}
+}
+
+/* The background process's stdio: /dev/null in, the log file out. */
+static int
+dom_monitor_stdio(const char *name)
+{
+	char *rel, *path;
+	int fd, null;
+
+	if (paths_mkdir_p(paths_logdir(), 0755) < 0)
+		return -1;
+	xasprintf(&rel, "xl-%s.log", name);
+	path = paths_log(rel);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	free(rel);
+	free(path);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return -1;
+	close(fd);
+	close(null);
+	return 0;
+}
+
+/* The daemonized monitor's body: fresh connections, then the loop. */
+static void __attribute__((noreturn))
+dom_monitor_child(hv_domid_t domid, const char *name)
+{
+	struct dom_monitor m = { .dm_domid = domid, .dm_start_ms = dom_now_ms() };
+	int rc = 1;
+
+	if (setsid() < 0 || dom_monitor_stdio(name) < 0)
+		_exit(1);
+	closefrom(3);
+	log_init("xl", log_verbose(), LOG_TO_STDERR);
+	if ((m.dm_hv = hv_open(NULL)) == NULL || (m.dm_xs = xs_open(NULL)) == NULL)
+		log_warn("monitor for domain %s cannot connect to hvd and xenstored", name);
+	else
+		rc = dom_monitor_loop(&m, name);
+	xs_close(m.dm_xs);
+	hv_close(m.dm_hv);
+	_exit(rc);
+}
+
+/* Starts the monitor: in this process (foreground) or double-forked into the background. */
+int
+dom_monitor_start(struct hv *hv, struct xs *xs, hv_domid_t domid, const char *name,
+    int foreground)
+{
+	pid_t pid;
+	int status;
+
+	if (foreground) {
+		struct dom_monitor m = { .dm_hv = hv, .dm_xs = xs, .dm_domid = domid,
+		    .dm_start_ms = dom_now_ms() };
+		return dom_monitor_loop(&m, name);
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		log_warn("cannot fork the monitor for domain %s", name);
+		return -1;
+	}
+	if (pid == 0) {
+		if (fork() == 0)
+			dom_monitor_child(domid, name);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}

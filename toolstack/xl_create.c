@@ -1,0 +1,158 @@
+/* xl create: config, checks, the domain, its console, then its monitor. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dom.h"
+#include "log.h"
+#include "paths.h"
+#include "xl.h"
+#include "xmalloc.h"
+
+/* The config file: as given, or under the config dir (/etc/xen) as xl looks. */
+static char *
+xl_create_find_cfg(const char *name)
+{
+	char *p;
+
+	if (strchr(name, '/') || access(name, F_OK) == 0)
+		return xstrdup(name);
+	xasprintf(&p, "%s/%s", paths_confdir(), name);
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return xstrdup(name);
+}
+
+/* Loads, overrides, completes and validates; every message printed. */
+static int
+xl_create_config(struct xl_args *a, const char *file, int first_override, struct cfg *cfg,
+    struct cfg_domain *dom)
+{
+	struct cfg_diag d = { .cd_out = stderr };
+	int errors;
+
+	if (!xl_has(a, 'q'))
+		fprintf(stderr, "Parsing config from %s\n", file);
+	if (cfg_load(cfg, file, &d) < 0) {
+		cfg_diag_flush(&d);
+		return -1;
+	}
+	for (int i = first_override; i < a->xa_argc; i++)
+		cfg_override(cfg, a->xa_argv[i], &d);
+	dom_defaults_fill(cfg);
+	errors = cfg_domain_from(cfg, dom, file, &d);
+	cfg_diag_flush(&d);
+	if (errors) {
+		log_warnx("%s: %d error%s; domain not created", file, errors, errors == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+/* What must hold before hvd is asked for anything. */
+static int
+xl_create_precheck(struct xl_ctx *ctx, const struct cfg_domain *dom)
+{
+	hv_domid_t other;
+
+	if (dom_kernel_check(dom->cd_kernel) < 0)
+		return -1;
+	if (dom_find_by_name(ctx->xc_xs, ctx->xc_hv, dom->cd_name, &other) == 0) {
+		log_warnx("domain with name '%s' already exists (domid %u)", dom->cd_name, other);
+		return -1;
+	}
+	return dom_device_precheck(dom);
+}
+
+/* Waits for the console client and returns its exit status. */
+static int
+xl_create_wait_console(pid_t pid)
+{
+	int status;
+
+	signal(SIGINT, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int
+xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
+{
+	struct cfg cfg = { 0 };
+	struct cfg_domain dom = { 0 };
+	struct dom_create_opts o = { .dco_console_fd = -1 };
+	const char *given = a->xa_value['f'];
+	int first = 0, rc = 1;
+	pid_t console = -1;
+	hv_domid_t domid;
+	char *file;
+
+	if (given == NULL && a->xa_argc > 0 && !strchr(a->xa_argv[0], '='))
+		given = a->xa_argv[first++];
+	if (given == NULL) {
+		log_warnx("no config file given");
+		return 2;
+	}
+	file = xl_create_find_cfg(given);
+	if (xl_create_config(a, file, first, &cfg, &dom) < 0)
+		goto out;
+	if (xl_has(a, 'n')) {
+		cfg_domain_dump(stdout, &dom);
+		rc = 0;
+		goto out;
+	}
+	if (xl_open(ctx, XL_NEED_HV | XL_NEED_XS) < 0 || xl_create_precheck(ctx, &dom) < 0)
+		goto out;
+	o.dco_paused = xl_has(a, 'p');
+	o.dco_quiet = xl_has(a, 'q');
+	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0)
+		goto out;
+	if (xl_has(a, 'c') && (console = dom_console_spawn(domid, "pv", &o.dco_console_fd)) < 0)
+		log_warn("cannot start the console client");
+	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, o.dco_console_fd) < 0) {
+		dom_destroy(ctx->xc_hv, ctx->xc_xs, domid);
+		goto out;
+	}
+	if (o.dco_console_fd >= 0)
+		close(o.dco_console_fd);
+	if (!o.dco_quiet)
+		fprintf(stderr, "Started domain %s (id=%u)\n", dom.cd_name, domid);
+	rc = 0;
+	if (!xl_has(a, 'e'))
+		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, xl_has(a, 'F'))
+		    < 0;
+	if (console > 0)
+		rc = xl_create_wait_console(console);
+out:
+	cfg_domain_free(&dom);
+	cfg_free(&cfg);
+	free(file);
+	return rc;
+}
+
+const struct xl_cmd xl_cmd_create = {
+	.xc_name = "create",
+	.xc_usage = "[options] <ConfigFile> [options] [vars]",
+	.xc_summary = "Create a domain from config file <filename>",
+	.xc_help = "-h                      Print this help.\n"
+	    "-p                      Leave the domain paused after it is created.\n"
+	    "-c                      Connect to the console after the domain is created.\n"
+	    "-f FILE, --defconfig=FILE\n"
+	    "                        Use the given configuration file.\n"
+	    "-q, --quiet             Quiet.\n"
+	    "-n, --dryrun            Dry run - prints the resulting configuration.\n"
+	    "-e                      Do not wait in the background for the death of the domain.\n"
+	    "-F                      Run in foreground until death of the domain.\n"
+	    "key=value               Override a setting of the config file.\n",
+	.xc_opts = "f:cpqneF",
+	.xc_min_args = 0,
+	.xc_max_args = -1,
+	.xc_flags = 0,		/* opened after the config is read, so -n needs no daemon */
+	.xc_exec = xl_create_exec,
+};
