@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -47,6 +48,7 @@ hvd_main_rlimit(void)
 	}
 }
 
+/* Options, set-up, the loop; on SIGTERM every domain is destroyed before exit. */
 int
 main(int argc, char **argv)
 {
@@ -75,6 +77,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		hvd_usage();
 	hvd_main_stdio();
+	/* guests are reaped through pidfds and waitpid: an inherited SIG_IGN would auto-reap them */
+	signal(SIGCHLD, SIG_DFL);
 	if (paths_mkdir_p(paths_rundir(), 0755) < 0)
 		fatal("%s", paths_rundir());
 	emptydir = paths_run("empty");

@@ -30,6 +30,7 @@ hvd_ops_reply(struct hvd_req *r, const void *buf, size_t len)
 	r->rep_len = len;
 }
 
+/* XEN_DOMCTL_createdomain. */
 static int
 hvd_ops_create(struct hvd_req *r)
 {
@@ -43,6 +44,7 @@ hvd_ops_create(struct hvd_req *r)
 	return 0;
 }
 
+/* The domain builder: start_info, reserved grants, the kernel program. */
 static int
 hvd_ops_build(struct hvd_req *r)
 {
@@ -68,6 +70,7 @@ hvd_ops_target(struct hvd_req *r)
 	return hvd_ops_domu(req.domid);
 }
 
+/* XEN_DOMCTL_destroydomain. */
 static int
 hvd_ops_destroy(struct hvd_req *r)
 {
@@ -79,6 +82,7 @@ hvd_ops_destroy(struct hvd_req *r)
 	return 0;
 }
 
+/* XEN_DOMCTL_pausedomain. */
 static int
 hvd_ops_pause(struct hvd_req *r)
 {
@@ -87,6 +91,7 @@ hvd_ops_pause(struct hvd_req *r)
 	return d ? hvd_domain_pause(d) : -1;
 }
 
+/* XEN_DOMCTL_unpausedomain. */
 static int
 hvd_ops_unpause(struct hvd_req *r)
 {
@@ -95,6 +100,7 @@ hvd_ops_unpause(struct hvd_req *r)
 	return d ? hvd_domain_unpause(d) : -1;
 }
 
+/* XEN_SYSCTL_getdomaininfolist: as many domains from first_domid on as fit. */
 static int
 hvd_ops_getinfo(struct hvd_req *r)
 {
@@ -119,6 +125,7 @@ hvd_ops_getinfo(struct hvd_req *r)
 	return 0;
 }
 
+/* XEN_DOMCTL_max_mem. */
 static int
 hvd_ops_setmaxmem(struct hvd_req *r)
 {
@@ -138,6 +145,7 @@ hvd_ops_setmaxmem(struct hvd_req *r)
 	return 0;
 }
 
+/* dom0 forces a shutdown reason (xc_domain_shutdown). */
 static int
 hvd_ops_shutdown(struct hvd_req *r)
 {
@@ -156,6 +164,7 @@ hvd_ops_shutdown(struct hvd_req *r)
 	return 0;
 }
 
+/* Hands a privileged dom0 process the domain's memory, mapped once per process. */
 static int
 hvd_ops_memfd(struct hvd_req *r)
 {
@@ -173,6 +182,7 @@ hvd_ops_memfd(struct hvd_req *r)
 	return 0;
 }
 
+/* XEN_SYSCTL_readconsole, for xl dmesg. */
 static int
 hvd_ops_console_read(struct hvd_req *r)
 {
@@ -183,6 +193,7 @@ hvd_ops_console_read(struct hvd_req *r)
 	return 0;
 }
 
+/* XEN_SYSCTL_physinfo, for xl info. */
 static int
 hvd_ops_physinfo(struct hvd_req *r)
 {
@@ -214,6 +225,7 @@ hvd_ops_port_reply(struct hvd_req *r, struct hvd_domain *d, uint32_t port, bool 
 	return 0;
 }
 
+/* EVTCHNOP_alloc_unbound, in our own space or (dom0) in another domain's. */
 static int
 hvd_ops_alloc_unbound(struct hvd_req *r)
 {
@@ -242,6 +254,7 @@ hvd_ops_alloc_unbound(struct hvd_req *r)
 	return hvd_ops_port_reply(r, d, port, self);
 }
 
+/* EVTCHNOP_bind_interdomain. */
 static int
 hvd_ops_bind_interdomain(struct hvd_req *r)
 {
@@ -254,6 +267,7 @@ hvd_ops_bind_interdomain(struct hvd_req *r)
 	return hvd_ops_port_reply(r, r->dom, port, true);
 }
 
+/* EVTCHNOP_bind_virq (dom0). */
 static int
 hvd_ops_bind_virq(struct hvd_req *r)
 {
@@ -266,6 +280,7 @@ hvd_ops_bind_virq(struct hvd_req *r)
 	return hvd_ops_port_reply(r, r->dom, port, true);
 }
 
+/* EVTCHNOP_close. */
 static int
 hvd_ops_evtchn_close(struct hvd_req *r)
 {
@@ -275,6 +290,7 @@ hvd_ops_evtchn_close(struct hvd_req *r)
 	return hvd_evtchn_close(r->dom, r->conn, req.port);
 }
 
+/* Gives a guest the fds of a port the toolstack made in its space. */
 static int
 hvd_ops_evtchn_attach(struct hvd_req *r)
 {
@@ -286,6 +302,7 @@ hvd_ops_evtchn_attach(struct hvd_req *r)
 	return hvd_ops_port_reply(r, r->dom, req.port, true);
 }
 
+/* EVTCHNOP_status, for a port in the caller's own space. */
 static int
 hvd_ops_evtchn_status(struct hvd_req *r)
 {
@@ -305,6 +322,7 @@ hvd_ops_evtchn_status(struct hvd_req *r)
 	return 0;
 }
 
+/* A guest's first call: who it is and its memory. */
 static int
 hvd_ops_hello(struct hvd_req *r)
 {
@@ -320,6 +338,7 @@ hvd_ops_hello(struct hvd_req *r)
 	return 0;
 }
 
+/* SCHEDOP_shutdown: the guest is killed, so no reply. */
 static int
 hvd_ops_guest_shutdown(struct hvd_req *r)
 {
@@ -335,6 +354,7 @@ hvd_ops_guest_shutdown(struct hvd_req *r)
 	return 0;
 }
 
+/* CONSOLEIO_write into the hypervisor console ring. */
 static int
 hvd_ops_console_io(struct hvd_req *r)
 {
