@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,11 @@ gt_now_ms(void)
 void
 gt_start(struct gt *t, bool own_store)
 {
-	gt_start_kernel(t, own_store, GT_PVGUEST, "gt test");
+	gt_start_kernel(t, own_store ? GT_OWN_STORE : 0, GT_PVGUEST, "gt test");
 }
 
 void
-gt_start_kernel(struct gt *t, bool own_store, const char *kernel, const char *cmdline)
+gt_start_kernel(struct gt *t, int flags, const char *kernel, const char *cmdline)
 {
 	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
 	struct hv_build_config b = { .kernel = kernel, .cmdline = cmdline };
@@ -48,11 +49,16 @@ gt_start_kernel(struct gt *t, bool own_store, const char *kernel, const char *cm
 	t->console_mfn = res.console_mfn;
 	t->xce = hv_evtchn_open(t->hvt.hv);
 	cr_assert_not_null(t->xce);
-	t->cons = hv_foreign_map(t->hvt.hv, t->domid, PROT_READ | PROT_WRITE, t->console_mfn, 1);
-	cr_assert_not_null(t->cons, "map console: %s", strerror(errno));
-	t->lcons = hv_evtchn_bind_interdomain(t->xce, t->domid, t->console_port);
-	cr_assert_geq(t->lcons, 0, "bind console: %s", strerror(errno));
-	if (!own_store)
+	if (flags & GT_NO_CONSOLE) {
+		t->no_drain = true;
+	} else {
+		t->cons = hv_foreign_map(t->hvt.hv, t->domid, PROT_READ | PROT_WRITE,
+		    t->console_mfn, 1);
+		cr_assert_not_null(t->cons, "map console: %s", strerror(errno));
+		t->lcons = hv_evtchn_bind_interdomain(t->xce, t->domid, t->console_port);
+		cr_assert_geq(t->lcons, 0, "bind console: %s", strerror(errno));
+	}
+	if (!(flags & GT_OWN_STORE))
 		return;
 	void *ring = hv_foreign_map(t->hvt.hv, t->domid, PROT_READ | PROT_WRITE, t->store_mfn, 1);
 	cr_assert_not_null(ring);
@@ -137,6 +143,7 @@ gt_wait_output(struct gt *t, const char *needle, size_t from, int ms)
 void
 gt_type(struct gt *t, const char *keys)
 {
+	cr_assert_not_null(t->cons, "the console belongs to consoled");
 	struct byte_ring r = { t->cons->in, sizeof(t->cons->in), &t->cons->in_prod,
 	    &t->cons->in_cons };
 	size_t len = strlen(keys);
@@ -166,6 +173,17 @@ gt_wait_shutdown(struct gt *t, int ms, struct hv_dominfo *info)
 	return false;
 }
 
+/* nftw callback: removes one entry, children first. */
+static int
+gt_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
 void
 gt_stop(struct gt *t)
 {
@@ -174,4 +192,6 @@ gt_stop(struct gt *t)
 	hv_domain_destroy(t->hvt.hv, t->domid);
 	free(t->store);
 	hvt_stop(&t->hvt);
+	/* hvt_stop removes the rundir while reading it, which may skip entries. */
+	nftw(t->hvt.rundir, gt_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -32,11 +32,14 @@ struct gt {
 	size_t outlen;
 };
 
+#define GT_OWN_STORE	1	/* gt_store serves the store ring */
+#define GT_NO_CONSOLE	2	/* leave the console port to consoled */
+
 /* hvd up, domain created and built (paused), console bound; with own_store,
  * the store ring is served by gt_store. */
 void gt_start(struct gt *t, bool own_store);
-/* The same with another kernel and command line. */
-void gt_start_kernel(struct gt *t, bool own_store, const char *kernel, const char *cmdline);
+/* The same with GT_* flags, another kernel and command line. */
+void gt_start_kernel(struct gt *t, int flags, const char *kernel, const char *cmdline);
 void gt_unpause(struct gt *t);
 /* Serves events until the output holds needle (after offset from). */
 bool gt_wait_output(struct gt *t, const char *needle, size_t from, int ms);

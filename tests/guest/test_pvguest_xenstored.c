@@ -3,9 +3,12 @@
  * home written with libxl's permissions, INTRODUCE, then the guest's shell
  * reads and writes its own subtree over the ring and is refused elsewhere
  * (issue 3's guest-side test), and control/shutdown from dom0 powers it off.
+ * A second suite adds consoled: the shell is reached through the pty it serves.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +77,29 @@ make_domain_home(void)
 	put(AT("store/port"), v, ro, 2);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)t.store_mfn);
 	put(AT("store/ring-ref"), v, ro, 2);
+	snprintf(v, sizeof(v), "%u", t.console_port);
+	put(AT("console/port"), v, ro, 2);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)t.console_mfn);
+	put(AT("console/ring-ref"), v, ro, 2);
+	put(AT("console/type"), "xenconsoled", ro, 2);
+	put(AT("console/output"), "pty", ro, 2);
 #undef AT
 	cr_assert_eq(xs_introduce_domain(xs, t.domid, t.store_mfn, t.store_port), 0,
 	    "introduce: %s", strerror(errno));
+}
+
+static pid_t cd_pid = -1;
+
+/* consoled in the foreground in the same rundir. */
+static void
+start_consoled(void)
+{
+	cd_pid = fork();
+	cr_assert_geq(cd_pid, 0);
+	if (cd_pid == 0) {
+		execl(GT_CONSOLED, "consoled", "-F", (char *)NULL);
+		_exit(127);
+	}
 }
 
 static void
@@ -96,6 +119,11 @@ teardown(void)
 
 	xs_close(xs);
 	hv_domain_destroy(t.hvt.hv, t.domid);
+	if (cd_pid > 0) {
+		kill(cd_pid, SIGTERM);
+		waitpid(cd_pid, &status, 0);
+		cd_pid = -1;
+	}
 	if (xsd_pid > 0) {
 		kill(xsd_pid, SIGTERM);
 		waitpid(xsd_pid, &status, 0);
@@ -203,3 +231,68 @@ Test(pvguest_xenstored, xs_bench_round_trips)
 	cr_log_info("xenstore read: guest ring %lld us, dom0 socket %lld.%03lld us (ratio %.2f)",
 	    us, dom0_ns / 1000, dom0_ns % 1000, dom0_ns ? us * 1000.0 / dom0_ns : 0.0);
 }
+
+#ifdef GT_CONSOLED
+static void
+setup_consoled(void)
+{
+	gt_start_kernel(&t, GT_NO_CONSOLE, GT_PVGUEST, "");
+	start_xenstored();
+	start_consoled();
+	make_domain_home();
+	gt_unpause(&t);
+}
+
+TestSuite(pvguest_consoled, .init = setup_consoled, .fini = teardown, .timeout = 60);
+
+/* Reads the pty until needle arrived after from, or ms passed. */
+static bool
+pty_wait(int fd, char *buf, size_t cap, size_t *len, size_t from, const char *needle, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 20) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 20) > 0) {
+			ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+			if (n > 0) {
+				*len += n;
+				buf[*len] = '\0';
+			}
+		}
+		if (strstr(buf + from, needle) != NULL)
+			return true;
+	}
+	return false;
+}
+
+Test(pvguest_consoled, shell_through_the_pty)
+{
+	char path[64], *tty = NULL, buf[8192] = "";
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/console/tty", t.domid);
+	for (int i = 0; i < 250; i++) {
+		free(tty);
+		tty = xs_read(xs, XS_TX_NONE, path, NULL);
+		if (tty != NULL && tty[0] != '\0')
+			break;
+		usleep(20000);
+	}
+	cr_assert(tty != NULL && tty[0] == '/', "consoled published no tty");
+	int fd = open(tty, O_RDWR | O_NOCTTY);
+	cr_assert_geq(fd, 0, "%s: %s", tty, strerror(errno));
+	free(tty);
+	cr_assert(pty_wait(fd, buf, sizeof(buf), &len, 0, SHELL_PROMPT, 5000), "%s", buf);
+	char banner[64];
+	snprintf(banner, sizeof(banner), "pvstack guest %u (gx%u) booting\r\n", t.domid, t.domid);
+	cr_assert_not_null(strstr(buf, banner), "%s", buf);
+	size_t from = len;
+	cr_assert_eq(write(fd, "echo via consoled\r", 18), 18);
+	cr_assert(pty_wait(fd, buf, sizeof(buf), &len, from, "\r\nvia consoled\r\n" SHELL_PROMPT,
+	    5000), "%s", buf + from);
+	cr_assert_eq(write(fd, "poweroff\r", 9), 9);
+	struct hv_dominfo info;
+	cr_assert(gt_wait_shutdown(&t, 5000, &info));
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_poweroff);
+	close(fd);
+}
+#endif

@@ -23,7 +23,7 @@ TestSuite(runtime, .fini = teardown, .timeout = 60);
 static void
 boot(const char *scenario)
 {
-	gt_start_kernel(&t, true, GT_GUEST, scenario);
+	gt_start_kernel(&t, GT_OWN_STORE, GT_GUEST, scenario);
 }
 
 static void
