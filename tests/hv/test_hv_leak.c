@@ -58,8 +58,11 @@ Test(hv_leak, thousand_cycles)
 	double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	fprintf(stderr, "hv_leak: 1000 cycles in %.2f s (%.0f/s); hvd fds %d -> %d; RSS %ld -> %ld KiB\n",
 	    s, 1000 / s, fd0, fd1, rss0, rss1);
-	cr_assert_eq(fd1, fd0, "hvd fds grew from %d to %d", fd0, fd1);
-	cr_assert(rss1 - rss0 < 2048, "hvd RSS grew by %ld KiB", rss1 - rss0);
 	hv_gnttab_close(xgt);
 	hv_evtchn_close(xce);
+	cr_assert_eq(fd1, fd0, "hvd fds grew from %d to %d", fd0, fd1);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (ASan's quarantine holds freed memory: there LeakSanitizer judges instead) */
+	cr_assert(rss1 - rss0 < 2048, "hvd RSS grew by %ld KiB", rss1 - rss0);
+#endif
 }
