@@ -4,6 +4,7 @@
 
 #include "pvguest.h"
 
+/* The guest asks to be powered off. */
 static int
 cmd_poweroff_exec(struct shell *sh, int argc, char **argv)
 {
@@ -17,6 +18,7 @@ const struct shell_cmd cmd_poweroff = {
 	.sc_min = 0, .sc_max = 0, .sc_exec = cmd_poweroff_exec,
 };
 
+/* The guest asks to be rebooted (xl restarts it per on_reboot). */
 static int
 cmd_reboot_exec(struct shell *sh, int argc, char **argv)
 {

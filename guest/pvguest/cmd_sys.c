@@ -29,6 +29,7 @@ const struct shell_cmd cmd_help = {
 	.sc_min = 0, .sc_max = 1, .sc_exec = cmd_help_exec,
 };
 
+/* Words back, one blank apart: tests use it to check the console both ways. */
 static int
 cmd_echo_exec(struct shell *sh, int argc, char **argv)
 {
@@ -43,6 +44,7 @@ const struct shell_cmd cmd_echo = {
 	.sc_min = 0, .sc_max = -1, .sc_exec = cmd_echo_exec,
 };
 
+/* Time since guest_boot, in H:MM:SS and seconds. */
 static int
 cmd_uptime_exec(struct shell *sh, int argc, char **argv)
 {
@@ -61,6 +63,7 @@ const struct shell_cmd cmd_uptime = {
 	.sc_min = 0, .sc_max = 0, .sc_exec = cmd_uptime_exec,
 };
 
+/* What start_info and the page pool say about this domain. */
 static int
 cmd_info_exec(struct shell *sh, int argc, char **argv)
 {

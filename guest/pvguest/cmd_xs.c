@@ -16,6 +16,7 @@ cmd_xs_fail(struct shell *sh, const char *op, const char *path)
 	return -1;
 }
 
+/* The raw value, then a newline. */
 static int
 cmd_xs_read_exec(struct shell *sh, int argc, char **argv)
 {
@@ -36,6 +37,7 @@ static const struct shell_cmd cmd_xs_read = {
 	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_read_exec,
 };
 
+/* The value is one word (quote it to keep blanks). */
 static int
 cmd_xs_write_exec(struct shell *sh, int argc, char **argv)
 {
@@ -51,6 +53,7 @@ static const struct shell_cmd cmd_xs_write = {
 	.sc_min = 2, .sc_max = 2, .sc_exec = cmd_xs_write_exec,
 };
 
+/* Children one per line; no PATH lists our home, whose path we ask xenstored. */
 static int
 cmd_xs_ls_exec(struct shell *sh, int argc, char **argv)
 {
@@ -79,6 +82,7 @@ static const struct shell_cmd cmd_xs_ls = {
 	.sc_min = 0, .sc_max = 1, .sc_exec = cmd_xs_ls_exec,
 };
 
+/* Removes a node and everything below it. */
 static int
 cmd_xs_rm_exec(struct shell *sh, int argc, char **argv)
 {
@@ -94,6 +98,7 @@ static const struct shell_cmd cmd_xs_rm = {
 	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_rm_exec,
 };
 
+/* Creates an empty node (no watch fires if it exists). */
 static int
 cmd_xs_mkdir_exec(struct shell *sh, int argc, char **argv)
 {

@@ -15,6 +15,7 @@ const struct shell_cmd *const pvguest_cmds[] = {
 	NULL,
 };
 
+/* Commands reach the guest through the shell's context. */
 struct guest *
 pvguest_guest(struct shell *sh)
 {

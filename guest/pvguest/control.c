@@ -50,6 +50,7 @@ control_shutdown_changed(struct xenbus *xb, const char *path, const char *token,
 	free(req.cr_value);
 }
 
+/* Tells the toolstack we handle poweroff and reboot, then listens for them. */
 int
 control_init(struct guest *g)
 {

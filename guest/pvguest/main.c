@@ -18,6 +18,7 @@ static const char *const pvguest_reason[] = {
 	[SHUTDOWN_crash] = "crashing",
 };
 
+/* Says why on the console, then the hypercall. */
 _Noreturn void
 pvguest_shutdown(struct guest *g, unsigned reason)
 {
@@ -49,6 +50,7 @@ pvguest_read_input(struct guest *g, struct shell *sh)
 	return n > 0;
 }
 
+/* Boot, banner, control node, then the shell until a shutdown. */
 int
 main(void)
 {

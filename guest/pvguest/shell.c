@@ -11,6 +11,7 @@
 #define SHELL_BS	0x08
 #define SHELL_DEL	0x7f
 
+/* A shell over table, writing through out. */
 void
 shell_init(struct shell *sh, const struct shell_cmd *const *table, const char *prompt,
     shell_out_fn *out, void *out_arg, void *ctx)
@@ -23,12 +24,14 @@ shell_init(struct shell *sh, const struct shell_cmd *const *table, const char *p
 	sh->sh_ctx = ctx;
 }
 
+/* Every byte the shell prints goes through the output callback. */
 void
 shell_write(struct shell *sh, const char *buf, size_t len)
 {
 	sh->sh_out(sh->sh_out_arg, buf, len);
 }
 
+/* Formatted output for commands. */
 void
 shell_printf(struct shell *sh, const char *fmt, ...)
 {
@@ -44,12 +47,14 @@ shell_printf(struct shell *sh, const char *fmt, ...)
 	free(s);
 }
 
+/* The prompt tests and users wait for. */
 void
 shell_prompt(struct shell *sh)
 {
 	shell_write(sh, sh->sh_prompt, strlen(sh->sh_prompt));
 }
 
+/* Splits in place: words, quotes, backslash escapes. */
 int
 shell_parse(char *line, char **argv, int max)
 {
@@ -91,6 +96,7 @@ shell_parse(char *line, char **argv, int max)
 	return argc;
 }
 
+/* Table lookup by exact name. */
 const struct shell_cmd *
 shell_find(const struct shell_cmd *const *table, const char *name)
 {
@@ -138,12 +144,14 @@ shell_run_prefixed(struct shell *sh, const struct shell_cmd *const *table, const
 	return c->sc_exec(sh, argc, argv);
 }
 
+/* Runs a parsed line from the top-level table. */
 int
 shell_run(struct shell *sh, const struct shell_cmd *const *table, int argc, char **argv)
 {
 	return shell_run_prefixed(sh, table, "", argc, argv);
 }
 
+/* Parses then runs; parse errors are printed, not returned to a caller. */
 int
 shell_exec_line(struct shell *sh, char *line)
 {
@@ -157,6 +165,7 @@ shell_exec_line(struct shell *sh, char *line)
 	return shell_run(sh, sh->sh_table, argc, argv);
 }
 
+/* One line per row: name, usage, help. */
 void
 shell_help_table(struct shell *sh, const struct shell_cmd *const *table, const char *prefix)
 {
@@ -222,6 +231,7 @@ shell_key(struct shell *sh, char ch)
 	shell_write(sh, &ch, 1);
 }
 
+/* Typed bytes, one key at a time. */
 void
 shell_input(struct shell *sh, const char *buf, size_t len)
 {

@@ -28,6 +28,7 @@ guest_read_start_info(struct guest *g)
 	return 0;
 }
 
+/* Everything a guest needs before its first xenstore request. */
 int
 guest_boot(struct guest *g)
 {
@@ -64,6 +65,7 @@ guest_boot(struct guest *g)
 	return 0;
 }
 
+/* For uptime: the monotonic clock since boot. */
 long long
 guest_uptime_ms(const struct guest *g)
 {

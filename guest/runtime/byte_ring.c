@@ -32,6 +32,7 @@ byte_ring_used(const struct byte_ring *r, uint32_t *prod, uint32_t *cons)
 	return used;
 }
 
+/* Room for the producer; 0 when full. */
 ssize_t
 byte_ring_space(const struct byte_ring *r)
 {
@@ -41,6 +42,7 @@ byte_ring_space(const struct byte_ring *r)
 	return used < 0 ? -1 : (ssize_t)r->br_size - used;
 }
 
+/* Bytes for the consumer; 0 when empty. */
 ssize_t
 byte_ring_avail(const struct byte_ring *r)
 {

@@ -27,6 +27,7 @@ console_event(hv_port_t port, void *arg)
 	(void)arg;
 }
 
+/* The console ring from start_info and its port, attached to the loop. */
 struct console *
 console_open(struct events *ev, void *ring_page, hv_port_t port)
 {
@@ -44,6 +45,7 @@ console_open(struct events *ev, void *ring_page, hv_port_t port)
 	return cons;
 }
 
+/* Unbinds the port; the ring page stays (it is the domain's). */
 void
 console_close(struct console *cons)
 {
@@ -108,6 +110,7 @@ console_write(struct console *cons, const char *buf, size_t len)
 	return console_put(cons, stage, n);
 }
 
+/* Formats on the stack, or the heap for long output. */
 int
 console_vprintf(struct console *cons, const char *fmt, va_list ap)
 {
@@ -132,6 +135,7 @@ console_vprintf(struct console *cons, const char *fmt, va_list ap)
 	return rc;
 }
 
+/* printk for guest programs. */
 int
 console_printf(struct console *cons, const char *fmt, ...)
 {
@@ -143,6 +147,7 @@ console_printf(struct console *cons, const char *fmt, ...)
 	return rc;
 }
 
+/* Input from the backend; notifies it that room was made. */
 ssize_t
 console_read(struct console *cons, char *buf, size_t len)
 {
@@ -153,12 +158,14 @@ console_read(struct console *cons, char *buf, size_t len)
 	return n;
 }
 
+/* How much output the stall rule threw away. */
 unsigned long
 console_dropped(const struct console *cons)
 {
 	return cons->co_dropped;
 }
 
+/* Messages before (or instead of) the console ring: hvd's console. */
 void
 console_early_printf(struct hv *hv, const char *fmt, ...)
 {

@@ -18,6 +18,7 @@ struct events {
 	struct events_slot ev_slots[EVENTS_MAX_PORTS];
 };
 
+/* Deadlines for waits and uptime, immune to clock changes. */
 long long
 events_now_ms(void)
 {
@@ -41,6 +42,7 @@ events_open(struct hv *hv)
 	return ev;
 }
 
+/* Closes every port of the handle. */
 void
 events_close(struct events *ev)
 {
@@ -50,6 +52,7 @@ events_close(struct events *ev)
 	free(ev);
 }
 
+/* The handle, for frontends that bind their own ports. */
 struct hv_evtchn *
 events_xce(struct events *ev)
 {
@@ -67,6 +70,7 @@ events_find(struct events *ev, hv_port_t port)
 	return NULL;
 }
 
+/* Registers (or replaces) port's handler. */
 int
 events_handle(struct events *ev, hv_port_t port, events_handler_fn *fn, void *arg)
 {
@@ -85,6 +89,7 @@ events_handle(struct events *ev, hv_port_t port, events_handler_fn *fn, void *ar
 	return 0;
 }
 
+/* start_info's ports exist already: take them into our handle. */
 int
 events_attach(struct events *ev, hv_port_t port, events_handler_fn *fn, void *arg)
 {
@@ -93,6 +98,7 @@ events_attach(struct events *ev, hv_port_t port, events_handler_fn *fn, void *ar
 	return events_handle(ev, port, fn, arg);
 }
 
+/* Forgets the handler; the peer becomes unbound. */
 int
 events_unbind(struct events *ev, hv_port_t port)
 {
@@ -103,6 +109,7 @@ events_unbind(struct events *ev, hv_port_t port)
 	return hv_evtchn_unbind(ev->ev_xce, port);
 }
 
+/* Kicks the peer of port. */
 int
 events_notify(struct events *ev, hv_port_t port)
 {
@@ -127,6 +134,7 @@ events_dispatch(struct events *ev)
 	return n;
 }
 
+/* One round of the loop: wait, then dispatch. */
 int
 events_poll(struct events *ev, int timeout_ms)
 {
@@ -144,6 +152,7 @@ events_poll(struct events *ev, int timeout_ms)
 	return events_dispatch(ev);
 }
 
+/* Blocks until done(arg), dispatching meanwhile, with a deadline. */
 int
 events_wait(struct events *ev, events_done_fn *done, void *arg, int timeout_ms)
 {

@@ -2,12 +2,14 @@
 
 #include "guest.h"
 
+/* Grants domid access to one of our frames. */
 int
 grant_access(struct guest *g, hv_domid_t domid, uint64_t pfn, int readonly)
 {
 	return hv_guest_grant(g->g_hv, domid, pfn, readonly);
 }
 
+/* Revokes; refused while the grantee maps the page. */
 int
 grant_end_access(struct guest *g, hv_gref_t ref)
 {

@@ -5,6 +5,7 @@
 #include "xb_msg.h"
 #include "xmalloc.h"
 
+/* Bytes to put on the ring for m. */
 size_t
 xb_msg_size(const struct xb_msg *m)
 {
@@ -89,6 +90,7 @@ xb_msg_split(const char *buf, size_t len, unsigned *num)
 	return vec;
 }
 
+/* Ready for the next message. */
 void
 xb_rx_reset(struct xb_rx *rx)
 {

@@ -90,6 +90,7 @@ xenbus_event(hv_port_t port, void *arg)
 		events_notify(xb->xb_ev, xb->xb_port);
 }
 
+/* The store ring from start_info, attached to the loop; drains what is already there. */
 struct xenbus *
 xenbus_open(struct events *ev, void *ring_page, hv_port_t port)
 {
@@ -111,6 +112,7 @@ xenbus_open(struct events *ev, void *ring_page, hv_port_t port)
 	return xb;
 }
 
+/* Forgets watches and queued events (xenstored keeps its watches until RESET). */
 void
 xenbus_close(struct xenbus *xb)
 {
@@ -134,6 +136,7 @@ xenbus_close(struct xenbus *xb)
 	free(xb);
 }
 
+/* Per-request deadline, for callers that cannot wait 30 s. */
 void
 xenbus_set_timeout(struct xenbus *xb, int timeout_ms)
 {
@@ -149,6 +152,7 @@ xenbus_req_space(void *arg)
 	return xb->xb_broken || byte_ring_space(&xb->xb_req) != 0;
 }
 
+/* events_wait condition: the reply to the request in flight is here. */
 static bool
 xenbus_replied(void *arg)
 {
@@ -237,6 +241,7 @@ xenbus_ack(struct xenbus *xb, uint32_t type, xenbus_tx_t tx, const char *const *
 	return reply == NULL ? -1 : 0;
 }
 
+/* XS_READ; the value gets a NUL so callers may treat it as a string. */
 char *
 xenbus_read(struct xenbus *xb, xenbus_tx_t tx, const char *path, size_t *len)
 {
@@ -252,12 +257,14 @@ xenbus_read(struct xenbus *xb, xenbus_tx_t tx, const char *path, size_t *len)
 	return val;
 }
 
+/* XS_WRITE of a string value (no NUL on the wire). */
 int
 xenbus_write(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *value)
 {
 	return xenbus_ack(xb, XS_WRITE, tx, &path, 1, value, strlen(value));
 }
 
+/* XS_WRITE of a formatted value. */
 int
 xenbus_printf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt, ...)
 {
@@ -276,18 +283,21 @@ xenbus_printf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *f
 	return rc;
 }
 
+/* XS_MKDIR. */
 int
 xenbus_mkdir(struct xenbus *xb, xenbus_tx_t tx, const char *path)
 {
 	return xenbus_ack(xb, XS_MKDIR, tx, &path, 1, NULL, 0);
 }
 
+/* XS_RM, recursive on the daemon side. */
 int
 xenbus_rm(struct xenbus *xb, xenbus_tx_t tx, const char *path)
 {
 	return xenbus_ack(xb, XS_RM, tx, &path, 1, NULL, 0);
 }
 
+/* XS_DIRECTORY. */
 char **
 xenbus_ls(struct xenbus *xb, xenbus_tx_t tx, const char *path, unsigned *num)
 {
@@ -300,6 +310,7 @@ xenbus_ls(struct xenbus *xb, xenbus_tx_t tx, const char *path, unsigned *num)
 	return vec;
 }
 
+/* Numbers in the store (states, ports, refs) are decimal strings. */
 int
 xenbus_read_long(struct xenbus *xb, xenbus_tx_t tx, const char *path, long *val)
 {
@@ -319,6 +330,7 @@ xenbus_read_long(struct xenbus *xb, xenbus_tx_t tx, const char *path, long *val)
 	return 0;
 }
 
+/* XS_GET_DOMAIN_PATH: our home without assuming its layout. */
 char *
 xenbus_domain_path(struct xenbus *xb, unsigned domid)
 {
@@ -359,6 +371,7 @@ xenbus_watch(struct xenbus *xb, const char *path, const char *token,
 	return -1;
 }
 
+/* Forgets the callback first, so late events for it are dropped. */
 int
 xenbus_unwatch(struct xenbus *xb, const char *path, const char *token)
 {
@@ -377,6 +390,7 @@ xenbus_unwatch(struct xenbus *xb, const char *path, const char *token)
 	return xenbus_ack(xb, XS_UNWATCH, XENBUS_TX_NONE, strs, 2, NULL, 0);
 }
 
+/* The main loop must not sleep while events wait to be run. */
 bool
 xenbus_has_events(const struct xenbus *xb)
 {
@@ -400,6 +414,7 @@ xenbus_take(struct xenbus *xb, const char *token)
 	return NULL;
 }
 
+/* Runs each queued event's callback, from the main loop only. */
 int
 xenbus_dispatch_watches(struct xenbus *xb)
 {
@@ -438,6 +453,7 @@ xenbus_token_queued(void *arg)
 	return false;
 }
 
+/* For waits on one watch (state changes); other events stay queued. */
 int
 xenbus_wait_event(struct xenbus *xb, const char *token, int timeout_ms)
 {
@@ -456,6 +472,7 @@ xenbus_wait_event(struct xenbus *xb, const char *token, int timeout_ms)
 	return 0;
 }
 
+/* XS_TRANSACTION_START; the id comes back as a decimal string. */
 int
 xenbus_transaction_start(struct xenbus *xb, xenbus_tx_t *tx)
 {
@@ -476,6 +493,7 @@ xenbus_transaction_start(struct xenbus *xb, xenbus_tx_t *tx)
 	return 0;
 }
 
+/* Commit ("T") or abort ("F"); EAGAIN means start again. */
 int
 xenbus_transaction_end(struct xenbus *xb, xenbus_tx_t tx, bool abort)
 {
@@ -484,6 +502,7 @@ xenbus_transaction_end(struct xenbus *xb, xenbus_tx_t tx, bool abort)
 	return xenbus_ack(xb, XS_TRANSACTION_END, tx, &arg, 1, NULL, 0);
 }
 
+/* The retry loop every transactional caller would otherwise write. */
 int
 xenbus_transaction(struct xenbus *xb, xenbus_tx_fn *fn, void *arg)
 {

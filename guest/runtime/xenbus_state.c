@@ -7,6 +7,7 @@
 /* Tokens of our own state waits, unique per wait. */
 static unsigned xenbus_state_seq;
 
+/* For messages: XenbusState names as in xenbus.h. */
 const char *
 xenbus_state_name(XenbusState state)
 {
@@ -31,6 +32,7 @@ xenbus_read_state(struct xenbus *xb, xenbus_tx_t tx, const char *dir)
 	return (XenbusState)v;
 }
 
+/* Publishes our side's state. */
 int
 xenbus_switch_state(struct xenbus *xb, xenbus_tx_t tx, const char *dir, XenbusState state)
 {
