@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hv_elfnote.h"
@@ -97,6 +98,49 @@ tg_grant(struct hv *hv, const struct hv_guest_info *gi)
 	}
 }
 
+/*
+ * Tries what a guest must not do on its channel; powers off when every
+ * attempt was refused as it should be, else "crashes" with the step number
+ * in the console.
+ */
+static int
+tg_probe(struct hv *hv)
+{
+	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
+	struct hv_evtchn *xce = hv_evtchn_open(hv);
+	struct hv_dominfo info;
+	hv_domid_t domid;
+	int step = 0, self = hv_self(hv);
+
+	if (++step, hv_domain_create(hv, &cfg, &domid) != -1 || errno != EPERM)
+		goto fail;
+	if (++step, hv_domain_destroy(hv, self) != -1 || errno != EPERM)
+		goto fail;
+	if (++step, hv_domain_getinfo(hv, 0, &info) != -1 || errno != EPERM)
+		goto fail;
+	if (++step, hv_domain_unpause(hv, self) != -1 || errno != EPERM)
+		goto fail;
+	if (++step, hv_evtchn_bind_virq(xce, VIRQ_DOM_EXC) != -1 || errno != EPERM)
+		goto fail;
+	/* a port in dom0's space, or any other domain's, is not ours to make */
+	if (++step, hv_evtchn_alloc_unbound(hv, 0, self) != -1 || errno != EPERM)
+		goto fail;
+	if (++step, hv_foreign_map(hv, 0, PROT_READ, 0, 1) != NULL || errno != EPERM)
+		goto fail;
+	if (++step, hv_console_read(hv, 0) != NULL || errno != EPERM)
+		goto fail;
+	/* our own space is fine: a port for dom0 to bind */
+	if (++step, hv_evtchn_bind_unbound_port(xce, 0) <= 0)
+		goto fail;
+	hv_guest_shutdown(hv, SHUTDOWN_poweroff);
+fail:;
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), "probe failed at step %d: %s", step, strerror(errno));
+	hv_guest_console_write(hv, msg, n);
+	hv_guest_shutdown(hv, SHUTDOWN_crash);
+	return 1;
+}
+
 /* SHUTDOWN_* by name. */
 static int
 tg_reason(const char *s)
@@ -130,6 +174,8 @@ main(void)
 		return tg_pingpong(hv, gi->start_info);
 	if (strcmp(cmd, "grant") == 0)
 		return tg_grant(hv, gi);
+	if (strcmp(cmd, "probe") == 0)
+		return tg_probe(hv);
 	if (strcmp(cmd, "spin") == 0)
 		for (volatile unsigned long i = 0;; i++)
 			;

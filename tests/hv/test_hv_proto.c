@@ -274,3 +274,16 @@ Test(hv_proto, non_root_cannot_control)
 	struct hv_dominfo info;
 	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0, "domain gone");
 }
+
+Test(hv_proto, guest_channel_is_guest_only)
+{
+	hv_domid_t domid = hvt_guest(&t, "probe", NULL, NULL);
+	struct hv_dominfo info;
+	char *text;
+
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	cr_assert(hvt_wait_flags(&t, domid, HV_DOMINF_SHUTDOWN, HV_DOMINF_SHUTDOWN, 5000, &info));
+	text = hv_console_read(t.hv, 0);
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_poweroff, "guest probe: %s", text);
+	free(text);
+}
