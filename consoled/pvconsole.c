@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdint.h>
+#include <xen/xen.h>
+
 #include "conlock.h"
 #include "xmalloc.h"
 #include "xs.h"
@@ -43,6 +46,14 @@ pvconsole_usage(FILE *f)
 	fprintf(f,
 	    "usage: pvconsole [--type pv|serial] [-n|--num N] [--start-notify-fd FD] DOMID\n"
 	    "Attaches the terminal to a domain's console; Ctrl+] detaches.\n");
+}
+
+static _Noreturn void
+pvconsole_die_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "pvconsole: %s \"%s\"\n", what, arg);
+	pvconsole_usage(stderr);
+	exit(2);
 }
 
 /* Puts the terminal back as we found it, on every way out. */
@@ -341,8 +352,16 @@ pvconsole_tty_node(unsigned domid, const char *type, unsigned num)
 	return p;
 }
 
-int
-main(int argc, char **argv)
+struct pvconsole_opts {
+	const char *po_type;
+	unsigned long po_domid;
+	unsigned long po_num;
+	int po_notify_fd;
+};
+
+/* Parses the command line; exits on a usage error. */
+static void
+pvconsole_options(int argc, char **argv, struct pvconsole_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "type", required_argument, NULL, 't' },
@@ -351,107 +370,130 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pvconsole pc = { .pc_pty = -1, .pc_stdin_open = 1 };
-	const char *type = "pv";
-	char holder[512], *lockpath, *desc, *end, zero = 0;
-	unsigned long domid, num = 0;
-	int c, notify_fd = -1, lockfd, rc;
+	char *end;
+	long fd;
+	int c;
 
+	o->po_type = "pv";
+	o->po_num = 0;
+	o->po_notify_fd = -1;
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			type = optarg;
-			if (strcmp(type, "pv") != 0 && strcmp(type, "serial") != 0) {
-				fprintf(stderr, "pvconsole: unknown console type \"%s\"\n", type);
-				return 2;
-			}
+			o->po_type = optarg;
+			if (strcmp(optarg, "pv") != 0 && strcmp(optarg, "serial") != 0)
+				pvconsole_die_usage("unknown console type", optarg);
 			break;
 		case 'n':
-			num = strtoul(optarg, &end, 10);
-			if (*end || num > 1000) {
-				fprintf(stderr, "pvconsole: bad console number \"%s\"\n", optarg);
-				return 2;
-			}
+			o->po_num = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || o->po_num > 1000)
+				pvconsole_die_usage("bad console number", optarg);
 			break;
 		case 's':
-			notify_fd = strtol(optarg, &end, 10);
-			if (*end || notify_fd < 0) {
-				fprintf(stderr, "pvconsole: bad fd \"%s\"\n", optarg);
-				return 2;
-			}
+			fd = strtol(optarg, &end, 10);
+			if (*end || end == optarg || fd < 0 || fd > 65535)
+				pvconsole_die_usage("bad fd", optarg);
+			o->po_notify_fd = fd;
 			break;
 		case 'h':
 			pvconsole_usage(stdout);
-			return 0;
+			exit(0);
 		default:
 			pvconsole_usage(stderr);
-			return 2;
+			exit(2);
 		}
 	}
 	if (optind + 1 != argc) {
 		pvconsole_usage(stderr);
-		return 2;
+		exit(2);
 	}
-	domid = strtoul(argv[optind], &end, 10);
-	if (*end || end == argv[optind] || domid >= 0x7ff0) {
-		fprintf(stderr, "pvconsole: bad domain id \"%s\"\n", argv[optind]);
-		return 2;
-	}
-	if (domid == 0) {
+	o->po_domid = strtoul(argv[optind], &end, 10);
+	if (*end || end == argv[optind] || o->po_domid >= DOMID_FIRST_RESERVED)
+		pvconsole_die_usage("bad domain id", argv[optind]);
+	if (o->po_domid == 0) {
 		fprintf(stderr, "pvconsole: Can't specify Domain-0\n");
-		return 2;
+		exit(2);
 	}
+}
 
-	lockpath = conlock_path(domid, num);
+/* Waits for the pty and opens it; 0, or -1 after saying why. */
+static int
+pvconsole_connect(struct pvconsole *pc, const struct pvconsole_opts *o)
+{
+	if ((pc->pc_xs = xs_open(NULL)) == NULL) {
+		fprintf(stderr, "pvconsole: cannot connect to xenstored: %s\n", strerror(errno));
+		return -1;
+	}
+	pc->pc_path = pvconsole_tty_node(o->po_domid, o->po_type, o->po_num);
+	if (xs_watch(pc->pc_xs, pc->pc_path, PVCONSOLE_TOKEN) < 0) {
+		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_path, strerror(errno));
+		return -1;
+	}
+	pc->pc_tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS);
+	if (pc->pc_tty == NULL) {
+		fprintf(stderr, "pvconsole: domain %lu has no console (%s) after %d s\n",
+		    o->po_domid, pc->pc_path, PVCONSOLE_WAIT_MS / 1000);
+		return -1;
+	}
+	if (pvconsole_open_pty(pc) < 0) {
+		fprintf(stderr, "pvconsole: %s: %s\n", pc->pc_tty, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Says we are attached on --start-notify-fd. */
+static void
+pvconsole_notify_start(int fd)
+{
+	char zero = 0;
+
+	if (fd < 0)
+		return;
+	if (write(fd, &zero, 1) != 1)
+		fprintf(stderr, "pvconsole: start notify fd %d: %s\r\n", fd, strerror(errno));
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pvconsole pc = { .pc_pty = -1, .pc_stdin_open = 1 };
+	struct pvconsole_opts o;
+	char holder[512], *lockpath, *desc;
+	int lockfd, rc = 1;
+
+	pvconsole_options(argc, argv, &o);
+	lockpath = conlock_path(o.po_domid, o.po_num);
 	desc = pvconsole_describe(argc, argv);
 	lockfd = conlock_acquire(lockpath, desc, holder, sizeof(holder));
 	free(desc);
 	if (lockfd < 0) {
 		if (errno == EWOULDBLOCK)
 			fprintf(stderr, "pvconsole: Could not lock %s: console of domain %lu "
-			    "is in use by %s\n", lockpath, domid, holder);
+			    "is in use by %s\n", lockpath, o.po_domid, holder);
 		else
 			fprintf(stderr, "pvconsole: Could not lock %s: %s\n", lockpath,
 			    strerror(errno));
-		return 1;
+		goto out;
 	}
-	if ((pc.pc_xs = xs_open(NULL)) == NULL) {
-		fprintf(stderr, "pvconsole: cannot connect to xenstored: %s\n", strerror(errno));
-		return 1;
-	}
-	pc.pc_path = pvconsole_tty_node(domid, type, num);
-	if (xs_watch(pc.pc_xs, pc.pc_path, PVCONSOLE_TOKEN) < 0) {
-		fprintf(stderr, "pvconsole: watch %s: %s\n", pc.pc_path, strerror(errno));
-		return 1;
-	}
-	pc.pc_tty = pvconsole_wait_tty(&pc, PVCONSOLE_WAIT_MS);
-	if (pc.pc_tty == NULL) {
-		fprintf(stderr, "pvconsole: domain %lu has no console (%s) after %d s\n",
-		    domid, pc.pc_path, PVCONSOLE_WAIT_MS / 1000);
-		return 1;
-	}
-	if (pvconsole_open_pty(&pc) < 0) {
-		fprintf(stderr, "pvconsole: %s: %s\n", pc.pc_tty, strerror(errno));
-		return 1;
-	}
+	if (pvconsole_connect(&pc, &o) < 0)
+		goto out;
 	signal(SIGTERM, pvconsole_on_signal);
 	signal(SIGHUP, pvconsole_on_signal);
 	signal(SIGINT, pvconsole_on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (isatty(STDIN_FILENO))
 		pvconsole_raw(STDIN_FILENO, 1);
-	if (notify_fd >= 0) {
-		if (write(notify_fd, &zero, 1) != 1)
-			fprintf(stderr, "pvconsole: start notify fd %d: %s\r\n", notify_fd,
-			    strerror(errno));
-		close(notify_fd);
-	}
+	pvconsole_notify_start(o.po_notify_fd);
 	rc = pvconsole_loop(&pc);
 	pvconsole_restore_tty();
+out:
 	if (pc.pc_pty >= 0)
 		close(pc.pc_pty);
 	conlock_release(lockfd);
-	xs_close(pc.pc_xs);
+	if (pc.pc_xs)
+		xs_close(pc.pc_xs);
 	free(pc.pc_path);
 	free(pc.pc_tty);
 	free(lockpath);
