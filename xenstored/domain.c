@@ -327,7 +327,8 @@ domain_forget_nodes(uint32_t domid)
 	unsigned i;
 
 	db_foreach(domain_collect_owned, &o);
-	qsort(o.paths, o.n, sizeof(char *), domain_path_cmp);
+	if (o.n > 1)	/* qsort must not get NULL, even for 0 items */
+		qsort(o.paths, o.n, sizeof(char *), domain_path_cmp);
 	for (i = 0; i < o.n; i++) {
 		ops_remove_tree(o.paths[i]);
 		free(o.paths[i]);
