@@ -47,6 +47,7 @@ struct consoled {
 	unsigned cd_log;		/* CONSOLED_LOG_* */
 	unsigned cd_stamp;		/* CONSOLED_LOG_*: which logs get timestamps */
 	const char *cd_log_dir;
+	int cd_lost;			/* xenstored went away: exit non-zero */
 };
 
 struct condom {

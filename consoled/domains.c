@@ -134,6 +134,7 @@ domains_drain(struct consoled *cd)
 			if (errno == EAGAIN)
 				return;
 			log_warn("lost xenstored");
+			cd->cd_lost = 1;
 			event_base_loopbreak(cd->cd_base);
 			return;
 		}

@@ -180,5 +180,5 @@ main(int argc, char **argv)
 	daemon_stop();
 	event_base_free(cd.cd_base);
 	free(logdir);
-	return 0;
+	return cd.cd_lost ? 1 : 0;
 }

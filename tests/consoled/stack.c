@@ -104,13 +104,23 @@ stack_wait_path(const char *path, pid_t pid)
 	}
 }
 
+static const char *stack_cd_extra[2];
+
+/* consoled, with the arguments the suite chose. */
+static void
+stack_spawn_consoled(void)
+{
+	const char *cd = stack_prog("consoled/consoled");
+
+	st.st_cd = stack_spawn(cd, (const char *[]){ cd, "--foreground", "-v",
+	    stack_cd_extra[0], stack_cd_extra[1], NULL });
+}
+
 void
 stack_start(const char *extra1, const char *extra2)
 {
 	char sock[128];
 	const char *hvd = stack_prog("hv/hvd"), *xsd = stack_prog("xenstored/xenstored");
-	const char *cd = stack_prog("consoled/consoled");
-
 	strcpy(st.st_rundir, "/tmp/consoled-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(st.st_rundir));
 	setenv("PVSTACK_RUNDIR", st.st_rundir, 1);
@@ -121,7 +131,9 @@ stack_start(const char *extra1, const char *extra2)
 	stack_wait_path(sock, st.st_hvd);
 	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "-F", NULL });
 	stack_wait_path(xs_socket_path(), st.st_xsd);
-	st.st_cd = stack_spawn(cd, (const char *[]){ cd, "--foreground", "-v", extra1, extra2, NULL });
+	stack_cd_extra[0] = extra1;
+	stack_cd_extra[1] = extra2;
+	stack_spawn_consoled();
 	cr_assert_not_null(st.st_hv = hv_open(NULL));
 	cr_assert_not_null(st.st_xce = hv_evtchn_open(st.st_hv));
 	for (long deadline = now_ms() + 5000; (st.st_xs = xs_open(NULL)) == NULL;) {
@@ -148,6 +160,16 @@ stack_kill(pid_t pid)
 		usleep(5000);
 	}
 	return status;
+}
+
+void
+stack_restart_consoled(void)
+{
+	int status = stack_kill(st.st_cd);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "consoled did not exit cleanly on SIGTERM (status %#x)", status);
+	stack_spawn_consoled();
 }
 
 void

@@ -38,6 +38,8 @@ const char *stack_prog(const char *rel);
 int stack_have_daemons(void);
 /* Starts the three daemons; extra1, extra2: more consoled arguments, or NULL. */
 void stack_start(const char *extra1, const char *extra2);
+/* SIGTERM to consoled (asserting a clean exit), then a new one. */
+void stack_restart_consoled(void);
 /* SIGTERM to each; asserts consoled exited 0. */
 void stack_stop(void);
 

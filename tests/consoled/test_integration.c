@@ -407,3 +407,52 @@ Test(consoled, hundred_create_destroy_cycles_leak_no_fd, .timeout = 120)
 			break;
 	cr_assert_eq(fds1, fds0, "consoled holds %d fds, started with %d", fds1, fds0);
 }
+
+Test(consoled, restart_picks_up_running_domains)
+{
+	struct tguest g;
+	char *tty, *tty2, *got, path[96];
+	size_t len;
+	int fd;
+
+	tguest_create(&g, "survivor", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	stack_restart_consoled();
+	/* the old tty node goes with the old consoled, a new one comes */
+	snprintf(path, sizeof(path), "/local/domain/%u/console/tty", g.g_domid);
+	for (long deadline = now_ms() + 5000;; usleep(5000)) {
+		tty2 = xs_read(st.st_xs, XS_TX_NONE, path, &len);
+		if (tty2 && len > 0 && proc_fd_count(st.st_cd) > 0)
+			break;
+		free(tty2);
+		tty2 = NULL;
+		cr_assert_lt(now_ms(), deadline, "no tty after the restart");
+	}
+	fd = open_tty(tty2);
+	tguest_write(&g, "after restart\r\n", 15);
+	got = read_until(fd, "after restart", 3000, NULL);
+	cr_assert(strstr(got, "after restart"), "got \"%s\"", got);
+	free(got);
+	close(fd);
+	free(tty);
+	free(tty2);
+}
+
+Test(consoled, foreign_console_types_are_left_alone)
+{
+	struct tguest g;
+	char path[96], *tty;
+
+	tguest_create(&g, "qemu", 1);
+	snprintf(path, sizeof(path), "/local/domain/%u/console/type", g.g_domid);
+	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "ioemu", 5), 0);
+	tguest_publish(&g, 0);
+	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "ioemu", 5), 0);
+	tty = tguest_tty(&g, 500);
+	cr_assert_null(tty, "consoled served an ioemu console: %s", tty);
+	/* handed over to us: served */
+	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "xenconsoled", 11), 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	free(tty);
+}
