@@ -48,6 +48,7 @@ struct hvd_domain {
 	struct event *pid_ev;
 	uint64_t cpu_ns_dead;	/* CPU time of the reaped process */
 	struct hvd_conn *guest;	/* hvd's end of the guest channel */
+	char *cgroup;		/* its cgroup v2 group, NULL when none */
 	struct hvd_port *ports;	/* port space; index = port, 0 unused */
 	uint32_t nports;
 };
@@ -74,6 +75,16 @@ int hvd_domain_attach_process(struct hvd_domain *d, pid_t pid);
 int hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep);
 void hvd_build_init(struct event_base *base, const char *emptydir);
+
+/* hvd_cgroup.c */
+void hvd_cgroup_init(void);
+bool hvd_cgroup_enabled(void);
+int hvd_cgroup_create(struct hvd_domain *d);
+void hvd_cgroup_kill(struct hvd_domain *d);
+int hvd_cgroup_freeze(struct hvd_domain *d, bool frozen);
+bool hvd_cgroup_cpu_ns(struct hvd_domain *d, uint64_t *ns);
+void hvd_cgroup_destroy(struct hvd_domain *d);
+void hvd_cgroup_fini(void);
 
 /* hvd_elf.c */
 /* 0 when fd is an ELF executable with our note; *is_static when it has no PT_INTERP. */

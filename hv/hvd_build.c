@@ -70,7 +70,7 @@ hvd_build_high(int fd)
 
 /* Child side, up to exec; on failure reports errno on the pipe and exits. */
 static _Noreturn void
-hvd_build_child(int chan, int kfd, int errfd, bool sandbox, const char *emptydir,
+hvd_build_child(int chan, int kfd, int errfd, int cgfd, bool sandbox, const char *emptydir,
     const char *argv0)
 {
 	char *argv[] = { (char *)argv0, NULL };
@@ -78,6 +78,9 @@ hvd_build_child(int chan, int kfd, int errfd, bool sandbox, const char *emptydir
 	int err, nullfd;
 
 	if (setsid() < 0)
+		goto fail;
+	/* into the domain's cgroup before anything of the guest runs */
+	if (cgfd >= 0 && write(cgfd, "0", 1) != 1)
 		goto fail;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigset_t all;
@@ -120,7 +123,7 @@ fail:
 
 /* Forks the guest, which stops itself before exec; returns its pid once it is stopped. */
 static pid_t
-hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, bool sandbox)
+hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
 {
 	char argv0[32];
 	int pipefd[2], status, err = 0;
@@ -137,7 +140,7 @@ hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, bool sandbox)
 	}
 	if (pid == 0) {
 		close(pipefd[0]);
-		hvd_build_child(chan, kfd, pipefd[1], sandbox, hvd_build_emptydir, argv0);
+		hvd_build_child(chan, kfd, pipefd[1], cgfd, sandbox, hvd_build_emptydir, argv0);
 	}
 	close(pipefd[1]);
 	while (waitpid(pid, &status, WUNTRACED) < 0)
@@ -166,7 +169,7 @@ int
 hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep)
 {
-	int kfd = -1, sv[2] = { -1, -1 }, rc = -1;
+	int kfd = -1, cgfd = -1, sv[2] = { -1, -1 }, rc = -1;
 	bool is_static;
 	pid_t pid;
 
@@ -194,12 +197,18 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		goto out;
-	pid = hvd_build_spawn(d, sv[1], kfd, is_static && geteuid() == 0);
-	if (pid < 0)
+	cgfd = hvd_cgroup_create(d);
+	if (cgfd < 0 && hvd_cgroup_enabled())
 		goto out;
+	pid = hvd_build_spawn(d, sv[1], kfd, cgfd, is_static && geteuid() == 0);
+	if (pid < 0) {
+		hvd_cgroup_destroy(d);
+		goto out;
+	}
 	if (hvd_domain_attach_process(d, pid) < 0) {
 		kill(-pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		hvd_cgroup_destroy(d);
 		goto out;
 	}
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
@@ -215,6 +224,8 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	    is_static ? "" : " (dynamic, not chrooted)", (int)pid);
 	rc = 0;
 out:
+	if (cgfd >= 0)
+		close(cgfd);
 	if (kfd >= 0)
 		close(kfd);
 	if (sv[0] >= 0)

@@ -200,6 +200,7 @@ hvd_domain_info(struct hvd_domain *d, struct hv_dominfo_wire *w)
 		return;
 	}
 	w->cpu_ns = d->pid > 0 ? hvd_domain_proc_cpu(d->pid, &state) : d->cpu_ns_dead;
+	hvd_cgroup_cpu_ns(d, &w->cpu_ns);	/* the whole group, when it has one */
 	if (d->shutdown) {
 		w->flags |= HV_DOMINF_SHUTDOWN;
 		w->shutdown_reason = d->shutdown_reason;
@@ -233,6 +234,7 @@ hvd_domain_reap(struct hvd_domain *d)
 		return;
 	/* Whatever else the group holds goes with its leader. */
 	kill(-d->pid, SIGKILL);
+	hvd_cgroup_kill(d);
 	if (wait4(d->pid, &status, 0, &ru) == d->pid)
 		d->cpu_ns_dead = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
 		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
@@ -287,7 +289,8 @@ hvd_domain_pause(struct hvd_domain *d)
 		errno = EINVAL;
 		return -1;
 	}
-	if (!d->paused && hvd_domain_signal(d, SIGSTOP) < 0)
+	if (!d->paused && d->pid > 0 && hvd_cgroup_freeze(d, true) < 0 &&
+	    hvd_domain_signal(d, SIGSTOP) < 0)
 		return -1;
 	d->paused = true;
 	return 0;
@@ -301,8 +304,12 @@ hvd_domain_unpause(struct hvd_domain *d)
 		errno = EINVAL;
 		return -1;
 	}
-	if (d->paused && hvd_domain_signal(d, SIGCONT) < 0)
-		return -1;
+	/* thaw the group, and continue a guest still stopped before its exec */
+	if (d->paused && d->pid > 0) {
+		hvd_cgroup_freeze(d, false);
+		if (hvd_domain_signal(d, SIGCONT) < 0)
+			return -1;
+	}
 	d->paused = false;
 	return 0;
 }
@@ -316,6 +323,7 @@ hvd_domain_shutdown(struct hvd_domain *d, uint32_t reason)
 	d->shutdown = true;
 	d->shutdown_reason = reason;
 	hvd_domain_signal(d, SIGKILL);
+	hvd_cgroup_kill(d);
 	hvd_console_printf("d%u: shutdown, reason %u", d->domid, reason);
 	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
 }
@@ -325,6 +333,7 @@ void
 hvd_domain_destroy(struct hvd_domain *d)
 {
 	hvd_domain_reap(d);
+	hvd_cgroup_destroy(d);
 	if (d->guest)
 		hvd_conn_forget_domain(d->guest);
 	hvd_evtchn_close_all(d, NULL);

@@ -95,12 +95,14 @@ main(int argc, char **argv)
 	hvd_build_init(base, emptydir);
 	daemon_signals(base);
 	hvd_domain_init();
+	hvd_cgroup_init();
 	if (hvd_listen(base, sockpath) < 0)
 		fatal("listen on %s", sockpath);
 	hvd_console_printf("hvd started, listening on %s", sockpath);
 	event_base_dispatch(base);
 
 	hvd_domain_destroy_all();
+	hvd_cgroup_fini();
 	hvd_conn_free_all();
 	hvd_listen_stop();
 	daemon_stop();

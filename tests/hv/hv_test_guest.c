@@ -141,6 +141,26 @@ fail:;
 	return 1;
 }
 
+/* A child that leaves the guest's process group (setsid) and publishes its pid in arg. */
+static int
+tg_escape(const struct hv_guest_info *gi)
+{
+	volatile struct tg_page *pg = (void *)((char *)gi->mem + TG_PFN_PAGE * 4096);
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		setsid();
+		pg->arg = getpid();
+		__atomic_store_n(&pg->magic, TG_MAGIC, __ATOMIC_RELEASE);
+		for (;;)
+			pause();
+	}
+	for (;;)
+		pause();
+}
+
 /* SHUTDOWN_* by name. */
 static int
 tg_reason(const char *s)
@@ -176,6 +196,8 @@ main(void)
 		return tg_grant(hv, gi);
 	if (strcmp(cmd, "probe") == 0)
 		return tg_probe(hv);
+	if (strcmp(cmd, "escape") == 0)
+		return tg_escape(gi);
 	if (strcmp(cmd, "spin") == 0)
 		for (volatile unsigned long i = 0;; i++)
 			;

@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 
+#include "hv_test_guest.h"
 #include "hv_test_util.h"
 
 static struct hvt t;
@@ -239,4 +240,50 @@ Test(hv_domain, sigterm_kills_guests)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	cr_assert_eq(kill(info.pid, 0), -1, "guest %d outlived hvd", (int)info.pid);
 	cr_assert_eq(access(t.sock, F_OK), -1, "socket left behind");
+}
+
+/* 1 when pid is gone or a zombie. */
+static int
+pid_dead(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && p[2] == 'Z';
+}
+
+Test(hv_domain, destroy_kills_escaped_processes)
+{
+	char *text = hv_console_read(t.hv, 0);
+	int cgroups = text && strstr(text, "cgroups: domains under") != NULL;
+
+	free(text);
+	if (!cgroups)
+		cr_skip_test("hvd runs without cgroup v2 here: process groups only");
+	hv_domid_t domid = hvt_guest(&t, "escape", NULL, NULL);
+	volatile struct tg_page *pg = hv_foreign_map(t.hv, domid, PROT_READ, TG_PFN_PAGE, 1);
+	struct hv_dominfo info;
+
+	cr_assert_not_null(pg);
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	for (int i = 0; i < 2500 && __atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE) != TG_MAGIC; i++)
+		usleep(2000);
+	cr_assert_eq(pg->magic, TG_MAGIC);
+	pid_t child = pg->arg;
+	cr_assert(child > 0 && !pid_dead(child));
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert_neq(getpgid(child), info.pid, "child did not leave the process group");
+	/* pause freezes it too */
+	cr_assert_eq(hv_domain_pause(t.hv, domid), 0);
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+	for (int i = 0; i < 500 && !pid_dead(child); i++)
+		usleep(2000);
+	cr_assert(pid_dead(child), "escaped child %d outlived its domain", (int)child);
 }
