@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
@@ -24,6 +25,9 @@ static char *hvd_cgroup_base;		/* <cgroup2 mount>/pvstack-hvd.<pid>, NULL when o
 static char **hvd_cgroup_stale;
 static unsigned hvd_cgroup_nstale;
 
+static int hvd_cgroup_write(const char *cg, const char *file, const char *val);
+static void hvd_cgroup_rmdir(char *cg);
+
 /* Where cgroup2 is mounted, from /proc/self/mounts. */
 static char *
 hvd_cgroup_mount(void)
@@ -43,6 +47,52 @@ hvd_cgroup_mount(void)
 	return dir;
 }
 
+/* Removes one dead hvd's group: kills what is left in each domain group, then rmdirs. */
+static void
+hvd_cgroup_reap_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *sub;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || strncmp(de->d_name, "dom", 3) != 0)
+			continue;
+		xasprintf(&sub, "%s/%s", dir, de->d_name);
+		hvd_cgroup_write(sub, "cgroup.kill", "1");
+		hvd_cgroup_rmdir(sub);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Groups left by an hvd that was killed (its pid is gone) are cleaned up at start. */
+static void
+hvd_cgroup_reap_stale(const char *mnt)
+{
+	DIR *d = opendir(mnt);
+	struct dirent *de;
+	char *dir, proc[64];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d))) {
+		int pid;
+		if (sscanf(de->d_name, "pvstack-hvd.%d", &pid) != 1)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%d", pid);
+		if (access(proc, F_OK) == 0)
+			continue;
+		xasprintf(&dir, "%s/%s", mnt, de->d_name);
+		log_info("removing cgroup %s of a dead hvd", dir);
+		hvd_cgroup_reap_dir(dir);
+		free(dir);
+	}
+	closedir(d);
+}
+
 /* Makes hvd's own group; leaves cgroups off when the host does not allow it. */
 void
 hvd_cgroup_init(void)
@@ -53,6 +103,7 @@ hvd_cgroup_init(void)
 		hvd_console_printf("cgroups: off (no cgroup2 mount)");
 		return;
 	}
+	hvd_cgroup_reap_stale(mnt);
 	xasprintf(&hvd_cgroup_base, "%s/pvstack-hvd.%d", mnt, (int)getpid());
 	free(mnt);
 	if (mkdir(hvd_cgroup_base, 0755) < 0 && errno != EEXIST) {
