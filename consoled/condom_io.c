@@ -30,6 +30,8 @@ condom_io_rate(struct condom *dom)
 {
 	struct timeval now, diff, left, period = { 0, CONSOLED_RATE_PERIOD_MS * 1000 };
 
+	if (dom->dom_cd->cd_rate_events == 0)
+		return;
 	gettimeofday(&now, NULL);
 	timersub(&now, &dom->dom_period, &diff);
 	if (!timercmp(&diff, &period, <) || diff.tv_sec < 0) {
@@ -37,7 +39,7 @@ condom_io_rate(struct condom *dom)
 		dom->dom_events = 0;
 		diff.tv_sec = diff.tv_usec = 0;
 	}
-	if (++dom->dom_events < CONSOLED_RATE_EVENTS)
+	if (++dom->dom_events < dom->dom_cd->cd_rate_events)
 		return;
 	timersub(&period, &diff, &left);
 	dom->dom_throttled = 1;

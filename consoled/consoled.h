@@ -23,7 +23,7 @@ struct conlog;
 #define CONSOLED_LOG_HV		2
 
 /* Rate limit, as xenconsoled: this many events in a period masks the port
- * until the period ends. */
+ * until the period ends (--rate-limit changes the count, 0 turns it off). */
 #define CONSOLED_RATE_EVENTS	30
 #define CONSOLED_RATE_PERIOD_MS	200
 
@@ -47,6 +47,7 @@ struct consoled {
 	unsigned cd_log;		/* CONSOLED_LOG_* */
 	unsigned cd_stamp;		/* CONSOLED_LOG_*: which logs get timestamps */
 	const char *cd_log_dir;
+	unsigned cd_rate_events;	/* allowance per period; 0: no limit */
 	int cd_lost;			/* xenstored went away: exit non-zero */
 };
 

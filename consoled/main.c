@@ -23,13 +23,15 @@ main_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: consoled [-F] [-v] [--pid-file=PATH] [--log=none|guest|hv|all]\n"
-	    "                [--log-dir=DIR] [-t|--timestamp[=none|guest|hv|all]]\n"
+	    "                [--log-dir=DIR] [-t|--timestamp[=none|guest|hv|all]] [--rate-limit=N]\n"
 	    "  -F, -i, --foreground, --interactive  stay in the foreground, log to stderr\n"
 	    "  -v, --verbose                        debug messages\n"
 	    "  --pid-file=PATH                      write our pid there\n"
 	    "  --log=WHAT                           guest-<name>.log and/or hypervisor.log\n"
 	    "  --log-dir=DIR                        default $PVSTACK_LOGDIR/console\n"
-	    "  -t, --timestamp[=WHAT]               stamp log lines (default all)\n");
+	    "  -t, --timestamp[=WHAT]               stamp log lines (default all)\n"
+	    "  --rate-limit=N                       events per 200 ms before a port is\n"
+	    "                                       masked for the rest of them (30; 0: off)\n");
 }
 
 /* none|guest|hv|all -> CONSOLED_LOG_* bits; -1 when unknown. */
@@ -78,7 +80,7 @@ main_on_hup(evutil_socket_t fd, short what, void *arg)
 static void
 main_options(int argc, char **argv, struct consoled *cd, struct daemon_opts *opts)
 {
-	enum { OPT_PIDFILE = 256, OPT_LOG, OPT_LOGDIR };
+	enum { OPT_PIDFILE = 256, OPT_LOG, OPT_LOGDIR, OPT_RATE };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "interactive", no_argument, NULL, 'i' },
@@ -87,12 +89,16 @@ main_options(int argc, char **argv, struct consoled *cd, struct daemon_opts *opt
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "log-dir", required_argument, NULL, OPT_LOGDIR },
 		{ "timestamp", optional_argument, NULL, 't' },
+		{ "rate-limit", required_argument, NULL, OPT_RATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *trace = getenv("XENCONSOLED_TRACE");
+	unsigned long rate;
+	char *end;
 	int c, which;
 
+	cd->cd_rate_events = CONSOLED_RATE_EVENTS;
 	if (trace && *trace && (which = main_parse_which(trace)) >= 0)
 		cd->cd_log = which;
 	while ((c = getopt_long(argc, argv, "Fivt::h", longopts, NULL)) != -1) {
@@ -123,6 +129,14 @@ main_options(int argc, char **argv, struct consoled *cd, struct daemon_opts *opt
 			break;
 		case OPT_LOGDIR:
 			cd->cd_log_dir = optarg;
+			break;
+		case OPT_RATE:
+			rate = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || rate > 1000000) {
+				fprintf(stderr, "consoled: bad --rate-limit \"%s\"\n", optarg);
+				exit(2);
+			}
+			cd->cd_rate_events = rate;
 			break;
 		case 'h':
 			main_usage(stdout);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -454,5 +455,109 @@ Test(consoled, foreign_console_types_are_left_alone)
 	/* handed over to us: served */
 	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "xenconsoled", 11), 0);
 	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	free(tty);
+}
+
+/* Median of n samples (sorts them). */
+static long
+median_us(long *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			long t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+static long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+Test(consoled, latency_figures)
+{
+	struct tguest g;
+	long out_us[40], in_us[40], t0;
+	char *tty, c;
+	uint32_t prod;
+	int fd;
+
+	tguest_create(&g, "latency", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	fd = open_tty(tty);
+	for (int i = 0; i < 40; i++) {
+		/* guest -> pty, one byte, paced below the storm allowance */
+		usleep(10 * 1000);
+		t0 = now_us();
+		tguest_write(&g, "x", 1);
+		cr_assert_eq(read(fd, &c, 1), 1);
+		out_us[i] = now_us() - t0;
+		/* pty -> in ring */
+		prod = g.g_intf->in_prod;
+		t0 = now_us();
+		cr_assert_eq(write(fd, "y", 1), 1);
+		while (g.g_intf->in_prod == prod)
+			cr_assert_lt(now_us() - t0, 2000000);
+		in_us[i] = now_us() - t0;
+	}
+	cr_log_info("console latency, median of 40: guest->pty %ld us, pty->in ring %ld us",
+	    median_us(out_us, 40), median_us(in_us, 40));
+	fprintf(stderr, "consoled figures: guest->pty %ld us, pty->ring %ld us (median of 40)\n",
+	    median_us(out_us, 40), median_us(in_us, 40));
+	cr_assert_lt(median_us(out_us, 40), 20000);
+	cr_assert_lt(median_us(in_us, 40), 20000);
+	close(fd);
+	free(tty);
+}
+
+static void
+fast_init(void)
+{
+	if (!stack_have_daemons())
+		cr_skip_test("hvd, xenstored or consoled not built");
+	stack_start("--rate-limit=0", NULL);
+}
+
+TestSuite(consoled_nolimit, .init = fast_init, .fini = suite_fini, .timeout = 60);
+
+Test(consoled_nolimit, throughput_figures)
+{
+	struct tguest g;
+	char *tty, chunk[2048], *buf;
+	size_t total = 4 << 20, have = 0;
+	long t0, us;
+	int fd;
+
+	tguest_create(&g, "fast", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	fd = open_tty(tty);
+	memset(chunk, 'z', sizeof(chunk));
+	buf = malloc(65536);
+	t0 = now_us();
+	if (fork() == 0) {
+		for (size_t off = 0; off < total; off += sizeof(chunk))
+			tguest_write(&g, chunk, sizeof(chunk));
+		_exit(0);
+	}
+	while (have < total) {
+		ssize_t n = read(fd, buf, 65536);
+		cr_assert_gt(n, 0);
+		have += n;
+	}
+	us = now_us() - t0;
+	wait(NULL);
+	fprintf(stderr, "consoled figures: %zu KiB guest->pty in %ld ms = %ld KiB/s (no rate limit)\n",
+	    total >> 10, us / 1000, (long)((total >> 10) * 1000000.0 / us));
+	cr_assert_eq(have, total);
+	free(buf);
+	close(fd);
 	free(tty);
 }
