@@ -8,14 +8,20 @@
 #define CBUF_KEEP_CAP	(64 * 1024)
 
 void
-cbuf_init(struct cbuf *b, size_t limit)
+cbuf_set_limit(struct cbuf *b, size_t limit)
 {
-	memset(b, 0, sizeof(*b));
 	if (limit == 0)
 		limit = CBUF_DEFAULT_LIMIT;
 	if (limit < CBUF_MIN_LIMIT)
 		limit = CBUF_MIN_LIMIT;
 	b->cbuf_limit = limit;
+}
+
+void
+cbuf_init(struct cbuf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	cbuf_set_limit(b, limit);
 }
 
 void

@@ -24,6 +24,8 @@ struct cbuf {
 /* limit 0 means CBUF_DEFAULT_LIMIT; small limits are raised to CBUF_MIN_LIMIT. */
 void cbuf_init(struct cbuf *b, size_t limit);
 void cbuf_free(struct cbuf *b);
+/* A new limit (console/limit changed); applied from the next append. */
+void cbuf_set_limit(struct cbuf *b, size_t limit);
 /* Appends, then applies the bound; returns the bytes dropped by this call. */
 size_t cbuf_append(struct cbuf *b, const char *data, size_t len);
 /* Oldest unsent bytes. */

@@ -289,7 +289,9 @@ condom_up(struct condom *dom, const struct condom_cfg *cfg)
 	    condom_io_evtchn, dom);
 	dom->dom_throttle_ev = evtimer_new(cd->cd_base, condom_io_throttle_end, dom);
 	dom->dom_inpoll_ev = evtimer_new(cd->cd_base, condom_io_inpoll, dom);
-	if (!dom->dom_evtchn_ev || !dom->dom_throttle_ev || !dom->dom_inpoll_ev)
+	dom->dom_stall_ev = evtimer_new(cd->cd_base, condom_io_stall_end, dom);
+	if (!dom->dom_evtchn_ev || !dom->dom_throttle_ev || !dom->dom_inpoll_ev ||
+	    !dom->dom_stall_ev)
 		fatalx("event_new");
 	event_add(dom->dom_evtchn_ev, NULL);
 	condom_log_open(dom, cfg->cfg_name);
@@ -313,7 +315,11 @@ condom_down(struct condom *dom)
 		event_free(dom->dom_throttle_ev);
 	if (dom->dom_inpoll_ev)
 		event_free(dom->dom_inpoll_ev);
+	if (dom->dom_stall_ev)
+		event_free(dom->dom_stall_ev);
 	dom->dom_evtchn_ev = dom->dom_throttle_ev = dom->dom_inpoll_ev = NULL;
+	dom->dom_stall_ev = NULL;
+	dom->dom_stalled = 0;
 	condom_pty_close(dom);
 	if (dom->dom_local_port >= 0)
 		hv_evtchn_unbind(cd->cd_xce, dom->dom_local_port);
@@ -339,8 +345,10 @@ condom_refresh(struct condom *dom)
 		condom_down(dom);
 		return;
 	}
-	if (dom->dom_up && cfg.cfg_mfn == dom->dom_mfn && cfg.cfg_port == dom->dom_remote_port)
+	if (dom->dom_up && cfg.cfg_mfn == dom->dom_mfn && cfg.cfg_port == dom->dom_remote_port) {
+		cbuf_set_limit(&dom->dom_buf, cfg.cfg_limit);
 		return;
+	}
 	condom_down(dom);
 	if (condom_up(dom, &cfg) < 0)
 		condom_down(dom);

@@ -18,6 +18,7 @@ void condom_log_name(const char *name, uint32_t domid, char *buf, size_t len);
 void condom_io_evtchn(int fd, short what, void *arg);
 void condom_io_throttle_end(int fd, short what, void *arg);
 void condom_io_inpoll(int fd, short what, void *arg);
+void condom_io_stall_end(int fd, short what, void *arg);
 void condom_io_input(int fd, short what, void *arg);
 void condom_io_output(int fd, short what, void *arg);
 

@@ -15,6 +15,8 @@
 #define CONDOM_IO_PASSES	2	/* ring-fulls per turn, so one guest cannot starve others */
 #define CONDOM_IO_INPOLL_MS	20	/* in ring full: look again this often */
 
+static void condom_io_drain(struct condom *dom);
+
 /* Logs corrupt indices, the first time and then every 1000th. */
 static void
 condom_io_corrupt(struct condom *dom, const char *ring)
@@ -48,6 +50,43 @@ condom_io_rate(struct condom *dom)
 	log_debug("dom/%u: event storm, port masked", dom->dom_domid);
 }
 
+/*
+ * True when one more turn could push the buffer past its bound while a
+ * reader is still taking output: then the guest waits (its ring stays full)
+ * rather than lose bytes. A reader idle for the grace period does not count.
+ */
+static int
+condom_io_must_wait(struct condom *dom)
+{
+	struct timeval now, idle, left, grace = {
+		CONSOLED_READER_GRACE_MS / 1000, (CONSOLED_READER_GRACE_MS % 1000) * 1000,
+	};
+
+	if (dom->dom_buf.cbuf_len + CONDOM_IO_PASSES * RING_OUT_SIZE <= cbuf_max_bytes(&dom->dom_buf))
+		return 0;
+	gettimeofday(&now, NULL);
+	timersub(&now, &dom->dom_progress, &idle);
+	if (!timercmp(&idle, &grace, <) || idle.tv_sec < 0)
+		return 0;
+	timersub(&grace, &idle, &left);
+	if (!dom->dom_stalled)
+		log_debug("dom/%u: reader behind, guest waits", dom->dom_domid);
+	dom->dom_stalled = 1;
+	evtimer_add(dom->dom_stall_ev, &left);
+	return 1;
+}
+
+void
+condom_io_stall_end(int fd, short what, void *arg)
+{
+	struct condom *dom = arg;
+
+	(void)fd;
+	(void)what;
+	dom->dom_stalled = 0;
+	condom_io_drain(dom);
+}
+
 /* Moves guest output from the ring into the buffer and the log. */
 static void
 condom_io_drain(struct condom *dom)
@@ -58,6 +97,10 @@ condom_io_drain(struct condom *dom)
 	size_t got = 0;
 	int pass, corrupt = 0;
 
+	if (condom_io_must_wait(dom))
+		return;
+	dom->dom_stalled = 0;
+	event_del(dom->dom_stall_ev);
 	for (pass = 0; pass < CONDOM_IO_PASSES; pass++) {
 		n = ring_out_consume(dom->dom_intf, tmp, sizeof(tmp));
 		if (n < 0) {
@@ -194,6 +237,10 @@ condom_io_output(int fd, short what, void *arg)
 		return;
 	}
 	cbuf_consume(&dom->dom_buf, n);
+	gettimeofday(&dom->dom_progress, NULL);
 	if (dom->dom_buf.cbuf_len == 0)
 		event_del(dom->dom_wr_ev);
+	/* room again for a guest that was waiting on its reader */
+	if (dom->dom_stalled)
+		condom_io_drain(dom);
 }

@@ -27,6 +27,11 @@ struct conlog;
 #define CONSOLED_RATE_EVENTS	30
 #define CONSOLED_RATE_PERIOD_MS	200
 
+/* With the buffer at its bound, a pty that took output this recently has a
+ * reader: the guest waits for it instead of losing output. Past it, nobody
+ * reads and the buffer drops its middle. */
+#define CONSOLED_READER_GRACE_MS	1000
+
 struct condom;
 TAILQ_HEAD(condom_list, condom);
 
@@ -73,6 +78,9 @@ struct condom {
 	struct event *dom_wr_ev;	/* pty master writable: output pending */
 	struct event *dom_throttle_ev;	/* end of a rate-limit period */
 	struct event *dom_inpoll_ev;	/* the in ring was full: look again */
+	struct event *dom_stall_ev;	/* a reader stopped reading: give up waiting */
+	int dom_stalled;		/* ring left full: a reader is behind */
+	struct timeval dom_progress;	/* the pty last took output */
 	struct cbuf dom_buf;
 	struct conlog *dom_log;
 	struct timeval dom_period;	/* start of the current rate period */

@@ -209,6 +209,7 @@ tguest_create(struct tguest *g, const char *name, int run)
 	for (unsigned i = 0; i < sizeof(cfg.uuid); i++)
 		cfg.uuid[i] = rand();
 	snprintf(g->g_name, sizeof(g->g_name), "%s", name);
+	g->g_type = "xenconsoled";
 	cr_assert_eq(hv_domain_create(st.st_hv, &cfg, &g->g_domid), 0, "create: %s", strerror(errno));
 	g->g_con_port = hv_evtchn_alloc_unbound(st.st_hv, g->g_domid, 0);
 	g->g_store_port = hv_evtchn_alloc_unbound(st.st_hv, g->g_domid, 0);
@@ -248,16 +249,17 @@ tguest_publish(struct tguest *g, unsigned limit)
 	char buf[32];
 
 	tguest_node(g, "name", g->g_name);
-	snprintf(buf, sizeof(buf), "%d", HV_PFN_CONSOLE);
-	tguest_node(g, "console/ring-ref", buf);
-	snprintf(buf, sizeof(buf), "%d", g->g_con_port);
-	tguest_node(g, "console/port", buf);
-	tguest_node(g, "console/type", "xenconsoled");
-	tguest_node(g, "console/output", "pty");
+	/* type first: a consoled that already watches must not see a typeless console */
+	tguest_node(g, "console/type", g->g_type);
 	if (limit) {
 		snprintf(buf, sizeof(buf), "%u", limit);
 		tguest_node(g, "console/limit", buf);
 	}
+	snprintf(buf, sizeof(buf), "%d", HV_PFN_CONSOLE);
+	tguest_node(g, "console/ring-ref", buf);
+	snprintf(buf, sizeof(buf), "%d", g->g_con_port);
+	tguest_node(g, "console/port", buf);
+	tguest_node(g, "console/output", "pty");
 	cr_assert_eq(xs_introduce_domain(st.st_xs, g->g_domid, HV_PFN_XENSTORE, g->g_store_port), 0,
 	    "introduce: %s", strerror(errno));
 }

@@ -29,6 +29,7 @@ struct tguest {
 	int g_con_port;		/* guest-side console port */
 	int g_store_port;
 	char g_name[32];
+	const char *g_type;	/* console/type tguest_publish writes */
 };
 
 extern struct stack st;

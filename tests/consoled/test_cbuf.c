@@ -129,3 +129,20 @@ Test(cbuf, consume_more_than_held_empties)
 	cr_assert_arr_eq(cbuf_peek(&b, &len), "de", 2);
 	cbuf_free(&b);
 }
+
+Test(cbuf, a_lower_limit_applies_from_the_next_append)
+{
+	struct cbuf b;
+	size_t pos = 0, len;
+
+	cbuf_init(&b, 0);
+	feed(&b, &pos, 100000);
+	cbuf_set_limit(&b, 8192);
+	cr_assert_eq(b.cbuf_limit, 8192);
+	feed(&b, &pos, 10);
+	cbuf_peek(&b, &len);
+	cr_assert_leq(len, cbuf_max_bytes(&b));
+	cbuf_set_limit(&b, 0);
+	cr_assert_eq(b.cbuf_limit, CBUF_DEFAULT_LIMIT);
+	cbuf_free(&b);
+}

@@ -446,10 +446,9 @@ Test(consoled, foreign_console_types_are_left_alone)
 	char path[96], *tty;
 
 	tguest_create(&g, "qemu", 1);
-	snprintf(path, sizeof(path), "/local/domain/%u/console/type", g.g_domid);
-	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "ioemu", 5), 0);
+	g.g_type = "ioemu";
 	tguest_publish(&g, 0);
-	cr_assert_eq(xs_write(st.st_xs, XS_TX_NONE, path, "ioemu", 5), 0);
+	snprintf(path, sizeof(path), "/local/domain/%u/console/type", g.g_domid);
 	tty = tguest_tty(&g, 500);
 	cr_assert_null(tty, "consoled served an ioemu console: %s", tty);
 	/* handed over to us: served */
