@@ -82,12 +82,12 @@ gt_unpause(struct gt *t)
 static void
 gt_drain_console(struct gt *t)
 {
+	if (t->no_drain || t->cons == NULL)
+		return;
 	struct byte_ring r = { t->cons->out, sizeof(t->cons->out), &t->cons->out_prod,
 	    &t->cons->out_cons };
 	ssize_t n;
 
-	if (t->no_drain)
-		return;
 	while ((n = byte_ring_get(&r, t->out + t->outlen, sizeof(t->out) - 1 - t->outlen)) > 0) {
 		t->outlen += n;
 		t->out[t->outlen] = '\0';
