@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ start_xenstored(void)
 	xsd_pid = fork();
 	cr_assert_geq(xsd_pid, 0);
 	if (xsd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);	/* a crashed test leaves no daemon */
 		execl(GT_XENSTORED, "xenstored", "-F", (char *)NULL);
 		_exit(127);
 	}
@@ -97,6 +99,7 @@ start_consoled(void)
 	cd_pid = fork();
 	cr_assert_geq(cd_pid, 0);
 	if (cd_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(GT_CONSOLED, "consoled", "-F", (char *)NULL);
 		_exit(127);
 	}
