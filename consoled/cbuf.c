@@ -7,6 +7,7 @@
 /* Storage kept across an emptied buffer, so steady traffic does not reallocate. */
 #define CBUF_KEEP_CAP	(64 * 1024)
 
+/* Clamps a console/limit value into the range the buffer accepts. */
 void
 cbuf_set_limit(struct cbuf *b, size_t limit)
 {
@@ -17,6 +18,7 @@ cbuf_set_limit(struct cbuf *b, size_t limit)
 	b->cbuf_limit = limit;
 }
 
+/* An empty buffer for a console that just came up. */
 void
 cbuf_init(struct cbuf *b, size_t limit)
 {
@@ -24,6 +26,7 @@ cbuf_init(struct cbuf *b, size_t limit)
 	cbuf_set_limit(b, limit);
 }
 
+/* Releases the storage; the buffer stays usable and empty. */
 void
 cbuf_free(struct cbuf *b)
 {
@@ -32,6 +35,7 @@ cbuf_free(struct cbuf *b)
 	b->cbuf_start = b->cbuf_len = b->cbuf_cap = 0;
 }
 
+/* The bound past which the middle is dropped. */
 size_t
 cbuf_max_bytes(const struct cbuf *b)
 {
@@ -75,6 +79,7 @@ cbuf_trim(struct cbuf *b)
 	return drop;
 }
 
+/* Takes guest output, dropping the middle when nobody reads. */
 size_t
 cbuf_append(struct cbuf *b, const char *data, size_t len)
 {
@@ -93,6 +98,7 @@ cbuf_append(struct cbuf *b, const char *data, size_t len)
 	return dropped;
 }
 
+/* What to write to the pty next. */
 const char *
 cbuf_peek(const struct cbuf *b, size_t *len)
 {
@@ -100,6 +106,7 @@ cbuf_peek(const struct cbuf *b, size_t *len)
 	return b->cbuf_data ? b->cbuf_data + b->cbuf_start : NULL;
 }
 
+/* Forgets what the pty took. */
 void
 cbuf_consume(struct cbuf *b, size_t n)
 {

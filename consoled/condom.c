@@ -27,6 +27,7 @@ struct condom_cfg {
 	char cfg_name[128];
 };
 
+/* Starts tracking a domain hvd reported: watch its console directory. */
 struct condom *
 condom_new(struct consoled *cd, uint32_t domid, const uint8_t uuid[16])
 {
@@ -50,6 +51,7 @@ condom_new(struct consoled *cd, uint32_t domid, const uint8_t uuid[16])
 	return dom;
 }
 
+/* Forgets a domain that died (or all of them at exit). */
 void
 condom_free(struct condom *dom, int gone)
 {
@@ -149,6 +151,7 @@ out:
 	return rc;
 }
 
+/* Log file names come from the guest: keep them inside the log directory. */
 void
 condom_log_name(const char *name, uint32_t domid, char *buf, size_t len)
 {
@@ -184,6 +187,7 @@ condom_publish_tty(struct condom *dom, const char *tty)
 	free(cur);
 }
 
+/* A raw pty for console/tty; its slave stays open so output queues while nobody is attached. */
 int
 condom_pty_open(struct condom *dom)
 {
@@ -221,6 +225,7 @@ fail:
 	return -1;
 }
 
+/* Closes the pty and withdraws its path. */
 void
 condom_pty_close(struct condom *dom)
 {
@@ -302,6 +307,7 @@ condom_up(struct condom *dom, const struct condom_cfg *cfg)
 	return 0;
 }
 
+/* Releases everything a console holds: events, pty, port, mapping, log. */
 void
 condom_down(struct condom *dom)
 {
@@ -336,6 +342,7 @@ condom_down(struct condom *dom)
 	log_info("dom/%u: console closed", dom->dom_domid);
 }
 
+/* The console directory changed: set up, keep, or tear down. */
 void
 condom_refresh(struct condom *dom)
 {
@@ -354,6 +361,7 @@ condom_refresh(struct condom *dom)
 		condom_down(dom);
 }
 
+/* SIGHUP: logrotate moved the file. */
 void
 condom_reopen_log(struct condom *dom)
 {

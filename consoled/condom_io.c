@@ -76,6 +76,7 @@ condom_io_must_wait(struct condom *dom)
 	return 1;
 }
 
+/* The reader went quiet for the grace period: drain again, dropping if need be. */
 void
 condom_io_stall_end(int fd, short what, void *arg)
 {
@@ -126,6 +127,7 @@ condom_io_drain(struct condom *dom)
 		event_active(dom->dom_evtchn_ev, EV_READ, 0);
 }
 
+/* The guest notified: drain its output. */
 void
 condom_io_evtchn(int fd, short what, void *arg)
 {
@@ -138,6 +140,7 @@ condom_io_evtchn(int fd, short what, void *arg)
 	condom_io_drain(dom);
 }
 
+/* End of a storm period: unmask the port and catch up. */
 void
 condom_io_throttle_end(int fd, short what, void *arg)
 {
@@ -162,6 +165,7 @@ condom_io_input_pause(struct condom *dom)
 	evtimer_add(dom->dom_inpoll_ev, &tv);
 }
 
+/* Looks whether the guest made room in its in ring. */
 void
 condom_io_inpoll(int fd, short what, void *arg)
 {
@@ -186,6 +190,7 @@ condom_io_pty_reset(struct condom *dom)
 	event_active(dom->dom_cd->cd_xs_tick, EV_TIMEOUT, 0);
 }
 
+/* Typed input for the guest, as much as its in ring takes. */
 void
 condom_io_input(int fd, short what, void *arg)
 {
@@ -215,6 +220,7 @@ condom_io_input(int fd, short what, void *arg)
 	hv_evtchn_notify(dom->dom_cd->cd_xce, dom->dom_local_port);
 }
 
+/* Buffered output to the pty while it takes it. */
 void
 condom_io_output(int fd, short what, void *arg)
 {

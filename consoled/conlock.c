@@ -10,6 +10,7 @@
 #include "paths.h"
 #include "xmalloc.h"
 
+/* Where the lock of one console lives, under the rundir. */
 char *
 conlock_path(uint32_t domid, unsigned num)
 {
@@ -39,6 +40,7 @@ conlock_read_holder(int fd, char *holder, size_t holderlen)
 	holder[strcspn(holder, "\n")] = '\0';
 }
 
+/* Becomes the one client of a console, or learns who is. */
 int
 conlock_acquire(const char *path, const char *cmd, char *holder, size_t holderlen)
 {
@@ -78,6 +80,7 @@ fail:
 	return -1;
 }
 
+/* Lets the next client in. */
 void
 conlock_release(int fd)
 {

@@ -34,6 +34,7 @@ conlog_open_fd(const char *path)
 	return fd;
 }
 
+/* A guest or hypervisor log, appended to across restarts. */
 struct conlog *
 conlog_open(const char *path, int timestamps)
 {
@@ -50,6 +51,7 @@ conlog_open(const char *path, int timestamps)
 	return log;
 }
 
+/* Closes a log (NULL is fine). */
 void
 conlog_close(struct conlog *log)
 {
@@ -60,6 +62,7 @@ conlog_close(struct conlog *log)
 	free(log);
 }
 
+/* SIGHUP: the file may have been rotated away. */
 int
 conlog_reopen(struct conlog *log)
 {
@@ -104,6 +107,7 @@ conlog_stamp(char *buf, size_t len)
 	return n + snprintf(buf + n, len - n, ".%03ld] ", (long)tv.tv_usec / 1000);
 }
 
+/* Appends console bytes, stamping each new line when asked. */
 int
 conlog_write(struct conlog *log, const char *data, size_t len)
 {

@@ -50,6 +50,7 @@ domains_list(struct consoled *cd, struct domains_live *live)
 	}
 }
 
+/* The live entry for a domid, or NULL. */
 static const struct hv_dominfo *
 domains_find_info(const struct domains_live *live, uint32_t domid)
 {
@@ -61,6 +62,7 @@ domains_find_info(const struct domains_live *live, uint32_t domid)
 	return NULL;
 }
 
+/* The console state of a domid we track, or NULL. */
 static struct condom *
 domains_find(struct consoled *cd, uint32_t domid)
 {
@@ -143,6 +145,7 @@ domains_drain(struct consoled *cd)
 	}
 }
 
+/* xenstored socket readable (or the safety tick): run the watch events. */
 static void
 domains_on_xs(evutil_socket_t fd, short what, void *arg)
 {
@@ -180,6 +183,7 @@ domains_bind_virq(struct consoled *cd)
 	event_add(cd->cd_virq_ev, NULL);
 }
 
+/* Watches for domains coming and going, and takes the ones already there. */
 int
 domains_start(struct consoled *cd)
 {
@@ -201,6 +205,7 @@ domains_start(struct consoled *cd)
 	return 0;
 }
 
+/* Forgets every domain and the watches, at exit. */
 void
 domains_stop(struct consoled *cd)
 {

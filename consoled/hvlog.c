@@ -32,6 +32,7 @@ hvlog_new_text(const char *seen, const char *now)
 	return last ? last + olen : now;
 }
 
+/* Appends what hvd added to its console since the last look. */
 static void
 hvlog_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -51,6 +52,7 @@ hvlog_poll(evutil_socket_t fd, short what, void *arg)
 	cd->cd_hvlog_seen = text;
 }
 
+/* --log=hv: open hypervisor.log and poll hvd once a second. */
 int
 hvlog_start(struct consoled *cd)
 {
@@ -73,6 +75,7 @@ hvlog_start(struct consoled *cd)
 	return 0;
 }
 
+/* Closes hypervisor.log at exit. */
 void
 hvlog_stop(struct consoled *cd)
 {

@@ -18,6 +18,7 @@
 #include "xmalloc.h"
 #include "xs.h"
 
+/* The option summary. */
 static void
 main_usage(FILE *f)
 {
@@ -61,6 +62,7 @@ main_raise_nofile(void)
 	}
 }
 
+/* SIGHUP: reopen every log. */
 static void
 main_on_hup(evutil_socket_t fd, short what, void *arg)
 {
@@ -152,6 +154,7 @@ main_options(int argc, char **argv, struct consoled *cd, struct daemon_opts *opt
 	}
 }
 
+/* Options, hvd and xenstored connections, the loop, a clean exit. */
 int
 main(int argc, char **argv)
 {

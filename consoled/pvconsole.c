@@ -40,6 +40,7 @@ struct pvconsole {
 static struct termios pvconsole_saved_tio;
 static int pvconsole_tio_saved;
 
+/* The option summary. */
 static void
 pvconsole_usage(FILE *f)
 {
@@ -48,6 +49,7 @@ pvconsole_usage(FILE *f)
 	    "Attaches the terminal to a domain's console; Ctrl+] detaches.\n");
 }
 
+/* Names a bad argument and exits 2. */
 static _Noreturn void
 pvconsole_die_usage(const char *what, const char *arg)
 {
@@ -64,6 +66,7 @@ pvconsole_restore_tty(void)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &pvconsole_saved_tio);
 }
 
+/* Leaves the terminal usable when killed. */
 static void
 pvconsole_on_signal(int sig)
 {
@@ -91,6 +94,7 @@ pvconsole_raw(int fd, int save)
 	return tcsetattr(fd, save ? TCSAFLUSH : TCSANOW, &tio);
 }
 
+/* A clock for the tty wait. */
 static long
 pvconsole_now_ms(void)
 {
@@ -455,6 +459,7 @@ pvconsole_notify_start(int fd)
 	close(fd);
 }
 
+/* Lock, wait for the pty, copy both ways, restore the terminal. */
 int
 main(int argc, char **argv)
 {

@@ -17,6 +17,7 @@ ring_store(uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* Whether more guest output waits (to schedule another turn). */
 ssize_t
 ring_out_pending(const struct xencons_interface *intf)
 {
@@ -29,6 +30,7 @@ ring_out_pending(const struct xencons_interface *intf)
 	return prod - cons;
 }
 
+/* Takes guest output off the ring. */
 ssize_t
 ring_out_consume(struct xencons_interface *intf, char *buf, size_t max)
 {
@@ -46,6 +48,7 @@ ring_out_consume(struct xencons_interface *intf, char *buf, size_t max)
 	return n;
 }
 
+/* Room for typed input in the guest in ring. */
 ssize_t
 ring_in_space(struct xencons_interface *intf)
 {
@@ -59,6 +62,7 @@ ring_in_space(struct xencons_interface *intf)
 	return RING_IN_SIZE - (prod - cons);
 }
 
+/* Puts typed input into the in ring. */
 ssize_t
 ring_in_produce(struct xencons_interface *intf, const char *buf, size_t len)
 {
