@@ -223,13 +223,14 @@ dom_device_get(struct xs *xs, const struct dom_dev *d, const char *key, char *bu
 static void
 dom_device_failed(struct xs *xs, const struct dom_dev *d, const char *status)
 {
-	char err[512], code[32], out[1024];
+	char err[512], code[32], out[1024], script[256];
 
+	dom_device_get(xs, d, "script", script, sizeof(script));
 	dom_device_get(xs, d, "hotplug-error", err, sizeof(err));
 	dom_device_get(xs, d, "hotplug-exit-status", code, sizeof(code));
 	dom_device_get(xs, d, "hotplug-stderr", out, sizeof(out));
 	log_warnx("%s: hotplug script %s failed (hotplug-status %s%s%s): %s%s%s", d->dd_what,
-	    d->dd_script, status, *code ? ", exit status " : "", code,
+	    *script ? script : d->dd_script, status, *code ? ", exit status " : "", code,
 	    *err ? err : "no hotplug-error given", *out ? "; stderr: " : "", out);
 }
 

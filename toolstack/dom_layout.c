@@ -6,6 +6,7 @@
  * retried on conflict; written before INTRODUCE so consoled finds it whole.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -14,7 +15,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define DOM_LAYOUT_RETRIES 5
+#define DOM_LAYOUT_RETRIES 200	/* conflicts are normal when many domains start at once */
 
 /* Nodes the guest owns (rw): libxl's rwperm list. */
 static const char *const dom_layout_rw[] = {
@@ -172,6 +173,8 @@ dom_layout_write(struct xs *xs, const struct dom_layout *l)
 			return 0;
 		if (errno != EAGAIN)
 			break;
+		/* Back off a little, randomly, so parallel creates stop colliding. */
+		poll(NULL, 0, (int)(random() % (2 + i)));
 	}
 	log_warn("domain %u: cannot write its xenstore layout", l->dl_domid);
 	return -1;
