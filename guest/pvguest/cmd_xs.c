@@ -5,6 +5,7 @@
 
 #include "pvguest.h"
 #include "xb_msg.h"
+#include "xmalloc.h"
 
 /* "xs write: /local/domain/0/x: EACCES (Permission denied)" */
 static int
@@ -114,6 +115,56 @@ static const struct shell_cmd cmd_xs_mkdir = {
 	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_xs_mkdir_exec,
 };
 
+#define CMD_XS_TREE_DEPTH 16
+
+/* One level of xs tree: name = "value", then the children one space deeper. */
+static void
+cmd_xs_tree_walk(struct shell *sh, struct xenbus *xb, const char *path, int depth)
+{
+	unsigned num;
+	char **names = xenbus_ls(xb, XENBUS_TX_NONE, path, &num);
+
+	if (names == NULL) {
+		shell_printf(sh, "%*s(%s)\n", depth, "", xb_msg_errname(errno));
+		return;
+	}
+	for (unsigned i = 0; i < num; i++) {
+		char *child;
+		xasprintf(&child, "%s/%s", path, names[i]);
+		char *val = xenbus_read(xb, XENBUS_TX_NONE, child, NULL);
+		shell_printf(sh, "%*s%s = \"%s\"\n", depth, "", names[i], val != NULL ? val : "");
+		free(val);
+		if (depth + 1 < CMD_XS_TREE_DEPTH)
+			cmd_xs_tree_walk(sh, xb, child, depth + 1);
+		free(child);
+	}
+	free(names);
+}
+
+/* The subtree under PATH as xenstore-ls prints it (default: our home). */
+static int
+cmd_xs_tree_exec(struct shell *sh, int argc, char **argv)
+{
+	struct guest *g = pvguest_guest(sh);
+	char *home = NULL;
+	const char *path = argc == 2 ? argv[1] : NULL;
+
+	if (path == NULL) {
+		home = xenbus_domain_path(g->g_xb, g->g_domid);
+		if (home == NULL)
+			return cmd_xs_fail(sh, "tree", "~");
+		path = home;
+	}
+	cmd_xs_tree_walk(sh, g->g_xb, path, 0);
+	free(home);
+	return 0;
+}
+
+static const struct shell_cmd cmd_xs_tree = {
+	.sc_name = "tree", .sc_usage = "[PATH]", .sc_help = "the subtree, as xenstore-ls prints it",
+	.sc_min = 0, .sc_max = 1, .sc_exec = cmd_xs_tree_exec,
+};
+
 /* Round trips over the ring: N reads of PATH, timed. */
 static int
 cmd_xs_bench_exec(struct shell *sh, int argc, char **argv)
@@ -145,11 +196,12 @@ static const struct shell_cmd cmd_xs_bench = {
 };
 
 static const struct shell_cmd *const cmd_xs_table[] = {
-	&cmd_xs_read, &cmd_xs_write, &cmd_xs_ls, &cmd_xs_rm, &cmd_xs_mkdir, &cmd_xs_bench, NULL,
+	&cmd_xs_read, &cmd_xs_write, &cmd_xs_ls, &cmd_xs_tree, &cmd_xs_rm, &cmd_xs_mkdir,
+	&cmd_xs_bench, NULL,
 };
 
 const struct shell_cmd cmd_xs = {
-	.sc_name = "xs", .sc_usage = "read|write|ls|rm|mkdir|bench ...",
+	.sc_name = "xs", .sc_usage = "read|write|ls|tree|rm|mkdir|bench ...",
 	.sc_help = "xenstore (relative paths: our home)",
 	.sc_min = 1, .sc_max = -1, .sc_sub = cmd_xs_table, .sc_exec = NULL,
 };

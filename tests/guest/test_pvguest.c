@@ -70,7 +70,7 @@ Test(pvguest, echo_with_line_editing)
 	cr_assert_not_null(strstr(out, "\b \b\b \b"), "backspace erases");
 	cr_assert_not_null(strstr(out, "\r\nhello big world\r\n"), "%s", out);
 	cr_assert_not_null(strstr(run("frob"), "frob: unknown command"));
-	cr_assert_not_null(strstr(run("help"), "xs read|write|ls|rm|mkdir"));
+	cr_assert_not_null(strstr(run("help"), "xs read|write|ls|tree|rm|mkdir"));
 }
 
 Test(pvguest, xs_commands_reach_the_store)
@@ -89,6 +89,10 @@ Test(pvguest, xs_commands_reach_the_store)
 	cr_assert_not_null(strstr(ls, "\r\ncontrol\r\n"), "%s", ls);
 	cr_assert_not_null(strstr(run("xs read data/nothing"), "ENOENT"));
 	cr_assert_not_null(strstr(run("xs write /local/domain/0/x 1"), "EACCES"));
+	const char *tree = run("xs tree");
+	cr_assert_not_null(strstr(tree, "\r\ndata = \"\"\r\n greeting = \"hi there\"\r\n"), "%s",
+	    tree);
+	cr_assert_not_null(strstr(tree, "\r\ncontrol = \"\"\r\n feature-"), "%s", tree);
 	cr_assert_not_null(strstr(run("xs rm data"), "ok"));
 	cr_assert_null(gt_store_get(t.store, path + strlen("xs read ")));
 	cr_assert_not_null(strstr(run("xs write onlypath"), "usage: xs write PATH VALUE"));

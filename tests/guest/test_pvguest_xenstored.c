@@ -188,6 +188,10 @@ Test(pvguest_xenstored, own_subtree_read_write_and_refused_elsewhere)
 	const char *ls = run("xs ls");
 	cr_assert_not_null(strstr(ls, "\r\ndata\r\n"), "%s", ls);
 	cr_assert_not_null(strstr(ls, "\r\ncontrol\r\n"), "%s", ls);
+	const char *tree = run("xs tree");
+	snprintf(name, sizeof(name), "\r\nname = \"gx%u\"\r\n", t.domid);
+	cr_assert_not_null(strstr(tree, name), "%s", tree);
+	cr_assert_not_null(strstr(tree, "\r\ndata = \"\"\r\n answer = \"42\"\r\n"), "%s", tree);
 
 	const char *out = run("xs write /local/domain/0/x 1");
 	cr_assert_not_null(strstr(out, "EACCES"), "%s", out);
