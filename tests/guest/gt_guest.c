@@ -118,6 +118,30 @@ gt_guest_flood(void)
 	console_printf(g.g_cons, "GT dropped %lu\n", console_dropped(g.g_cons));
 }
 
+/* Messages bigger than the ring go out and come back in pieces. */
+static void
+gt_guest_big(void)
+{
+	static char value[XENSTORE_PAYLOAD_MAX + 8];
+	size_t len;
+
+	for (size_t i = 0; i < 3000; i++)
+		value[i] = 'a' + i % 26;
+	value[3000] = '\0';
+	int rc = xenbus_write(g.g_xb, XENBUS_TX_NONE, "data/big", value);
+	char *back = xenbus_read(g.g_xb, XENBUS_TX_NONE, "data/big", &len);
+	console_printf(g.g_cons, "GT big %s %zu %s\n", rc == 0 ? "OK" : xb_msg_errname(errno),
+	    back != NULL ? len : 0, back != NULL && strcmp(back, value) == 0 ? "same" : "differs");
+	free(back);
+	memset(value, 'z', XENSTORE_PAYLOAD_MAX);
+	value[XENSTORE_PAYLOAD_MAX] = '\0';
+	rc = xenbus_write(g.g_xb, XENBUS_TX_NONE, "data/huge", value);
+	console_printf(g.g_cons, "GT huge %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+	back = xenbus_read(g.g_xb, XENBUS_TX_NONE, "data/big", &len);
+	console_printf(g.g_cons, "GT after %s\n", back != NULL ? "OK" : xb_msg_errname(errno));
+	free(back);
+}
+
 int
 main(void)
 {
@@ -131,6 +155,8 @@ main(void)
 		gt_guest_state();
 	else if (strcmp(scenario, "tx") == 0)
 		gt_guest_tx();
+	else if (strcmp(scenario, "big") == 0)
+		gt_guest_big();
 	else if (strcmp(scenario, "flood") == 0)
 		gt_guest_flood();
 	console_printf(g.g_cons, "GT done\n");

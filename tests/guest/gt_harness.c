@@ -21,6 +21,15 @@ gt_now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* gt_store's way to wake the guest mid-message. */
+static void
+gt_kick_store(void *arg)
+{
+	struct gt *t = arg;
+
+	hv_evtchn_notify(t->xce, t->lstore);
+}
+
 void
 gt_start(struct gt *t, bool own_store)
 {
@@ -66,6 +75,8 @@ gt_start_kernel(struct gt *t, int flags, const char *kernel, const char *cmdline
 	cr_assert_geq(t->lstore, 0, "bind store: %s", strerror(errno));
 	t->store = calloc(1, sizeof(*t->store));
 	gt_store_init(t->store, t->domid, ring);
+	t->store->gs_kick = gt_kick_store;
+	t->store->gs_kick_arg = t;
 	char home[64], name[32];
 	snprintf(home, sizeof(home), "/local/domain/%u/name", t->domid);
 	snprintf(name, sizeof(name), "gt%u", t->domid);

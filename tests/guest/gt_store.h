@@ -24,7 +24,7 @@ struct gt_store {
 	struct byte_ring gs_req;
 	struct byte_ring gs_rsp;
 	struct xb_rx gs_rx;
-	struct { char path[256]; char value[512]; } gs_nodes[GT_STORE_NODES];
+	struct { char path[256]; char value[XENSTORE_PAYLOAD_MAX + 1]; } gs_nodes[GT_STORE_NODES];
 	unsigned gs_nnodes;
 	struct { char path[256]; char token[64]; } gs_watches[GT_STORE_WATCHES];
 	unsigned gs_nwatches;
@@ -34,6 +34,8 @@ struct gt_store {
 	int gs_eagain;			/* commits still to refuse with EAGAIN */
 	unsigned gs_commits;		/* TRANSACTION_END requests */
 	bool gs_unsent;			/* messages put on the ring since the last notify */
+	void (*gs_kick)(void *arg);	/* notifies the guest (a message larger than the ring) */
+	void *gs_kick_arg;
 };
 
 void gt_store_init(struct gt_store *s, uint32_t domid, void *ring);

@@ -303,3 +303,17 @@ Test(pvguest_consoled, shell_through_the_pty)
 	close(fd);
 }
 #endif
+
+/* A reply three times the ring's size: the guest must tell xenstored it made room. */
+Test(pvguest_xenstored, reply_larger_than_the_ring)
+{
+	static char big[3501];
+	char path[64];
+
+	for (int i = 0; i < 3500; i++)
+		big[i] = 'A' + i % 26;
+	snprintf(path, sizeof(path), "/local/domain/%u/data/big", t.domid);
+	cr_assert_eq(xs_write(xs, XS_TX_NONE, path, big, 3500), 0);
+	const char *out = run("xs read data/big");
+	cr_assert_not_null(strstr(out, big), "the whole value came back");
+}

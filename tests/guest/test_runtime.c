@@ -125,3 +125,17 @@ Test(runtime, console_output_nobody_reads_is_dropped_not_waited_for)
 	cr_assert_geq(t.outlen, 2048, "a full ring of output arrived");
 	expect_poweroff();
 }
+
+Test(runtime, messages_larger_than_the_ring)
+{
+	char path[64];
+
+	boot("big");
+	gt_unpause(&t);
+	expect("GT big OK 3000 same\r\n");
+	expect("GT huge E2BIG\r\n");
+	expect("GT after OK\r\n");
+	snprintf(path, sizeof(path), "/local/domain/%u/data/big", t.domid);
+	cr_assert_eq(strlen(gt_store_get(t.store, path)), 3000);
+	expect_poweroff();
+}
