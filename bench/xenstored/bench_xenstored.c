@@ -1,0 +1,360 @@
+/*
+ * xenstored round trips against a raw unix-socket echo server measured in the
+ * same run: read, write, directory of 1000 children, a read-modify-write
+ * transaction, and watch fan-out to 100 watchers. Prints ops/s, p50, p99 and
+ * the ratio of each p50 to the echo of a message of the same size.
+ * Usage: bench-xenstored [iterations]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xen/io/xs_wire.h>
+
+#define WATCHERS 100
+
+static char bench_dir[64];
+static pid_t bench_xsd = -1, bench_echo = -1;
+
+static double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int
+bench_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+bench_full(int fd, void *buf, size_t len, int wr)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = wr ? write(fd, p, len) : read(fd, p, len);
+
+		if (n <= 0) {
+			perror("bench i/o");
+			exit(1);
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+/* One request, one reply (events skipped); returns the reply type. */
+static uint32_t
+bench_rt(int fd, uint32_t type, uint32_t tx, const void *p, size_t len, char *out, size_t *olen)
+{
+	char buf[16 + 4096];
+	struct xsd_sockmsg h = { type, 1, tx, len };
+
+	memcpy(buf, &h, 16);
+	memcpy(buf + 16, p, len);
+	bench_full(fd, buf, 16 + len, 1);
+	do {
+		bench_full(fd, &h, 16, 0);
+		bench_full(fd, buf, h.len, 0);
+	} while (h.type == XS_WATCH_EVENT);
+	if (out) {
+		memcpy(out, buf, h.len);
+		out[h.len] = '\0';
+	}
+	if (olen)
+		*olen = h.len;
+	return h.type;
+}
+
+/* The echo server: reads a framed message, answers with reply_len bytes (in req_id). */
+static void
+bench_echo_serve(int lfd)
+{
+	char buf[16 + 8192];
+	int fd;
+
+	while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+		if (fork() == 0) {
+			struct xsd_sockmsg h;
+
+			for (;;) {
+				char *p = (char *)&h;
+				size_t need = 16;
+
+				while (need) {
+					ssize_t n = read(fd, p, need);
+
+					if (n <= 0)
+						_exit(0);
+					p += n;
+					need -= n;
+				}
+				bench_full(fd, buf + 16, h.len, 0);
+				h.len = h.req_id;	/* reply size asked by the client */
+				memcpy(buf, &h, 16);
+				bench_full(fd, buf, 16 + h.len, 1);
+			}
+		}
+		close(fd);
+	}
+}
+
+static int
+bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct bench_res {
+	double ops, p50, p99;
+};
+
+static struct bench_res
+bench_stats(double *lat, int n, double total)
+{
+	struct bench_res r;
+
+	qsort(lat, n, sizeof(*lat), bench_cmp);
+	r.ops = n / (total / 1e6);
+	r.p50 = lat[n / 2];
+	r.p99 = lat[(int)(n * 0.99)];
+	return r;
+}
+
+/* Echo round trips with the same request and reply sizes. */
+static struct bench_res
+bench_echo_rt(int efd, size_t req, size_t rep, int n, double *lat)
+{
+	char buf[16 + 8192];
+	struct xsd_sockmsg h = { 0, rep, 0, req };
+	double t0 = bench_now(), t;
+	int i;
+
+	memset(buf, 'e', sizeof(buf));
+	for (i = 0; i < n; i++) {
+		t = bench_now();
+		memcpy(buf, &h, 16);
+		bench_full(efd, buf, 16 + req, 1);
+		bench_full(efd, buf, 16, 0);
+		bench_full(efd, buf + 16, rep, 0);
+		lat[i] = bench_now() - t;
+	}
+	return bench_stats(lat, n, bench_now() - t0);
+}
+
+static void
+bench_print(const char *name, struct bench_res x, struct bench_res e)
+{
+	printf("%-28s %9.0f ops/s  p50 %7.1f us  p99 %7.1f us | echo p50 %6.1f us p99 %6.1f us"
+	    " | ratio p50 %.2fx\n", name, x.ops, x.p50, x.p99, e.p50, e.p99, x.p50 / e.p50);
+}
+
+static void
+bench_cleanup(void)
+{
+	char cmd[128];
+
+	if (bench_xsd > 0) {
+		kill(bench_xsd, SIGTERM);
+		waitpid(bench_xsd, NULL, 0);
+	}
+	if (bench_echo > 0) {
+		kill(-bench_echo, SIGTERM);
+		waitpid(bench_echo, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bench_dir);
+	if (bench_dir[0] && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", bench_dir);
+}
+
+static int
+bench_start(char *xsock, char *esock, size_t cap)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int lfd, i, fd;
+
+	strcpy(bench_dir, "/tmp/xsbench.XXXXXX");
+	if (!mkdtemp(bench_dir))
+		return -1;
+	snprintf(xsock, cap, "%s/xenstored/socket", bench_dir);
+	snprintf(esock, cap, "%s/echo", bench_dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memcpy(sun.sun_path, esock, strlen(esock) < sizeof(sun.sun_path) ? strlen(esock) + 1 : 0);
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(lfd, 8) < 0)
+		return -1;
+	if ((bench_echo = fork()) == 0) {
+		setpgid(0, 0);
+		bench_echo_serve(lfd);
+		_exit(0);
+	}
+	setpgid(bench_echo, bench_echo);
+	close(lfd);
+	if ((bench_xsd = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		setenv("PVSTACK_RUNDIR", bench_dir, 1);
+		dup2(null, 2);
+		execl(BENCH_XENSTORED, "xenstored", "-N", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 200; i++, usleep(10000))
+		if ((fd = bench_connect(xsock)) >= 0)
+			return fd;
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 20000, i, fd, efd, w[WATCHERS];
+	char xsock[128], esock[128], val[17] = "0123456789abcdef", buf[4200], name[32];
+	double *lat = calloc(n, sizeof(double)), *elat = calloc(n, sizeof(double)), t0, t;
+	struct bench_res x, e;
+	size_t len, dirlen;
+
+	atexit(bench_cleanup);
+	if ((fd = bench_start(xsock, esock, sizeof(xsock))) < 0 ||
+	    (efd = bench_connect(esock)) < 0) {
+		fprintf(stderr, "bench: cannot start xenstored or the echo server\n");
+		return 1;
+	}
+	len = snprintf(buf, sizeof(buf), "/bench/key%c%s", 0, val);
+	bench_rt(fd, XS_WRITE, 0, buf, len, NULL, NULL);
+	printf("xenstored benchmark, %d iterations, unix socket, one client\n", n);
+
+	/* read: 16-byte request path, 16-byte value */
+	for (i = 0, t0 = bench_now(); i < n; i++) {
+		t = bench_now();
+		bench_rt(fd, XS_READ, 0, "/bench/key", 11, NULL, NULL);
+		lat[i] = bench_now() - t;
+	}
+	x = bench_stats(lat, n, bench_now() - t0);
+	e = bench_echo_rt(efd, 11, 16, n, elat);
+	bench_print("read (16 B value)", x, e);
+
+	/* write */
+	for (i = 0, t0 = bench_now(); i < n; i++) {
+		t = bench_now();
+		bench_rt(fd, XS_WRITE, 0, buf, len, NULL, NULL);
+		lat[i] = bench_now() - t;
+	}
+	x = bench_stats(lat, n, bench_now() - t0);
+	e = bench_echo_rt(efd, len, 3, n, elat);
+	bench_print("write (16 B value)", x, e);
+
+	/* directory of 1000 children: names 0..999 fit one payload */
+	for (i = 0; i < 1000; i++) {
+		size_t l = snprintf(name, sizeof(name), "/bench/dir/%d", i) + 1;
+
+		bench_rt(fd, XS_WRITE, 0, name, l, NULL, NULL);
+	}
+	bench_rt(fd, XS_DIRECTORY, 0, "/bench/dir", 11, buf, &dirlen);
+	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
+		t = bench_now();
+		if (bench_rt(fd, XS_DIRECTORY, 0, "/bench/dir", 11, NULL, NULL) != XS_DIRECTORY) {
+			fprintf(stderr, "directory failed\n");
+			return 1;
+		}
+		lat[i] = bench_now() - t;
+	}
+	x = bench_stats(lat, n / 4, bench_now() - t0);
+	e = bench_echo_rt(efd, 11, dirlen, n / 4, elat);
+	bench_print("directory (1000 children)", x, e);
+
+	/* read-modify-write transaction: 4 round trips */
+	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
+		char tx[16];
+		uint32_t id;
+
+		t = bench_now();
+		bench_rt(fd, XS_TRANSACTION_START, 0, "", 1, tx, NULL);
+		id = strtoul(tx, NULL, 10);
+		bench_rt(fd, XS_READ, id, "/bench/key", 11, NULL, NULL);
+		bench_rt(fd, XS_WRITE, id, buf, len, NULL, NULL);
+		if (bench_rt(fd, XS_TRANSACTION_END, id, "T", 2, NULL, NULL) != XS_TRANSACTION_END) {
+			fprintf(stderr, "transaction failed\n");
+			return 1;
+		}
+		lat[i] = bench_now() - t;
+	}
+	x = bench_stats(lat, n / 4, bench_now() - t0);
+	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
+		double s = bench_now();
+
+		bench_echo_rt(efd, 2, 3, 1, elat + n / 2);
+		bench_echo_rt(efd, 11, 16, 1, elat + n / 2);
+		bench_echo_rt(efd, len, 3, 1, elat + n / 2);
+		bench_echo_rt(efd, 2, 3, 1, elat + n / 2);
+		elat[i] = bench_now() - s;
+	}
+	e = bench_stats(elat, n / 4, bench_now() - t0);
+	bench_print("rmw transaction (4 msgs)", x, e);
+
+	/* watch fan-out: 100 watchers, time until all have the event */
+	for (i = 0; i < WATCHERS; i++) {
+		char tok[16];
+		size_t l;
+
+		w[i] = bench_connect(xsock);
+		l = snprintf(buf, sizeof(buf), "/bench/fan%c", 0);
+		l += snprintf(buf + l, sizeof(buf) - l, "w%d", i) + 1;
+		bench_rt(w[i], XS_WATCH, 0, buf, l, NULL, NULL);
+		bench_full(w[i], buf, 16, 0);	/* initial event header */
+		memcpy(tok, buf, 16);
+		bench_full(w[i], buf, ((struct xsd_sockmsg *)tok)->len, 0);
+	}
+	len = snprintf(buf, sizeof(buf), "/bench/fan%c1", 0);
+	for (i = 0, t0 = bench_now(); i < n / 20; i++) {
+		struct pollfd pfd[WATCHERS];
+		int got = 0, j;
+
+		t = bench_now();
+		bench_rt(fd, XS_WRITE, 0, buf, len, NULL, NULL);
+		for (j = 0; j < WATCHERS; j++)
+			pfd[j] = (struct pollfd){ w[j], POLLIN, 0 };
+		while (got < WATCHERS) {
+			poll(pfd, WATCHERS, 1000);
+			for (j = 0; j < WATCHERS; j++) {
+				struct xsd_sockmsg h;
+				char ev[256];
+
+				if (pfd[j].fd < 0 || !(pfd[j].revents & POLLIN))
+					continue;
+				bench_full(w[j], &h, 16, 0);
+				bench_full(w[j], ev, h.len, 0);
+				pfd[j].fd = -1;
+				got++;
+			}
+		}
+		lat[i] = bench_now() - t;
+	}
+	x = bench_stats(lat, n / 20, bench_now() - t0);
+	e = bench_echo_rt(efd, len, 3, n / 20, elat);
+	bench_print("watch fan-out (100)", x, e);
+	return 0;
+}
