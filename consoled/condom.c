@@ -167,23 +167,50 @@ condom_log_name(const char *name, uint32_t domid, char *buf, size_t len)
 			buf[i] = '_';
 }
 
+/* Writes console/tty and its ro_front permissions in one transaction. */
+static int
+condom_write_tty(struct condom *dom, const char *path, const char *tty)
+{
+	struct xs *xs = dom->dom_cd->cd_xs;
+	/* ours, readable by the guest, never writable by it */
+	struct xs_perm perms[2] = {
+		{ 0, XS_PERM_NONE }, { dom->dom_domid, XS_PERM_READ },
+	};
+	xs_tx_t tx;
+	int tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		if (xs_transaction_start(xs, &tx) < 0)
+			return -1;
+		if (xs_write(xs, tx, path, tty, strlen(tty)) < 0 ||
+		    xs_set_perms(xs, tx, path, perms, 2) < 0) {
+			xs_transaction_end(xs, tx, true);
+			return -1;
+		}
+		if (xs_transaction_end(xs, tx, false) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -1;
+	}
+	return -1;
+}
+
 /* Writes or removes console/tty. */
 static void
 condom_publish_tty(struct condom *dom, const char *tty)
 {
-	struct xs *xs = dom->dom_cd->cd_xs;
 	char path[128], *cur;
 
 	snprintf(path, sizeof(path), "%s/tty", dom->dom_path);
 	if (tty) {
-		if (xs_write(xs, XS_TX_NONE, path, tty, strlen(tty)) < 0)
+		if (condom_write_tty(dom, path, tty) < 0)
 			log_warn("dom/%u: write %s", dom->dom_domid, path);
 		return;
 	}
 	/* Remove only our own value: a newer console may have replaced it. */
 	cur = condom_read_path(dom, path);
 	if (cur && strcmp(cur, dom->dom_tty) == 0)
-		xs_rm(xs, XS_TX_NONE, path);
+		xs_rm(dom->dom_cd->cd_xs, XS_TX_NONE, path);
 	free(cur);
 }
 

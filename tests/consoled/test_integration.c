@@ -115,6 +115,19 @@ Test(consoled, output_before_attach_is_replayed_then_live_output_flows)
 	tguest_publish(&g, 0);
 	cr_assert_not_null(tty = tguest_tty(&g, 5000), "console/tty never appeared");
 	cr_assert(strncmp(tty, "/dev/pts/", 9) == 0, "tty is %s", tty);
+	{
+		/* ro_front: dom0 owns it, the guest may only read it */
+		char path[96];
+		unsigned n;
+		struct xs_perm *p;
+
+		snprintf(path, sizeof(path), "/local/domain/%u/console/tty", g.g_domid);
+		p = xs_get_perms(st.st_xs, XS_TX_NONE, path, &n);
+		cr_assert_not_null(p);
+		cr_assert(n == 2 && p[0].domid == 0 && p[0].perm == XS_PERM_NONE &&
+		    p[1].domid == g.g_domid && p[1].perm == XS_PERM_READ, "tty perms wrong");
+		free(p);
+	}
 	tguest_write(&g, "more before open\r\n", 18);
 	usleep(100 * 1000);
 	fd = open_tty(tty);
