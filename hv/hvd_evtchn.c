@@ -109,8 +109,6 @@ hvd_evtchn_bind_interdomain(struct hvd_domain *d, struct hvd_conn *owner,
 		errno = EINVAL;
 		return -1;
 	}
-	if (rd == d && rp->owner == NULL)
-		rp->owner = owner;
 	int w = fcntl(rp->signal_fd, F_DUPFD_CLOEXEC, 0);
 	int s = w < 0 ? -1 : fcntl(rp->wait_fd, F_DUPFD_CLOEXEC, 0);
 	if (s < 0 || hvd_evtchn_get_free(d, port) < 0) {
