@@ -178,8 +178,12 @@ xenbus_send(struct xenbus *xb)
 			events_notify(xb->xb_ev, xb->xb_port);
 		p += n;
 		len -= n;
-		if (len > 0 && events_wait(xb->xb_ev, xenbus_req_space, xb, xb->xb_timeout_ms) < 0)
+		if (len > 0 && events_wait(xb->xb_ev, xenbus_req_space, xb, xb->xb_timeout_ms) < 0) {
+			/* Half a request on the ring: the stream can no longer be parsed. */
+			if (p != (const char *)&xb->xb_out)
+				xb->xb_broken = true;
 			return -1;
+		}
 		if (xb->xb_broken) {
 			errno = EIO;
 			return -1;
