@@ -279,14 +279,17 @@ hvd_listen_on_accept(evutil_socket_t lfd, short what, void *arg)
 	    c->privileged ? "" : " (unprivileged)");
 }
 
-/* Binds the dom0 socket, world-connectable: privilege is decided per peer. */
+/* Binds the dom0 socket, world-connectable (privilege is decided per peer).
+ * It is bound and listening under a temporary name first and renamed into
+ * place, so the path appears only once connections are accepted. */
 int
 hvd_listen(struct event_base *base, const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char tmp[sizeof(sun.sun_path)];
 	int fd;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -304,10 +307,12 @@ hvd_listen(struct event_base *base, const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 64) < 0) {
+	strcpy(sun.sun_path, tmp);
+	unlink(tmp);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(tmp, 0666) < 0 ||
+	    listen(fd, 64) < 0 || rename(tmp, path) < 0) {
 		int saved = errno;
+		unlink(tmp);
 		close(fd);
 		errno = saved;
 		return -1;
