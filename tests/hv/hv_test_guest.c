@@ -161,6 +161,31 @@ tg_escape(const struct hv_guest_info *gi)
 		pause();
 }
 
+/*
+ * "ping DOMID PORT COUNT": binds another guest's port and ping-pongs COUNT
+ * times with it; powers off when every pong came back, crashes otherwise.
+ */
+static int
+tg_ping(struct hv *hv, const char *args)
+{
+	struct hv_evtchn *xce = hv_evtchn_open(hv);
+	unsigned dom, port, count;
+	int local;
+
+	if (xce == NULL || sscanf(args, "%u %u %u", &dom, &port, &count) != 3)
+		goto fail;
+	local = hv_evtchn_bind_interdomain(xce, dom, port);
+	if (local < 0)
+		goto fail;
+	for (unsigned i = 0; i < count; i++)
+		if (hv_evtchn_notify(xce, local) < 0 || tg_wait(xce) != local)
+			goto fail;
+	hv_guest_shutdown(hv, SHUTDOWN_poweroff);
+fail:
+	hv_guest_shutdown(hv, SHUTDOWN_crash);
+	return 1;
+}
+
 /* SHUTDOWN_* by name. */
 static int
 tg_reason(const char *s)
@@ -198,6 +223,8 @@ main(void)
 		return tg_probe(hv);
 	if (strcmp(cmd, "escape") == 0)
 		return tg_escape(gi);
+	if (strncmp(cmd, "ping ", 5) == 0)
+		return tg_ping(hv, cmd + 5);
 	if (strcmp(cmd, "spin") == 0)
 		for (volatile unsigned long i = 0;; i++)
 			;

@@ -1,5 +1,6 @@
 /* Event channels: an interdomain ping-pong with a guest, VIRQ_DOM_EXC, and Xen's close semantics. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,35 @@ Test(hv_evtchn, pingpong_with_guest)
 	cr_assert_eq(errno, EAGAIN);
 	hv_evtchn_close(xce);
 	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+}
+
+Test(hv_evtchn, two_guests_pingpong_without_dom0)
+{
+	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
+	struct hv_build_config b = { .kernel = HVT_GUEST, .cmdline = "pingpong" };
+	struct hv_dominfo info;
+	hv_domid_t a, p;
+	char cmd[64];
+	int port;
+
+	/* a's store port is made for b to bind, as a toolstack would for a guest pair */
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &a), 0);
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &p), 0);
+	port = hv_evtchn_alloc_unbound(t.hv, a, p);
+	cr_assert(port > 0);
+	b.store_port = port;
+	cr_assert_eq(hv_domain_build(t.hv, a, &b, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "ping %u %d 500", a, port);
+	b.cmdline = cmd;
+	b.store_port = 0;
+	cr_assert_eq(hv_domain_build(t.hv, p, &b, NULL), 0);
+	cr_assert_eq(hv_domain_unpause(t.hv, a), 0);
+	cr_assert_eq(hv_domain_unpause(t.hv, p), 0);
+	cr_assert(hvt_wait_flags(&t, p, HV_DOMINF_SHUTDOWN, HV_DOMINF_SHUTDOWN, 10000, &info));
+	cr_assert_eq(info.shutdown_reason, SHUTDOWN_poweroff, "ping guest failed (reason %u)",
+	    info.shutdown_reason);
+	cr_assert_eq(hv_domain_destroy(t.hv, p), 0);
+	cr_assert_eq(hv_domain_destroy(t.hv, a), 0);
 }
 
 Test(hv_evtchn, dom0_loopback_and_close_makes_peer_unbound)
