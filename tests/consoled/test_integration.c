@@ -191,7 +191,7 @@ wait_file(const char *path, const char *needle)
 Test(consoled, guest_and_hypervisor_logs_are_written)
 {
 	struct tguest g;
-	char path[160], *got, *tty, *line, *hvtext;
+	char path[160], moved[170], *got, *tty, *line, *hvtext;
 
 	tguest_create(&g, "logged", 1);
 	tguest_publish(&g, 0);
@@ -204,6 +204,16 @@ Test(consoled, guest_and_hypervisor_logs_are_written)
 	cr_assert(line && line - got >= 26 && line[-26] == '[' && line[-2] == ']',
 	    "guest log lacks stamps: \"%s\"", got);
 	cr_assert(strstr(got, "] second line\n"), "guest log: \"%s\"", got);
+	free(got);
+	/* logrotate: move it away, SIGHUP, the next output goes to a new file */
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	cr_assert_eq(rename(path, moved), 0);
+	kill(st.st_cd, SIGHUP);
+	for (long deadline = now_ms() + 3000; access(path, F_OK) < 0; usleep(2000))
+		cr_assert_lt(now_ms(), deadline, "SIGHUP did not reopen %s", path);
+	tguest_write(&g, "after rotation\n", 15);
+	got = wait_file(path, "after rotation\n");
+	cr_assert(strstr(got, "after rotation\n"), "new log: \"%s\"", got);
 	free(got);
 	/* hvd's own console, e.g. its note of the domain's creation */
 	snprintf(path, sizeof(path), "%s/log/console/hypervisor.log", st.st_rundir);
