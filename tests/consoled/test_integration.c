@@ -583,3 +583,52 @@ Test(consoled_nolimit, throughput_figures)
 	close(fd);
 	free(tty);
 }
+
+Test(consoled, client_terminal_is_raw_while_attached_and_restored_after)
+{
+	struct tguest g;
+	struct termios before, during, after;
+	char slave[64], *tty, *got, id[16];
+	const char *prog = stack_prog("consoled/pvconsole");
+	int master, sfd, status = -1;
+	pid_t pid;
+
+	tguest_create(&g, "term", 1);
+	tguest_publish(&g, 0);
+	cr_assert_not_null(tty = tguest_tty(&g, 5000));
+	/* a terminal for the client: it must find stdin is a tty */
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	cr_assert_geq(master, 0);
+	cr_assert_eq(grantpt(master) | unlockpt(master), 0);
+	cr_assert_eq(ptsname_r(master, slave, sizeof(slave)), 0);
+	sfd = open(slave, O_RDWR | O_NOCTTY);
+	cr_assert_geq(sfd, 0);
+	cr_assert_eq(tcgetattr(sfd, &before), 0);
+	cr_assert(before.c_lflag & ICANON, "a fresh pty starts cooked");
+	snprintf(id, sizeof(id), "%u", g.g_domid);
+	pid = fork();
+	if (pid == 0) {
+		dup2(sfd, 0);
+		dup2(sfd, 1);
+		execl(prog, prog, id, (char *)NULL);
+		_exit(127);
+	}
+	tguest_write(&g, "on the terminal\r\n", 17);
+	got = read_until(master, "on the terminal", 3000, NULL);
+	cr_assert(strstr(got, "on the terminal"), "terminal got \"%s\"", got);
+	free(got);
+	cr_assert_eq(tcgetattr(sfd, &during), 0);
+	cr_assert(!(during.c_lflag & (ICANON | ECHO)), "not raw while attached");
+	cr_assert_eq(write(master, "\x1d", 1), 1);
+	for (long deadline = now_ms() + 3000; now_ms() < deadline; usleep(5000))
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	cr_assert_eq(tcgetattr(sfd, &after), 0);
+	cr_assert_eq(after.c_lflag, before.c_lflag, "terminal not restored");
+	cr_assert_eq(after.c_iflag, before.c_iflag);
+	cr_assert_eq(after.c_oflag, before.c_oflag);
+	close(sfd);
+	close(master);
+	free(tty);
+}
