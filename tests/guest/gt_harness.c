@@ -107,7 +107,8 @@ gt_drain_console(struct gt *t)
 	cr_assert_geq(n, 0, "console ring corrupt");
 }
 
-/* One round: wait up to ms for an event, then serve both rings. */
+/* One round: wait up to ms for an event, then serve both rings; like xenstored,
+ * notify after consuming requests too (a writer may wait for room). */
 static void
 gt_pump(struct gt *t, int ms)
 {
@@ -118,8 +119,9 @@ gt_pump(struct gt *t, int ms)
 	while ((port = hv_evtchn_pending(t->xce)) >= 0)
 		hv_evtchn_unmask(t->xce, port);
 	if (t->store != NULL) {
+		uint32_t cons = t->store->gs_intf->req_cons;
 		gt_store_serve(t->store);
-		if (t->store->gs_unsent)
+		if (t->store->gs_unsent || t->store->gs_intf->req_cons != cons)
 			hv_evtchn_notify(t->xce, t->lstore);
 		t->store->gs_unsent = false;
 	}
