@@ -81,7 +81,9 @@ char *dom_xs_read(struct xs *xs, const char *path);
 long long dom_now_ms(void);
 
 /* dom_device.c: vbd and vif front and back ends, and waiting for backends */
-int dom_device_write(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_domain *cfg);
+struct dom_ops;
+/* Queues every vbd and vif front and back end (libxl's order: disks, then nics). */
+void dom_device_write(struct dom_ops *o, hv_domid_t domid, const struct cfg_domain *cfg);
 /* Waits for every backend (InitWait + hotplug-status=connected); -1 with the device named. */
 int dom_device_wait(struct xs *xs, hv_domid_t domid, const struct cfg_domain *cfg);
 /* Whether the daemon serving kind ("vbd", "vif") is running ($RUNDIR/<daemon>.pid). */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dom.h"
+#include "dom_ops.h"
 #include "log.h"
 #include "paths.h"
 #include "xmalloc.h"
@@ -71,8 +72,8 @@ dom_device_script(const char *script, const char *dflt)
 }
 
 /* Writes key=value pairs under dir, and under the /libxl copy when copy is set. */
-static int
-dom_device_keys(struct xs *xs, xs_tx_t tx, const char *dir, const char *copy,
+static void
+dom_device_keys(struct dom_ops *o, const char *dir, const char *copy,
     const char *const (*kv)[2], size_t n)
 {
 	char p[256];
@@ -81,38 +82,35 @@ dom_device_keys(struct xs *xs, xs_tx_t tx, const char *dir, const char *copy,
 		if (kv[i][1] == NULL)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, kv[i][0]);
-		if (dom_xs_write(xs, tx, p, kv[i][1]) < 0)
-			return -1;
+		dom_ops_write(o, p, kv[i][1]);
 		if (copy) {
 			snprintf(p, sizeof(p), "%s/%s", copy, kv[i][0]);
-			if (dom_xs_write(xs, tx, p, kv[i][1]) < 0)
-				return -1;
+			dom_ops_write(o, p, kv[i][1]);
 		}
 	}
-	return 0;
 }
 
 /* Creates a device's two directories with their owners: frontend the guest's, backend dom0's. */
-static int
-dom_device_dirs(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const char *kind, int devid,
+static void
+dom_device_dirs(struct dom_ops *o, hv_domid_t domid, const char *kind, int devid,
     char *fe, char *be, char *lb, size_t len)
 {
 	snprintf(fe, len, "/local/domain/%u/device/%s/%d", domid, kind, devid);
 	snprintf(be, len, "/local/domain/%u/backend/%s/%u/%d", DOM_BACKEND_DOMID, kind, domid,
 	    devid);
 	snprintf(lb, len, "/libxl/%u/device/%s/%d", domid, kind, devid);
-	return xs_mkdir(xs, tx, fe) < 0 || dom_xs_perms(xs, tx, fe, domid, DOM_BACKEND_DOMID) < 0 ||
-	    xs_mkdir(xs, tx, be) < 0 || dom_xs_perms(xs, tx, be, DOM_BACKEND_DOMID, domid) < 0 ?
-	    -1 : 0;
+	dom_ops_mkdir(o, fe);
+	dom_ops_perms(o, fe, domid, DOM_BACKEND_DOMID);
+	dom_ops_mkdir(o, be);
+	dom_ops_perms(o, be, DOM_BACKEND_DOMID, domid);
 }
 
 /* One vbd: §2.4's toolstack keys. */
-static int
-dom_device_vbd(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_disk *d)
+static void
+dom_device_vbd(struct dom_ops *o, hv_domid_t domid, const struct cfg_disk *d)
 {
 	char fe[128], be[128], lb[128], devid[16], fid[16], bid[16];
 	char *script = dom_device_script(d->cd_script, "block");
-	int rc;
 
 	snprintf(devid, sizeof(devid), "%d", d->cd_devid);
 	snprintf(fid, sizeof(fid), "%u", domid);
@@ -131,20 +129,18 @@ dom_device_vbd(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_dis
 	    { "direct-io-safe", d->cd_direct_io_safe ? "1" : NULL },
 	    { "format", d->cd_format } };
 
-	rc = dom_device_dirs(xs, tx, domid, "vbd", d->cd_devid, fe, be, lb, sizeof(fe)) < 0 ||
-	    dom_device_keys(xs, tx, fe, NULL, front, sizeof(front) / sizeof(front[0])) < 0 ||
-	    dom_device_keys(xs, tx, be, lb, back, sizeof(back) / sizeof(back[0])) < 0 ? -1 : 0;
+	dom_device_dirs(o, domid, "vbd", d->cd_devid, fe, be, lb, sizeof(fe));
+	dom_device_keys(o, fe, NULL, front, sizeof(front) / sizeof(front[0]));
+	dom_device_keys(o, be, lb, back, sizeof(back) / sizeof(back[0]));
 	free(script);
-	return rc;
 }
 
 /* One vif: §3.2's toolstack keys; mtu is read-only to the guest. */
-static int
-dom_device_vif(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_nic *n)
+static void
+dom_device_vif(struct dom_ops *o, hv_domid_t domid, const struct cfg_nic *n)
 {
 	char fe[128], be[128], lb[128], handle[16], fid[16], bid[16], mtu[16], p[160];
 	char *script = dom_device_script(n->cn_script, "vif-bridge");
-	int rc;
 
 	snprintf(handle, sizeof(handle), "%d", n->cn_devid);
 	snprintf(fid, sizeof(fid), "%u", domid);
@@ -160,32 +156,22 @@ dom_device_vif(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_nic
 	    { "vifname", n->cn_vifname }, { "gatewaydev", n->cn_gatewaydev },
 	    { "rate", n->cn_rate }, { "mtu", mtu }, { "hotplug-status", "" } };
 
-	rc = dom_device_dirs(xs, tx, domid, "vif", n->cn_devid, fe, be, lb, sizeof(fe)) < 0 ||
-	    dom_device_keys(xs, tx, fe, NULL, front, sizeof(front) / sizeof(front[0])) < 0 ||
-	    dom_xs_write_perm(xs, tx, (snprintf(p, sizeof(p), "%s/mtu", fe), p), mtu,
-	    DOM_BACKEND_DOMID, domid) < 0 ||
-	    dom_device_keys(xs, tx, be, lb, back, sizeof(back) / sizeof(back[0])) < 0 ? -1 : 0;
+	dom_device_dirs(o, domid, "vif", n->cn_devid, fe, be, lb, sizeof(fe));
+	dom_device_keys(o, fe, NULL, front, sizeof(front) / sizeof(front[0]));
+	snprintf(p, sizeof(p), "%s/mtu", fe);
+	dom_ops_write_perm(o, p, mtu, DOM_BACKEND_DOMID, domid);
+	dom_device_keys(o, be, lb, back, sizeof(back) / sizeof(back[0]));
 	free(script);
-	return rc;
 }
 
 /* Every device, in libxl's order: disks, (the console, in dom_layout), nics. */
-int
-dom_device_write(struct xs *xs, xs_tx_t tx, hv_domid_t domid, const struct cfg_domain *cfg)
+void
+dom_device_write(struct dom_ops *o, hv_domid_t domid, const struct cfg_domain *cfg)
 {
 	for (size_t i = 0; i < cfg->cd_ndisks; i++)
-		if (dom_device_vbd(xs, tx, domid, &cfg->cd_disks[i]) < 0) {
-			log_warn("vbd %s: cannot write its xenstore entries",
-			    cfg->cd_disks[i].cd_vdev);
-			return -1;
-		}
+		dom_device_vbd(o, domid, &cfg->cd_disks[i]);
 	for (size_t i = 0; i < cfg->cd_nnics; i++)
-		if (dom_device_vif(xs, tx, domid, &cfg->cd_nics[i]) < 0) {
-			log_warn("vif %d: cannot write its xenstore entries",
-			    cfg->cd_nics[i].cn_devid);
-			return -1;
-		}
-	return 0;
+		dom_device_vif(o, domid, &cfg->cd_nics[i]);
 }
 
 /* Says, per device, when no backend daemon runs; -1 when that is an error. */

@@ -1,0 +1,256 @@
+/*
+ * xl benchmarks on a private stack (xencommons in a mkdtemp RUNDIR):
+ *  1. xl create -c to the guest's prompt, median of 20, next to the cost of
+ *     starting xl itself (xl help) measured in the same run;
+ *  2. 50 domains created in parallel: wall time until every xl create returned;
+ *  3. dom0 memory added per running domain: PSS of hvd, xenstored, consoled
+ *     and every xl monitor, before and after starting the domains, per domain.
+ * Usage: bench_xl [rounds] (default 20).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BENCH_XL
+#error BENCH_XL, BENCH_XENCOMMONS and BENCH_PVGUEST name the built programs
+#endif
+
+#define BENCH_PARALLEL 50
+
+static char bench_dir[64];
+
+/* Monotonic time in seconds. */
+static double
+bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs a shell command quietly; its exit status. */
+static int
+bench_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Writes <dir>/<name>.cfg for pvguest. */
+static void
+bench_cfg(const char *name)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.cfg", bench_dir, name);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "name = \"%s\"\nkernel = \"%s\"\nmemory = 8\non_poweroff = \"destroy\"\n", name,
+	    BENCH_PVGUEST);
+	fclose(f);
+}
+
+static int
+bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One xl create -c, timed until the prompt shows on the console; detaches after. */
+static double
+bench_create_to_prompt(void)
+{
+	char cfg[128], buf[8192];
+	size_t len = 0;
+	int fd;
+	double t0 = bench_now(), t = -1;
+	pid_t pid;
+
+	snprintf(cfg, sizeof(cfg), "%s/p.cfg", bench_dir);
+	pid = forkpty(&fd, NULL, NULL, NULL);
+	if (pid == 0) {
+		execl(BENCH_XL, "xl", "create", "-q", "-c", cfg, (char *)NULL);
+		_exit(127);
+	}
+	while (bench_now() - t0 < 10) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+		buf[len] = '\0';
+		if (strstr(buf, "pvguest# ")) {
+			t = bench_now() - t0;
+			break;
+		}
+	}
+	if (write(fd, "\x1d", 1) != 1)
+		kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(fd);
+	bench_sh("%s destroy p >/dev/null 2>&1", BENCH_XL);
+	return t;
+}
+
+/* Median wall time of n runs of fn. */
+static double
+bench_median(double (*fn)(void), int n, double *min)
+{
+	double *v = calloc(n, sizeof(*v)), m;
+
+	for (int i = 0; i < n; i++)
+		v[i] = fn();
+	qsort(v, n, sizeof(*v), bench_cmp);
+	m = v[n / 2];
+	*min = v[0];
+	free(v);
+	return m;
+}
+
+/* The cost of starting xl at all (process start, dynamic linking, option parsing). */
+static double
+bench_xl_help(void)
+{
+	double t0 = bench_now();
+
+	bench_sh("%s help >/dev/null", BENCH_XL);
+	return bench_now() - t0;
+}
+
+/* Proportional set size of a process in KiB (0 if gone). */
+static long
+bench_pss(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* PSS of the three daemons and of every xl process (the monitors). */
+static long
+bench_dom0_pss(int *monitors)
+{
+	static const char *const daemons[] = { "hvd", "xenstored", "consoled" };
+	char path[PATH_MAX], exe[PATH_MAX], xl[PATH_MAX];
+	long total = 0;
+	struct dirent *de;
+	DIR *d;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s.pid", bench_dir, daemons[i]);
+		FILE *f = fopen(path, "r");
+		int pid = 0;
+		if (f && fscanf(f, "%d", &pid) == 1)
+			total += bench_pss(pid);
+		if (f)
+			fclose(f);
+	}
+	if (realpath(BENCH_XL, xl) == NULL)
+		return total;
+	*monitors = 0;
+	d = opendir("/proc");
+	while (d && (de = readdir(d)) != NULL) {
+		int pid = atoi(de->d_name);
+		ssize_t n;
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		if ((n = readlink(path, exe, sizeof(exe) - 1)) <= 0)
+			continue;
+		exe[n] = '\0';
+		if (strcmp(exe, xl) == 0) {
+			total += bench_pss(pid);
+			(*monitors)++;
+		}
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+int
+main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 20, mon0 = 0, mon1 = 0;
+	double min, help, prompt, t0, par;
+	long pss0, pss1;
+	char sock[128];
+
+	snprintf(bench_dir, sizeof(bench_dir), "/tmp/benchxl.XXXXXX");
+	if (mkdtemp(bench_dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("PVSTACK_RUNDIR", bench_dir, 1);
+	snprintf(sock, sizeof(sock), "%s/xenstored/socket", bench_dir);
+	setenv("XENSTORED_PATH", sock, 1);
+	if (bench_sh("%s start >/dev/null", BENCH_XENCOMMONS) != 0) {
+		fprintf(stderr, "bench_xl: xencommons start failed\n");
+		return 1;
+	}
+	bench_cfg("p");
+	for (int i = 0; i < BENCH_PARALLEL; i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "b%02d", i);
+		bench_cfg(n);
+	}
+
+	help = bench_median(bench_xl_help, rounds, &min);
+	prompt = bench_median(bench_create_to_prompt, rounds, &min);
+	printf("xl create -c to the guest's prompt: median %.2f ms, best %.2f ms (%d rounds)\n",
+	    prompt * 1e3, min * 1e3, rounds);
+	printf("  baseline, starting xl (xl help): median %.2f ms; create-to-prompt = %.1fx that\n",
+	    help * 1e3, prompt / help);
+
+	pss0 = bench_dom0_pss(&mon0);
+	t0 = bench_now();
+	bench_sh("for i in $(seq -w 0 %d); do %s create -q %s/b$i.cfg & done; wait",
+	    BENCH_PARALLEL - 1, BENCH_XL, bench_dir);
+	par = bench_now() - t0;
+	usleep(500000);		/* let monitors settle */
+	pss1 = bench_dom0_pss(&mon1);
+	int running = bench_sh("test $(%s list | grep -c '^b[0-9][0-9] ') -eq %d", BENCH_XL,
+	    BENCH_PARALLEL) == 0;
+	printf("%d domains created in parallel: %.0f ms (%.1f ms per domain)%s\n", BENCH_PARALLEL,
+	    par * 1e3, par * 1e3 / BENCH_PARALLEL, running ? "" : " -- NOT ALL RUNNING");
+	printf("dom0 memory per running domain (PSS of hvd, xenstored, consoled and %d monitors): "
+	    "%.0f KiB (%ld KiB before, %ld KiB with %d domains)\n", mon1 - mon0,
+	    (double)(pss1 - pss0) / BENCH_PARALLEL, pss0, pss1, BENCH_PARALLEL);
+
+	bench_sh("%s stop >/dev/null; rm -rf '%s'", BENCH_XENCOMMONS, bench_dir);
+	return running ? 0 : 1;
+}
