@@ -1,6 +1,8 @@
 /* One domain's console data path: ring -> buffer -> pty and pty -> ring,
  * with the event-storm rate limit. */
 #include <errno.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -16,6 +18,17 @@
 #define CONDOM_IO_INPOLL_MS	20	/* in ring full: look again this often */
 
 static void condom_io_drain(struct condom *dom);
+
+/* A monotonic clock for the rate and reader timers: wall-clock jumps must not mask a port. */
+static void
+condom_io_now(struct timeval *tv)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+}
 
 /* Logs corrupt indices, the first time and then every 1000th. */
 static void
@@ -34,9 +47,9 @@ condom_io_rate(struct condom *dom)
 
 	if (dom->dom_cd->cd_rate_events == 0)
 		return;
-	gettimeofday(&now, NULL);
+	condom_io_now(&now);
 	timersub(&now, &dom->dom_period, &diff);
-	if (!timercmp(&diff, &period, <) || diff.tv_sec < 0) {
+	if (!timercmp(&diff, &period, <)) {
 		dom->dom_period = now;
 		dom->dom_events = 0;
 		diff.tv_sec = diff.tv_usec = 0;
@@ -64,9 +77,9 @@ condom_io_must_wait(struct condom *dom)
 
 	if (dom->dom_buf.cbuf_len + CONDOM_IO_PASSES * RING_OUT_SIZE <= cbuf_max_bytes(&dom->dom_buf))
 		return 0;
-	gettimeofday(&now, NULL);
+	condom_io_now(&now);
 	timersub(&now, &dom->dom_progress, &idle);
-	if (!timercmp(&idle, &grace, <) || idle.tv_sec < 0)
+	if (!timercmp(&idle, &grace, <))
 		return 0;
 	timersub(&grace, &idle, &left);
 	if (!dom->dom_stalled)
@@ -150,7 +163,7 @@ condom_io_throttle_end(int fd, short what, void *arg)
 	(void)what;
 	dom->dom_throttled = 0;
 	dom->dom_events = 0;
-	gettimeofday(&dom->dom_period, NULL);
+	condom_io_now(&dom->dom_period);
 	event_add(dom->dom_evtchn_ev, NULL);
 	condom_io_drain(dom);
 }
@@ -243,7 +256,7 @@ condom_io_output(int fd, short what, void *arg)
 		return;
 	}
 	cbuf_consume(&dom->dom_buf, n);
-	gettimeofday(&dom->dom_progress, NULL);
+	condom_io_now(&dom->dom_progress);
 	if (dom->dom_buf.cbuf_len == 0)
 		event_del(dom->dom_wr_ev);
 	/* room again for a guest that was waiting on its reader */
