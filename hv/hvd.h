@@ -17,7 +17,8 @@
 struct event_base;
 struct hvd_conn;
 
-#define HVD_MAX_PORTS	4096	/* EVTCHN_2L_NR_CHANNELS on 64-bit */
+#define HVD_MAX_PORTS	4096	/* EVTCHN_2L_NR_CHANNELS on 64-bit: dom0's space */
+#define HVD_MAX_PORTS_DOMU 1024	/* xl's default max_event_channels (1023) + port 0 */
 #define HVD_PAGE_SIZE	4096u
 
 /* One event channel end in a domain's port space. */

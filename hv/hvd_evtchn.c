@@ -3,11 +3,31 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "hvd.h"
 #include "log.h"
 #include "xmalloc.h"
+
+/* Open ports in all spaces, against a budget guests may not exhaust. */
+static unsigned hvd_evtchn_nr;
+
+/* Guests may hold ports (two fds each) for 3/4 of hvd's descriptor limit, never all of it. */
+static bool
+hvd_evtchn_budget_ok(const struct hvd_domain *d)
+{
+	static unsigned guest_max;
+
+	if (d->domid == 0)
+		return true;
+	if (guest_max == 0) {
+		struct rlimit rl;
+		rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+		guest_max = n > 2048 ? (n - 1024) / 2 * 3 / 4 : 256;
+	}
+	return hvd_evtchn_nr < guest_max;
+}
 
 /* The port record, or NULL when out of range or closed. */
 struct hvd_port *
@@ -18,23 +38,33 @@ hvd_evtchn_port(struct hvd_domain *d, uint32_t port)
 	return &d->ports[port];
 }
 
-/* The lowest free port of d, growing the space up to HVD_MAX_PORTS. */
+/*
+ * The lowest free port of d, growing the space up to its limit: each port
+ * costs hvd two descriptors, so a guest's space is bounded like xl bounds it.
+ */
 static int
 hvd_evtchn_get_free(struct hvd_domain *d, uint32_t *port)
 {
+	uint32_t max = d->domid == 0 ? HVD_MAX_PORTS : HVD_MAX_PORTS_DOMU;
 	uint32_t p;
+
+	if (!hvd_evtchn_budget_ok(d)) {
+		log_warnx("d%u: event channel refused, hvd's port budget is spent", d->domid);
+		errno = ENOSPC;
+		return -1;
+	}
 
 	for (p = 1; p < d->nports; p++)
 		if (d->ports[p].state == HV_EVTCHN_STATE_CLOSED)
 			break;
 	if (p >= d->nports) {
-		if (d->nports >= HVD_MAX_PORTS) {
+		if (d->nports >= max) {
 			errno = ENOSPC;
 			return -1;
 		}
 		uint32_t n = d->nports ? d->nports * 2 : 16;
-		if (n > HVD_MAX_PORTS)
-			n = HVD_MAX_PORTS;
+		if (n > max)
+			n = max;
 		d->ports = xreallocarray(d->ports, n, sizeof(*d->ports));
 		for (uint32_t i = d->nports; i < n; i++)
 			d->ports[i] = (struct hvd_port){ .wait_fd = -1, .signal_fd = -1 };
@@ -48,6 +78,7 @@ hvd_evtchn_get_free(struct hvd_domain *d, uint32_t *port)
 static void
 hvd_evtchn_free(struct hvd_port *p)
 {
+	hvd_evtchn_nr--;
 	if (p->wait_fd >= 0)
 		close(p->wait_fd);
 	if (p->signal_fd >= 0)
@@ -82,6 +113,7 @@ hvd_evtchn_alloc_unbound(struct hvd_domain *d, uint32_t remote_dom, struct hvd_c
 		return -1;
 	}
 	p = &d->ports[*port];
+	hvd_evtchn_nr++;
 	*p = (struct hvd_port){
 		.state = HV_EVTCHN_STATE_UNBOUND, .owner = owner, .remote_dom = remote_dom,
 		.wait_fd = a, .signal_fd = b,
@@ -123,6 +155,7 @@ hvd_evtchn_bind_interdomain(struct hvd_domain *d, struct hvd_conn *owner,
 	/* the port space may have moved when it grew */
 	rp = &rd->ports[remote_port];
 	p = &d->ports[*port];
+	hvd_evtchn_nr++;
 	*p = (struct hvd_port){
 		.state = HV_EVTCHN_STATE_INTERDOMAIN, .owner = owner, .remote_dom = remote_dom,
 		.remote_port = remote_port, .wait_fd = w, .signal_fd = s,
@@ -152,6 +185,7 @@ hvd_evtchn_bind_virq(struct hvd_domain *d, struct hvd_conn *owner, uint32_t virq
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	hvd_evtchn_nr++;
 	d->ports[*port] = (struct hvd_port){
 		.state = HV_EVTCHN_STATE_VIRQ, .owner = owner, .virq = virq,
 		.wait_fd = fd, .signal_fd = -1,

@@ -132,6 +132,15 @@ tg_probe(struct hv *hv)
 	/* our own space is fine: a port for dom0 to bind */
 	if (++step, hv_evtchn_bind_unbound_port(xce, 0) <= 0)
 		goto fail;
+	/* but it is bounded, like xl's max_event_channels */
+	int nports = 1;
+	while (hv_evtchn_bind_unbound_port(xce, 0) > 0)
+		nports++;
+	if (++step, errno != ENOSPC || nports < 1000 || nports > 1023)
+		goto fail;
+	hv_evtchn_close(xce);
+	if (++step, (xce = hv_evtchn_open(hv)) == NULL || hv_evtchn_bind_unbound_port(xce, 0) <= 0)
+		goto fail;
 	hv_guest_shutdown(hv, SHUTDOWN_poweroff);
 fail:;
 	char msg[64];
