@@ -81,13 +81,13 @@ conn_free_now(struct conn *c)
 
 	txn_free_all(c);
 	watch_free_all(c);
-	domain_conn_gone(c);
 	while ((m = STAILQ_FIRST(&c->c_out)) != NULL) {
 		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
 		free(m);
 	}
 	if (c->c_ops->co_free)
 		c->c_ops->co_free(c);
+	domain_conn_gone(c);
 	TAILQ_REMOVE(&conns, c, c_link);
 	if (c->c_kick)
 		event_free(c->c_kick);

@@ -461,6 +461,9 @@ op_introduce(struct conn *c, struct req *r)
 			domain_unbind(d);
 			if (domain_bind(d, port) < 0)
 				return errno ? errno : EINVAL;
+			/* whatever the guest queued meanwhile */
+			if (d->d_conn)
+				event_active(d->d_ev, EV_READ, 0);
 		}
 		conn_reply_str(c, r, "OK");
 		return 0;
