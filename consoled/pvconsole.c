@@ -29,6 +29,7 @@
 
 struct pvconsole {
 	struct xs *pc_xs;
+	char *pc_home;		/* /local/domain/D: gone when the domain is */
 	char *pc_path;		/* the tty node */
 	char *pc_tty;		/* its value, the pty we use */
 	int pc_pty;
@@ -168,12 +169,28 @@ pvconsole_open_pty(struct pvconsole *pc)
 	return 0;
 }
 
-/* The tty node changed: follow a new pty; 1 when the node is gone (domain died). */
+/* Whether the domain's xenstore home still exists (xl destroy removes it). */
+static int
+pvconsole_domain_exists(struct pvconsole *pc)
+{
+	size_t len;
+	char *v = xs_read(pc->pc_xs, XS_TX_NONE, pc->pc_home, &len);
+
+	free(v);
+	return v != NULL;
+}
+
+/*
+ * The tty node changed: follow a new pty. Without a node, a live domain
+ * (consoled restarting) gets the usual wait; 1 when the domain is gone.
+ */
 static int
 pvconsole_follow(struct pvconsole *pc)
 {
 	char *tty = pvconsole_read_tty(pc);
 
+	if (tty == NULL && pvconsole_domain_exists(pc))
+		tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS);
 	if (tty == NULL)
 		return 1;
 	if (pc->pc_pty >= 0 && strcmp(tty, pc->pc_tty) == 0) {
@@ -429,6 +446,7 @@ pvconsole_connect(struct pvconsole *pc, const struct pvconsole_opts *o)
 		return -1;
 	}
 	pc->pc_path = pvconsole_tty_node(o->po_domid, o->po_type, o->po_num);
+	xasprintf(&pc->pc_home, "/local/domain/%lu", o->po_domid);
 	if (xs_watch(pc->pc_xs, pc->pc_path, PVCONSOLE_TOKEN) < 0) {
 		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_path, strerror(errno));
 		return -1;
@@ -499,6 +517,7 @@ out:
 	conlock_release(lockfd);
 	if (pc.pc_xs)
 		xs_close(pc.pc_xs);
+	free(pc.pc_home);
 	free(pc.pc_path);
 	free(pc.pc_tty);
 	free(lockpath);

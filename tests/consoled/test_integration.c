@@ -632,3 +632,23 @@ Test(consoled, client_terminal_is_raw_while_attached_and_restored_after)
 	close(master);
 	free(tty);
 }
+
+Test(consoled, client_stays_across_a_consoled_restart)
+{
+	struct tguest g;
+	struct client a;
+	char zero, *got;
+
+	tguest_create(&g, "steady", 1);
+	tguest_publish(&g, 0);
+	client_start(&a, g.g_domid);
+	cr_assert_eq(read(a.c_notify, &zero, 1), 1, "no start notification");
+	stack_restart_consoled();
+	usleep(300 * 1000);
+	cr_assert_eq(client_wait(&a, 0), -1, "the client left with the old consoled");
+	tguest_write(&g, "new consoled\r\n", 14);
+	got = read_until(a.c_out, "new consoled", 5000, NULL);
+	cr_assert(strstr(got, "new consoled"), "client got \"%s\"", got);
+	free(got);
+	client_close(&a);
+}
