@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -390,34 +391,43 @@ cfg_override_is_literal(const char *s)
 	    (*s == '-' && s[1] >= '0' && s[1] <= '9');
 }
 
+/* Whether [s, s+n) is a setting name (optionally ending in '+', for "+="). */
+static int
+cfg_override_key_ok(const char *s, size_t n)
+{
+	if (n && s[n - 1] == '+')
+		n--;
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
 /* Applies a command-line key=value. */
 int
 cfg_override(struct cfg *cfg, const char *arg, struct cfg_diag *d)
 {
 	const char *eq = strchr(arg, '=');
+	size_t before = cfg->c_nsettings;
 	char *text;
 	int n;
 
-	if (eq == NULL || eq == arg) {
+	if (eq == NULL || !cfg_override_key_ok(arg, eq - arg)) {
 		cfg_error(d, "command line", 0, "expected key=value, got \"%s\"", arg);
 		return 1;
 	}
-	if (cfg_override_is_literal(eq + 1) || (eq > arg && eq[-1] == '+')) {
-		n = cfg_parse(cfg, arg, strlen(arg), "command line", d);
-		return n;
-	}
+	if (cfg_override_is_literal(eq + 1) || eq[-1] == '+')
+		return cfg_parse(cfg, arg, strlen(arg), "command line", d);
 	/* A bare word: take it verbatim as a string. */
 	char *key = xstrndup(arg, eq - arg);
-	struct cfg_value v = { .cv_kind = CFG_ATOM, .cv_line = 1, .cv_atom = xstrdup(eq + 1),
-	    .cv_quoted = 1 };
 	xasprintf(&text, "%s = \"\"", key);
 	n = cfg_parse(cfg, text, strlen(text), "command line", d);
-	if (n == 0) {
+	if (n == 0 && cfg->c_nsettings == before + 1) {
 		struct cfg_setting *s = &cfg->c_settings[cfg->c_nsettings - 1];
-		cfg_value_clear(&s->cs_value);
-		s->cs_value = v;
-	} else {
-		cfg_value_clear(&v);
+		free(s->cs_value.cv_atom);
+		s->cs_value.cv_atom = xstrdup(eq + 1);
 	}
 	free(text);
 	free(key);

@@ -149,3 +149,15 @@ Test(cfg_unit, garbage_never_crashes_and_is_reported)
 		cfg_free(&cfg);
 	}
 }
+
+Test(cfg_unit, overrides_need_a_setting_name)
+{
+	static const char *const bad[] = { "# comment (a=b", "=5", "9x=1", "a b=c", "[x]=1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cfg cfg = { 0 };
+		struct cfg_diag d = { .cd_out = NULL };
+		cr_expect_gt(cfg_override(&cfg, bad[i], &d), 0, "%s accepted", bad[i]);
+		cr_expect_eq(cfg.c_nsettings, 0);
+		cfg_free(&cfg);
+	}
+}
