@@ -4,6 +4,7 @@
  * matched by token, and transactions that retry themselves on EAGAIN.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,16 @@ xsa_event_cb(struct bufferevent *bev, short what, void *arg)
 		xsa_fail(arg);
 }
 
+/* libevent writes with writev(): a dead daemon must not kill us with SIGPIPE. */
+static void
+xsa_ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+}
+
 struct xsa *
 xsa_open(struct event_base *base, const char *path, xsa_lost_cb lost, void *arg)
 {
@@ -185,6 +196,7 @@ xsa_open(struct event_base *base, const char *path, xsa_lost_cb lost, void *arg)
 		errno = e;
 		return NULL;
 	}
+	xsa_ignore_sigpipe();
 	x = xcalloc(1, sizeof(*x));
 	x->x_base = base;
 	x->x_lost = lost;

@@ -2,6 +2,7 @@
  * The asynchronous face of the xenstore client, on a libevent loop, for the
  * daemons: every request takes a callback that runs with the reply; watch
  * events run the watch's callback. Requests are pipelined with unique req_ids.
+ * xsa_open ignores SIGPIPE if its disposition is the default (writes are writev()).
  */
 #ifndef PVSTACK_XS_ASYNC_H
 #define PVSTACK_XS_ASYNC_H

@@ -205,7 +205,12 @@ Test(ring, introduce_and_guest_requests)
 	cr_assert_eq(guest_call(&g, XS_WRITE, "x\0ring-value", 12, buf), XS_WRITE);
 	cr_assert_str_eq(buf, "OK");
 	snprintf(p, sizeof(p), "%s/x", home);
-	cr_assert_str_eq(xs_read(xs, 0, p, NULL), "ring-value");
+	{
+		char *v = xs_read(xs, 0, p, NULL);
+
+		cr_assert_str_eq(v, "ring-value");
+		free(v);
+	}
 	perms = xs_get_perms(xs, 0, p, &n);
 	cr_assert_eq(perms[0].domid, g.domid);
 	free(perms);
