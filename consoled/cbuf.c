@@ -15,6 +15,8 @@ cbuf_set_limit(struct cbuf *b, size_t limit)
 		limit = CBUF_DEFAULT_LIMIT;
 	if (limit < CBUF_MIN_LIMIT)
 		limit = CBUF_MIN_LIMIT;
+	if (limit > CBUF_MAX_LIMIT)
+		limit = CBUF_MAX_LIMIT;
 	b->cbuf_limit = limit;
 }
 

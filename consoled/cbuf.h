@@ -11,6 +11,7 @@
 
 #define CBUF_DEFAULT_LIMIT	(1024 * 1024)	/* LIBXL_XENCONSOLE_LIMIT */
 #define CBUF_MIN_LIMIT		4096
+#define CBUF_MAX_LIMIT		(16 * 1024 * 1024)	/* whatever console/limit says */
 
 struct cbuf {
 	char *cbuf_data;
@@ -21,7 +22,7 @@ struct cbuf {
 	unsigned long long cbuf_dropped;	/* bytes lost to the bound, ever */
 };
 
-/* limit 0 means CBUF_DEFAULT_LIMIT; small limits are raised to CBUF_MIN_LIMIT. */
+/* limit 0 means CBUF_DEFAULT_LIMIT; others are clamped to [CBUF_MIN_LIMIT, CBUF_MAX_LIMIT]. */
 void cbuf_init(struct cbuf *b, size_t limit);
 void cbuf_free(struct cbuf *b);
 /* A new limit (console/limit changed); applied from the next append. */

@@ -33,6 +33,8 @@ Test(cbuf, default_and_minimum_limits)
 	cr_assert_eq(b.cbuf_limit, CBUF_DEFAULT_LIMIT);
 	cbuf_init(&b, 10);
 	cr_assert_eq(b.cbuf_limit, CBUF_MIN_LIMIT);
+	cbuf_init(&b, (size_t)1 << 40);
+	cr_assert_eq(b.cbuf_limit, CBUF_MAX_LIMIT, "a hostile console/limit is capped");
 }
 
 Test(cbuf, keeps_everything_under_the_limit_in_order)
