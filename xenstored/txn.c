@@ -33,6 +33,9 @@ txn_ent(struct txn *t, const char *path)
 	e->te_path = xstrdup(path);
 	e->te_node = cur ? node_dup(cur) : NULL;
 	e->te_base = cur ? cur->n_gen : 0;
+	/* newer than our snapshot: the view would not be consistent, so commit fails */
+	if (cur && cur->n_gen > t->t_start_gen)
+		t->t_conflict = true;
 	htab_put(&t->t_ents, e->te_path, e);
 	if (++t->t_nents > quota.q_tx_nodes && !t->t_conn->c_priv && !t->t_failed)
 		t->t_failed = ENOSPC;
@@ -144,6 +147,7 @@ txn_start(struct conn *c, uint32_t *id)
 		t->t_id = ++c->c_next_txid;
 	} while (t->t_id == 0 || txn_find(c, t->t_id));
 	t->t_conn = c;
+	t->t_start_gen = db_generation();
 	htab_init(&t->t_ents);
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
@@ -234,6 +238,7 @@ txn_end(struct txn *t, bool commit)
 		rc = t->t_failed;
 		goto out;
 	}
+	conflict = t->t_conflict;
 	htab_foreach(&t->t_ents, txn_check_one, &conflict);
 	if (conflict) {
 		rc = EAGAIN;

@@ -146,6 +146,8 @@ struct txn {
 	int t_failed;			/* sticky errno, reported at commit */
 	struct event_list t_events;
 	int t_entry_delta;		/* nodes the connection's domain gained */
+	uint64_t t_start_gen;		/* store generation at start: the snapshot */
+	bool t_conflict;		/* touched a node changed since the snapshot */
 };
 
 /* db.c: the node store */

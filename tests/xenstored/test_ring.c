@@ -284,3 +284,20 @@ Test(ring, domain_death_fires_release_domain)
 	cr_assert_eq(xs_is_domain_introduced(xs, g.domid), 0);
 	cr_assert_null(xs_read(xs, 0, p, NULL), "the dead domain's nodes are gone");
 }
+
+Test(ring, shutdown_fires_release_domain_once_until_resume)
+{
+	struct guest g = { 0 };
+	char **v;
+
+	guest_new(&g);
+	cr_assert_eq(xs_watch(xs, "@releaseDomain", "r"), 0);
+	wait_event("@releaseDomain");
+	cr_assert_eq(hv_domain_shutdown(t.hv, g.domid, SHUTDOWN_poweroff), 0);
+	wait_event("@releaseDomain");
+	cr_assert_eq(xs_is_domain_introduced(xs, g.domid), 1, "shut down is not dead");
+	cr_assert_eq(xs_resume_domain(xs, g.domid), 0);
+	v = xs_check_watch(xs);
+	cr_assert_null(v);
+	free(v);
+}

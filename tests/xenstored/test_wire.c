@@ -339,6 +339,15 @@ Test(wire, transaction_conflicts)
 	ST(XS_TRANSACTION_END, t1, "T", NULL);
 	cr_assert(is_err("EAGAIN"));
 	cr_assert_str_eq(S(XS_READ, "/c/b", NULL), "0");
+	/* snapshot: a node changed after the start and read later: EAGAIN */
+	t1 = strtoul(S(XS_TRANSACTION_START, "", NULL), NULL, 10);
+	cr_assert_str_eq(xst_str(fd2, XS_WRITE, 0, "/c/b", "1", &m2), "OK");
+	cr_assert_str_eq(ST(XS_READ, t1, "/c/b", NULL), "1");
+	OK(ST(XS_WRITE, t1, "/c/a", "x"));
+	ST(XS_TRANSACTION_END, t1, "T", NULL);
+	cr_assert(is_err("EAGAIN"));
+	cr_assert_str_eq(S(XS_READ, "/c/a", NULL), "1");
+	OK(S(XS_WRITE, "/c/b", "0"));
 	/* disjoint nodes: both commit */
 	t1 = strtoul(S(XS_TRANSACTION_START, "", NULL), NULL, 10);
 	t2 = strtoul(xst_str(fd2, XS_TRANSACTION_START, 0, "", NULL, &m2), NULL, 10);
@@ -549,4 +558,46 @@ Test(wire, libxs_directory_2000_children)
 	cr_assert_str_eq(v[1999], "child1999");
 	free(v);
 	xs_close(xs);
+}
+
+/* Command-line overrides: -M path length applies to every caller. */
+Test(wireopt, path_max_override, .timeout = 20)
+{
+	char path[100], pid[160];
+	struct xst_daemon od;
+	FILE *f;
+	long p = 0;
+	int ofd;
+
+	{
+		const char *a[] = { "-M", "64", NULL };
+
+		xst_daemon_start(&od, a);
+	}
+	ofd = xst_connect(od.sock);
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[64] = '\0';
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, path, "v", &m), "OK");
+	path[64] = 'a';
+	path[65] = '\0';
+	xst_str(ofd, XS_WRITE, 0, path, "v", &m);
+	cr_assert(is_err("EINVAL"));
+	close(ofd);
+	xst_daemon_stop(&od);
+	/* --pid-file */
+	{
+		struct xst_daemon pd;
+		const char *a[] = { "--pid-file", "/tmp/xst-wire-test.pid", NULL };
+
+		xst_daemon_start(&pd, a);
+		snprintf(pid, sizeof(pid), "/tmp/xst-wire-test.pid");
+		f = fopen(pid, "r");
+		cr_assert_not_null(f);
+		cr_assert_eq(fscanf(f, "%ld", &p), 1);
+		fclose(f);
+		cr_assert_eq(p, pd.pid);
+		xst_daemon_stop(&pd);
+		cr_assert_neq(access(pid, F_OK), 0, "pid file left behind");
+	}
 }
