@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,11 +224,65 @@ hvd_domain_signal(struct hvd_domain *d, int sig)
 	return kill(-d->pid, sig);
 }
 
-/* Reaps the kernel program and stops watching it. */
+/* A killed guest that had not died yet when its domain went: reaped later from the loop. */
+struct hvd_orphan {
+	struct hvd_orphan *next;
+	pid_t pid;
+	int pidfd;
+	struct event *ev;
+};
+static struct hvd_orphan *hvd_orphans;
+
+/* Frees an orphan record (its process is reaped or hvd is exiting). */
+static void
+hvd_domain_orphan_free(struct hvd_orphan *o)
+{
+	for (struct hvd_orphan **po = &hvd_orphans; *po; po = &(*po)->next)
+		if (*po == o) {
+			*po = o->next;
+			break;
+		}
+	event_free(o->ev);
+	close(o->pidfd);
+	free(o);
+}
+
+/* The orphan finally exited. */
+static void
+hvd_domain_orphan_on_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct hvd_orphan *o = arg;
+
+	(void)fd, (void)what;
+	if (waitpid(o->pid, NULL, WNOHANG) == 0)
+		return;
+	hvd_domain_orphan_free(o);
+}
+
+/* Keeps watching a killed process that is slow to die (stuck in the kernel), without blocking. */
+static void
+hvd_domain_orphan(struct hvd_domain *d)
+{
+	extern struct event_base *hvd_base;
+	struct hvd_orphan *o = xcalloc(1, sizeof(*o));
+
+	log_warnx("d%u: pid %d not dead yet after SIGKILL, reaping it later", d->domid, (int)d->pid);
+	o->pid = d->pid;
+	o->pidfd = d->pidfd;
+	o->ev = event_new(hvd_base, o->pidfd, EV_READ | EV_PERSIST, hvd_domain_orphan_on_exit, o);
+	if (o->ev == NULL || event_add(o->ev, NULL) < 0)
+		fatalx("hvd_domain_orphan: libevent");
+	o->next = hvd_orphans;
+	hvd_orphans = o;
+	d->pidfd = -1;
+}
+
+/* Kills and reaps the kernel program and stops watching it; never blocks for long. */
 static void
 hvd_domain_reap(struct hvd_domain *d)
 {
 	struct rusage ru;
+	pid_t r = 0;
 	int status;
 
 	if (d->pid <= 0)
@@ -235,12 +290,19 @@ hvd_domain_reap(struct hvd_domain *d)
 	/* Whatever else the group holds goes with its leader. */
 	kill(-d->pid, SIGKILL);
 	hvd_cgroup_kill(d);
-	if (wait4(d->pid, &status, 0, &ru) == d->pid)
+	/* the pidfd turns readable when the process has exited: wait up to 100 ms for it */
+	struct pollfd pfd = { .fd = d->pidfd, .events = POLLIN };
+	if (d->pidfd >= 0)
+		poll(&pfd, 1, 100);
+	r = wait4(d->pid, &status, WNOHANG, &ru);
+	if (r == d->pid)
 		d->cpu_ns_dead = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
 		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 	if (d->pid_ev)
 		event_free(d->pid_ev);
 	d->pid_ev = NULL;
+	if (r == 0)
+		hvd_domain_orphan(d);
 	if (d->pidfd >= 0)
 		close(d->pidfd);
 	d->pidfd = -1;
@@ -356,4 +418,7 @@ hvd_domain_destroy_all(void)
 	hvd_evtchn_close_all(hvd_domains[0], NULL);
 	free(hvd_domains[0]);
 	hvd_domains[0] = NULL;
+	/* killed already; whoever inherits them reaps them */
+	while (hvd_orphans)
+		hvd_domain_orphan_free(hvd_orphans);
 }
