@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend.h"
 #include "guest.h"
 #include "hv_elfnote.h"
 #include "xb_msg.h"
@@ -142,6 +143,74 @@ gt_guest_big(void)
 	free(back);
 }
 
+struct gt_fe {
+	hv_gref_t ring_ref;
+	int port;
+	int kicks;
+};
+
+/* What a blkfront publishes: ring, event channel, protocol. */
+static int
+gt_fe_publish(struct frontend *fe, xenbus_tx_t tx, void *arg)
+{
+	struct gt_fe *x = arg;
+
+	if (frontend_printf(fe, tx, "ring-ref", "%u", x->ring_ref) < 0 ||
+	    frontend_printf(fe, tx, "event-channel", "%d", x->port) < 0)
+		return -1;
+	return frontend_printf(fe, tx, "protocol", "x86_64-abi");
+}
+
+/* Counts the backend's notifications. */
+static void
+gt_fe_event(hv_port_t port, void *arg)
+{
+	struct gt_fe *x = arg;
+
+	(void)port;
+	x->kicks++;
+}
+
+static bool
+gt_fe_kicked(void *arg)
+{
+	struct gt_fe *x = arg;
+
+	return x->kicks > 0;
+}
+
+/* The frontend handshake against a backend the test plays. */
+static void
+gt_guest_frontend(void)
+{
+	struct frontend fe;
+	struct gt_fe x = { 0 };
+	unsigned num;
+	uint64_t pfn;
+	char **ids = frontend_list(&g, "vbd", &num);
+
+	if (ids == NULL || num != 1 || frontend_init(&fe, &g, "vbd", ids[0]) < 0) {
+		console_printf(g.g_cons, "GT fe init %s\n", xb_msg_errname(errno));
+		free(ids);
+		return;
+	}
+	free(ids);
+	console_printf(g.g_cons, "GT fe backend %s %u\n", fe.fe_backend, fe.fe_backend_id);
+	char *page = grant_alloc_page(&g, fe.fe_backend_id, 0, &x.ring_ref, &pfn);
+	x.port = frontend_alloc_evtchn(&fe, gt_fe_event, &x);
+	if (page == NULL || x.port < 0) {
+		console_printf(g.g_cons, "GT fe alloc %s\n", xb_msg_errname(errno));
+		return;
+	}
+	strcpy(page, "ring page");
+	int rc = frontend_connect(&fe, gt_fe_publish, &x, 10000);
+	console_printf(g.g_cons, "GT fe connected %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+	rc = events_wait(g.g_ev, gt_fe_kicked, &x, 5000);
+	console_printf(g.g_cons, "GT fe kicked %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+	rc = frontend_shutdown(&fe, 10000);
+	console_printf(g.g_cons, "GT fe closed %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+}
+
 int
 main(void)
 {
@@ -155,6 +224,8 @@ main(void)
 		gt_guest_state();
 	else if (strcmp(scenario, "tx") == 0)
 		gt_guest_tx();
+	else if (strcmp(scenario, "frontend") == 0)
+		gt_guest_frontend();
 	else if (strcmp(scenario, "big") == 0)
 		gt_guest_big();
 	else if (strcmp(scenario, "flood") == 0)

@@ -71,13 +71,16 @@ gt_store_abs(struct gt_store *s, const char *path, char *out, size_t len)
 	cr_assert_lt((size_t)n, len, "path too long for the test store");
 }
 
-/* The guest may touch its own home only. */
+/* The guest may write its own home only; it may also read backend directories. */
 static int
-gt_store_allowed(struct gt_store *s, const char *abs)
+gt_store_allowed(struct gt_store *s, const char *abs, int write)
 {
 	size_t n = strlen(s->gs_home);
+	const char *be = "/local/domain/0/backend/";
 
-	return strncmp(abs, s->gs_home, n) == 0 && (abs[n] == '\0' || abs[n] == '/');
+	if (strncmp(abs, s->gs_home, n) == 0 && (abs[n] == '\0' || abs[n] == '/'))
+		return 1;
+	return !write && strncmp(abs, be, strlen(be)) == 0;
 }
 
 static int
@@ -225,14 +228,14 @@ gt_store_handle(struct gt_store *s, const struct xb_msg *m)
 	gt_store_abs(s, arg0, abs, sizeof(abs));
 	switch (req->type) {
 	case XS_READ:
-		if (!gt_store_allowed(s, abs))
+		if (!gt_store_allowed(s, abs, 0))
 			{ gt_store_error(s, req, "EACCES"); return; }
 		if (gt_store_get(s, abs) == NULL)
 			{ gt_store_error(s, req, "ENOENT"); return; }
 		{ gt_store_send(s, req->type, req->req_id, req->tx_id, gt_store_get(s, abs),
 		    strlen(gt_store_get(s, abs))); return; }
 	case XS_WRITE: {
-		if (!gt_store_allowed(s, abs))
+		if (!gt_store_allowed(s, abs, 1))
 			{ gt_store_error(s, req, "EACCES"); return; }
 		char value[XENSTORE_PAYLOAD_MAX + 1];
 		size_t vlen = req->len - (l0 + 1);
@@ -243,19 +246,19 @@ gt_store_handle(struct gt_store *s, const struct xb_msg *m)
 		{ gt_store_set(s, abs, value); return; }
 	}
 	case XS_MKDIR:
-		if (!gt_store_allowed(s, abs))
+		if (!gt_store_allowed(s, abs, 1))
 			{ gt_store_error(s, req, "EACCES"); return; }
 		gt_store_ok(s, req);
 		if (gt_store_get(s, abs) == NULL)
 			gt_store_set(s, abs, "");
 		return;
 	case XS_RM:
-		if (!gt_store_allowed(s, abs))
+		if (!gt_store_allowed(s, abs, 1))
 			{ gt_store_error(s, req, "EACCES"); return; }
 		gt_store_ok(s, req);
 		{ gt_store_rm(s, abs); return; }
 	case XS_DIRECTORY:
-		if (!gt_store_allowed(s, abs))
+		if (!gt_store_allowed(s, abs, 0))
 			{ gt_store_error(s, req, "EACCES"); return; }
 		{ gt_store_directory(s, req, abs); return; }
 	case XS_WATCH:

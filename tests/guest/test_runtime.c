@@ -140,3 +140,67 @@ Test(runtime, messages_larger_than_the_ring)
 	cr_assert_eq(strlen(gt_store_get(t.store, path)), 3000);
 	expect_poweroff();
 }
+
+/* Serves the store until path holds value. */
+static void
+wait_node(const char *path, const char *value)
+{
+	for (int i = 0; i < 250; i++) {
+		const char *v = gt_store_get(t.store, path);
+		if (v != NULL && strcmp(v, value) == 0)
+			return;
+		gt_serve(&t, 20);
+	}
+	cr_assert_fail("%s never became %s (is %s); output:\n%s", path, value,
+	    gt_store_get(t.store, path) ? gt_store_get(t.store, path) : "absent", t.out);
+}
+
+/* The test plays blkback; the guest runs the shared frontend handshake. */
+Test(runtime, frontend_handshake_and_shutdown)
+{
+	char fe[96], be[96], key[128];
+
+	boot("frontend");
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/51712", t.domid);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/51712", t.domid);
+#define FE(k) (snprintf(key, sizeof(key), "%s/%s", fe, k), key)
+#define BE(k) (snprintf(key, sizeof(key), "%s/%s", be, k), key)
+	gt_store_set(t.store, BE("state"), "1");
+	gt_store_set(t.store, FE("backend"), be);
+	gt_store_set(t.store, FE("backend-id"), "0");
+	gt_store_set(t.store, FE("state"), "1");
+	gt_unpause(&t);
+	char want[160];
+	snprintf(want, sizeof(want), "GT fe backend %s 0\r\n", be);
+	expect(want);
+	gt_serve(&t, 100);
+	cr_assert_str_eq(gt_store_get(t.store, FE("state")), "1", "waits for InitWait");
+	gt_store_set(t.store, BE("state"), "2");
+	wait_node(FE("state"), "3");
+	unsigned ref = strtoul(gt_store_get(t.store, FE("ring-ref")), NULL, 10);
+	int port = atoi(gt_store_get(t.store, FE("event-channel")));
+	cr_assert_str_eq(gt_store_get(t.store, FE("protocol")), "x86_64-abi");
+	struct hv_gnttab *gt = hv_gnttab_open(t.hvt.hv);
+	char *ring = hv_gnttab_map_grant_ref(gt, t.domid, ref, PROT_READ | PROT_WRITE);
+	cr_assert_not_null(ring, "ring-ref is a grant to the backend");
+	cr_assert_str_eq(ring, "ring page");
+	int lport = hv_evtchn_bind_interdomain(t.xce, t.domid, port);
+	cr_assert_geq(lport, 0, "event-channel is bindable by the backend");
+	gt_store_set(t.store, BE("state"), "4");
+	expect("GT fe connected OK\r\n");
+	cr_assert_str_eq(gt_store_get(t.store, FE("state")), "4");
+	hv_evtchn_notify(t.xce, lport);
+	expect("GT fe kicked OK\r\n");
+	wait_node(FE("state"), "5");
+	gt_store_set(t.store, BE("state"), "5");
+	wait_node(FE("state"), "6");
+	gt_store_set(t.store, BE("state"), "6");
+	wait_node(FE("state"), "1");
+	gt_store_set(t.store, BE("state"), "2");
+	expect("GT fe closed OK\r\n");
+	hv_gnttab_unmap(gt, t.domid, ref);
+	hv_gnttab_close(gt);
+	expect_poweroff();
+#undef FE
+#undef BE
+}
