@@ -525,8 +525,10 @@ Test(consoled, latency_figures)
 		prod = g.g_intf->in_prod;
 		t0 = now_us();
 		cr_assert_eq(write(fd, "y", 1), 1);
-		while (g.g_intf->in_prod == prod)
+		while (g.g_intf->in_prod == prod) {
 			cr_assert_lt(now_us() - t0, 2000000);
+			usleep(20);	/* do not spin against consoled on a busy machine */
+		}
 		in_us[i] = now_us() - t0;
 	}
 	cr_log_info("console latency, median of 40: guest->pty %ld us, pty->in ring %ld us",
