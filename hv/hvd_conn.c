@@ -189,7 +189,7 @@ static int
 hvd_conn_dispatch(struct hvd_conn *c, const uint8_t *buf, size_t n)
 {
 	uint8_t rep[HV_MSG_MAX];
-	struct hv_msg_hdr hdr, *rh = (struct hv_msg_hdr *)(void *)rep;
+	struct hv_msg_hdr hdr, rh;
 	const struct hvd_op *op;
 	struct hvd_req r = {
 		.conn = c, .dom = hvd_conn_domain(c), .hdr = &hdr, .payload = buf + sizeof(hdr),
@@ -221,7 +221,8 @@ hvd_conn_dispatch(struct hvd_conn *c, const uint8_t *buf, size_t n)
 		r.rep_len = 0;
 		r.nfds = 0;
 	}
-	*rh = (struct hv_msg_hdr){ .type = hdr.type, .len = r.rep_len, .id = hdr.id, .rc = rc };
+	rh = (struct hv_msg_hdr){ .type = hdr.type, .len = r.rep_len, .id = hdr.id, .rc = rc };
+	memcpy(rep, &rh, sizeof(rh));
 	return hvd_conn_send(c, rep, sizeof(hdr) + r.rep_len, r.fds, r.nfds);
 }
 
