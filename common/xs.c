@@ -299,6 +299,7 @@ xs_iov_str(const char *s)
 	return (struct iovec){ (void *)s, strlen(s) + 1 };
 }
 
+/* XS_READ: the value (NUL-terminated copy), its length in *len. */
 char *
 xs_read(struct xs *xs, xs_tx_t tx, const char *path, size_t *len)
 {
@@ -307,6 +308,7 @@ xs_read(struct xs *xs, xs_tx_t tx, const char *path, size_t *len)
 	return xs_talk(xs, XS_READ, tx, &iov, 1, len);
 }
 
+/* XS_WRITE: binary-safe value. */
 int
 xs_write(struct xs *xs, xs_tx_t tx, const char *path, const void *val, size_t len)
 {
@@ -315,6 +317,7 @@ xs_write(struct xs *xs, xs_tx_t tx, const char *path, const void *val, size_t le
 	return xs_talk_ok(xs, XS_WRITE, tx, iov, 2);
 }
 
+/* XS_WRITE of a formatted value. */
 int
 xs_printf(struct xs *xs, xs_tx_t tx, const char *path, const char *fmt, ...)
 {
@@ -332,6 +335,7 @@ xs_printf(struct xs *xs, xs_tx_t tx, const char *path, const char *fmt, ...)
 	return rc;
 }
 
+/* XS_MKDIR. */
 int
 xs_mkdir(struct xs *xs, xs_tx_t tx, const char *path)
 {
@@ -340,6 +344,7 @@ xs_mkdir(struct xs *xs, xs_tx_t tx, const char *path)
 	return xs_talk_ok(xs, XS_MKDIR, tx, &iov, 1);
 }
 
+/* XS_RM (recursive). */
 int
 xs_rm(struct xs *xs, xs_tx_t tx, const char *path)
 {
@@ -404,6 +409,7 @@ fail:
 	return NULL;
 }
 
+/* Children names; falls back to DIRECTORY_PART when the list exceeds a payload. */
 char **
 xs_directory(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
 {
@@ -422,6 +428,7 @@ xs_directory(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
 	return vec;
 }
 
+/* Parses one "r5"-style perm. */
 int
 xs_perm_parse(const char *s, struct xs_perm *perm)
 {
@@ -447,6 +454,7 @@ xs_perm_parse(const char *s, struct xs_perm *perm)
 	return 0;
 }
 
+/* Formats one perm as "r5". */
 void
 xs_perm_format(const struct xs_perm *perm, char *buf, size_t len)
 {
@@ -455,6 +463,7 @@ xs_perm_format(const struct xs_perm *perm, char *buf, size_t len)
 	snprintf(buf, len, "%c%u", letters[perm->perm & 3], perm->domid);
 }
 
+/* XS_GET_PERMS, parsed. */
 struct xs_perm *
 xs_get_perms(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
 {
@@ -483,6 +492,7 @@ xs_get_perms(struct xs *xs, xs_tx_t tx, const char *path, unsigned *num)
 	return perms;
 }
 
+/* XS_SET_PERMS. */
 int
 xs_set_perms(struct xs *xs, xs_tx_t tx, const char *path, const struct xs_perm *perms, unsigned num)
 {
@@ -506,6 +516,7 @@ xs_set_perms(struct xs *xs, xs_tx_t tx, const char *path, const struct xs_perm *
 	return xs_talk_ok(xs, XS_SET_PERMS, tx, iov, 2);
 }
 
+/* XS_WATCH; the initial event arrives through xs_read_watch. */
 int
 xs_watch(struct xs *xs, const char *path, const char *token)
 {
@@ -514,6 +525,7 @@ xs_watch(struct xs *xs, const char *path, const char *token)
 	return xs_talk_ok(xs, XS_WATCH, 0, iov, 2);
 }
 
+/* XS_UNWATCH. */
 int
 xs_unwatch(struct xs *xs, const char *path, const char *token)
 {
@@ -541,6 +553,7 @@ xs_pop_event(struct xs *xs, unsigned *num)
 	return vec;
 }
 
+/* Blocks for the next watch event. */
 char **
 xs_read_watch(struct xs *xs, unsigned *num)
 {
@@ -558,6 +571,7 @@ xs_read_watch(struct xs *xs, unsigned *num)
 	return vec;
 }
 
+/* A queued or already readable watch event, without blocking. */
 char **
 xs_check_watch(struct xs *xs)
 {
@@ -576,6 +590,7 @@ xs_check_watch(struct xs *xs)
 	return xs_read_watch(xs, NULL);
 }
 
+/* XS_TRANSACTION_START. */
 int
 xs_transaction_start(struct xs *xs, xs_tx_t *tx)
 {
@@ -591,6 +606,7 @@ xs_transaction_start(struct xs *xs, xs_tx_t *tx)
 	return 0;
 }
 
+/* XS_TRANSACTION_END: commit, or abort when abort is true. */
 int
 xs_transaction_end(struct xs *xs, xs_tx_t tx, bool abort)
 {
@@ -626,6 +642,7 @@ xs_talk_nums_ok(struct xs *xs, uint32_t type, unsigned n, const uint64_t *v)
 	return 0;
 }
 
+/* XS_INTRODUCE. */
 int
 xs_introduce_domain(struct xs *xs, uint32_t domid, uint64_t mfn, uint32_t port)
 {
@@ -634,6 +651,7 @@ xs_introduce_domain(struct xs *xs, uint32_t domid, uint64_t mfn, uint32_t port)
 	return xs_talk_nums_ok(xs, XS_INTRODUCE, 3, v);
 }
 
+/* XS_RELEASE. */
 int
 xs_release_domain(struct xs *xs, uint32_t domid)
 {
@@ -642,6 +660,7 @@ xs_release_domain(struct xs *xs, uint32_t domid)
 	return xs_talk_nums_ok(xs, XS_RELEASE, 1, &v);
 }
 
+/* XS_RESUME. */
 int
 xs_resume_domain(struct xs *xs, uint32_t domid)
 {
@@ -650,6 +669,7 @@ xs_resume_domain(struct xs *xs, uint32_t domid)
 	return xs_talk_nums_ok(xs, XS_RESUME, 1, &v);
 }
 
+/* XS_IS_DOMAIN_INTRODUCED: 1 or 0. */
 int
 xs_is_domain_introduced(struct xs *xs, uint32_t domid)
 {
@@ -664,6 +684,7 @@ xs_is_domain_introduced(struct xs *xs, uint32_t domid)
 	return rc;
 }
 
+/* XS_GET_DOMAIN_PATH. */
 char *
 xs_get_domain_path(struct xs *xs, uint32_t domid)
 {
@@ -672,6 +693,7 @@ xs_get_domain_path(struct xs *xs, uint32_t domid)
 	return xs_talk_nums(xs, XS_GET_DOMAIN_PATH, 1, &v, NULL);
 }
 
+/* XS_SET_TARGET. */
 int
 xs_set_target(struct xs *xs, uint32_t domid, uint32_t target)
 {
@@ -680,6 +702,7 @@ xs_set_target(struct xs *xs, uint32_t domid, uint32_t target)
 	return xs_talk_nums_ok(xs, XS_SET_TARGET, 2, v);
 }
 
+/* XS_RESET_WATCHES. */
 int
 xs_reset_watches(struct xs *xs)
 {
@@ -688,6 +711,7 @@ xs_reset_watches(struct xs *xs)
 	return xs_talk_ok(xs, XS_RESET_WATCHES, 0, &iov, 1);
 }
 
+/* XS_CONTROL with up to 16 arguments; the reply text. */
 char *
 xs_control(struct xs *xs, const char *const *argv, unsigned argc)
 {

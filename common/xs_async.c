@@ -154,6 +154,7 @@ xsa_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* EOF or error on the socket: the connection is lost. */
 static void
 xsa_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -172,6 +173,7 @@ xsa_ignore_sigpipe(void)
 		signal(SIGPIPE, SIG_IGN);
 }
 
+/* Connects and starts reading on base. */
 struct xsa *
 xsa_open(struct event_base *base, const char *path, xsa_lost_cb lost, void *arg)
 {
@@ -266,6 +268,7 @@ xsa_send(struct xsa *x, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsi
 	return 0;
 }
 
+/* Queues a raw request; cb runs with its reply. */
 int
 xsa_request(struct xsa *x, uint32_t type, xs_tx_t tx, const void *payload, size_t len,
     xsa_reply_cb cb, void *arg)
@@ -283,12 +286,14 @@ xsa_path_req(struct xsa *x, uint32_t type, xs_tx_t tx, const char *path, xsa_rep
 	return xsa_request(x, type, tx, path, strlen(path) + 1, cb, arg);
 }
 
+/* Async XS_READ. */
 int
 xsa_read(struct xsa *x, xs_tx_t tx, const char *path, xsa_reply_cb cb, void *arg)
 {
 	return xsa_path_req(x, XS_READ, tx, path, cb, arg);
 }
 
+/* Async XS_WRITE. */
 int
 xsa_write(struct xsa *x, xs_tx_t tx, const char *path, const void *val, size_t len,
     xsa_reply_cb cb, void *arg)
@@ -298,12 +303,14 @@ xsa_write(struct xsa *x, xs_tx_t tx, const char *path, const void *val, size_t l
 	return xsa_send(x, XS_WRITE, tx, iov, 2, cb, arg);
 }
 
+/* Async XS_RM. */
 int
 xsa_rm(struct xsa *x, xs_tx_t tx, const char *path, xsa_reply_cb cb, void *arg)
 {
 	return xsa_path_req(x, XS_RM, tx, path, cb, arg);
 }
 
+/* Async XS_DIRECTORY (payload: NUL-separated names). */
 int
 xsa_directory(struct xsa *x, xs_tx_t tx, const char *path, xsa_reply_cb cb, void *arg)
 {
@@ -322,6 +329,7 @@ xsa_watch_reply(struct xsa *x, int err, const char *data, size_t len, void *arg)
 	free(arg);
 }
 
+/* Watches path with a library-made token; cb also gets the initial event. */
 struct xsa_watch *
 xsa_watch(struct xsa *x, const char *path, xsa_watch_cb cb, void *arg)
 {
@@ -344,6 +352,7 @@ xsa_watch(struct xsa *x, const char *path, xsa_watch_cb cb, void *arg)
 	return w;
 }
 
+/* Stops a watch; its events are ignored from now on. */
 void
 xsa_unwatch(struct xsa *x, struct xsa_watch *w)
 {
@@ -366,6 +375,7 @@ xsa_tx_finish(struct xsa_tx *t, int err)
 	free(t);
 }
 
+/* TRANSACTION_START answered: run the body. */
 static void
 xsa_tx_started(struct xsa *x, int err, const char *data, size_t len, void *arg)
 {
@@ -380,6 +390,7 @@ xsa_tx_started(struct xsa *x, int err, const char *data, size_t len, void *arg)
 	t->t_body(x, t, t->t_tx, t->t_arg);
 }
 
+/* Starts (or restarts) a transaction. */
 static void
 xsa_tx_begin(struct xsa_tx *t)
 {
@@ -387,6 +398,7 @@ xsa_tx_begin(struct xsa_tx *t)
 		xsa_tx_finish(t, errno);
 }
 
+/* A transaction that retries itself on EAGAIN. */
 int
 xsa_transaction(struct xsa *x, xsa_tx_body body, xsa_tx_done done, void *arg)
 {
@@ -405,6 +417,7 @@ xsa_transaction(struct xsa *x, xsa_tx_body body, xsa_tx_done done, void *arg)
 	return 0;
 }
 
+/* Commit answered: retry on EAGAIN, else done. */
 static void
 xsa_tx_ended(struct xsa *x, int err, const char *data, size_t len, void *arg)
 {
@@ -420,6 +433,7 @@ xsa_tx_ended(struct xsa *x, int err, const char *data, size_t len, void *arg)
 	xsa_tx_finish(t, err);
 }
 
+/* Ends the body: commit. */
 void
 xsa_tx_commit(struct xsa_tx *t)
 {
@@ -427,6 +441,7 @@ xsa_tx_commit(struct xsa_tx *t)
 		xsa_tx_finish(t, errno);
 }
 
+/* Abort answered: done with the body's error. */
 static void
 xsa_tx_aborted(struct xsa *x, int err, const char *data, size_t len, void *arg)
 {
@@ -439,6 +454,7 @@ xsa_tx_aborted(struct xsa *x, int err, const char *data, size_t len, void *arg)
 	xsa_tx_finish(t, t->t_abort_err);
 }
 
+/* Ends the body: abort with err. */
 void
 xsa_tx_abort(struct xsa_tx *t, int err)
 {

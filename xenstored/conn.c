@@ -16,12 +16,14 @@ struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct event_base *conn_evbase;
 static unsigned conn_next_id;
 
+/* The loop connections schedule their deferred work on. */
 void
 conn_setup(struct event_base *base)
 {
 	conn_evbase = base;
 }
 
+/* The loop, for transports that add their own events. */
 struct event_base *
 conn_base(void)
 {
@@ -42,6 +44,7 @@ conn_kick_cb(evutil_socket_t fd, short what, void *arg)
 		conn_input(c);
 }
 
+/* A connection over any transport; sockets are privileged, rings are not. */
 struct conn *
 conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv)
 {
@@ -74,6 +77,7 @@ conn_kill(struct conn *c)
 		event_active(c->c_kick, 0, 0);
 }
 
+/* Frees a dead connection: its transactions, watches, queue and transport. */
 void
 conn_free_now(struct conn *c)
 {
@@ -230,6 +234,7 @@ conn_reply_str(struct conn *c, const struct req *r, const char *s)
 	conn_reply(c, r, r->r_hdr.type, s, strlen(s) + 1);
 }
 
+/* An XS_ERROR reply with the errno's wire name. */
 void
 conn_reply_err(struct conn *c, const struct req *r, int err)
 {

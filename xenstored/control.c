@@ -84,6 +84,7 @@ control_quota(struct conn *c, struct req *r, const char *const *argv, int argc)
 	return 0;
 }
 
+/* One node per line in the state dump. */
 static void
 control_dump_node(struct node *n, void *arg)
 {
@@ -164,6 +165,7 @@ control_check_node(struct node *n, void *arg)
 	(void)p;
 }
 
+/* "check": the tree is consistent. */
 static int
 control_check(struct conn *c, struct req *r, const char *const *argv, int argc)
 {
@@ -178,6 +180,7 @@ control_check(struct conn *c, struct req *r, const char *const *argv, int argc)
 	return 0;
 }
 
+/* "log on|off": request tracing. */
 static int
 control_log(struct conn *c, struct req *r, const char *const *argv, int argc)
 {
@@ -196,6 +199,7 @@ control_log(struct conn *c, struct req *r, const char *const *argv, int argc)
 	return 0;
 }
 
+/* "logfile <file>": trace to that file. */
 static int
 control_logfile(struct conn *c, struct req *r, const char *const *argv, int argc)
 {
@@ -207,6 +211,7 @@ control_logfile(struct conn *c, struct req *r, const char *const *argv, int argc
 	return 0;
 }
 
+/* "print <text>": a marker in the daemon's log. */
 static int
 control_print(struct conn *c, struct req *r, const char *const *argv, int argc)
 {
@@ -235,6 +240,7 @@ static const struct control_cmd {
 	{ "quota-soft", control_quota, "quota-soft [domid]: as quota" },
 };
 
+/* "help": the command list. */
 static int
 control_help(struct conn *c, struct req *r, const char *const *argv, int argc)
 {
@@ -249,6 +255,7 @@ control_help(struct conn *c, struct req *r, const char *const *argv, int argc)
 	return 0;
 }
 
+/* XS_CONTROL: dispatches on the first argument. */
 int
 op_control(struct conn *c, struct req *r)
 {

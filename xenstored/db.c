@@ -50,6 +50,7 @@ node_dup(const struct node *o)
 	return n;
 }
 
+/* Frees a node record (NULL is fine). */
 void
 node_free(struct node *n)
 {
@@ -73,6 +74,7 @@ node_set_value(struct node *n, const void *val, size_t len)
 	n->n_vlen = len;
 }
 
+/* Replaces a node's perm list with a copy. */
 void
 node_set_perms(struct node *n, const struct xs_perm *perms, unsigned nperms)
 {
@@ -134,12 +136,14 @@ db_init(void)
 	db_store(node_new("/tool/xenstored", &n0, 1));
 }
 
+/* The live node at path, or NULL. */
 struct node *
 db_lookup(const char *path)
 {
 	return htab_get(&db_nodes, path);
 }
 
+/* Stores n, replacing the old record and bumping the generation. */
 void
 db_store(struct node *n)
 {
@@ -154,6 +158,7 @@ db_store(struct node *n)
 	}
 }
 
+/* Removes the node at path, if any (its children are the caller's business). */
 void
 db_remove(const char *path)
 {
@@ -165,18 +170,21 @@ db_remove(const char *path)
 	}
 }
 
+/* Nodes owned by domid, for the entries quota. */
 unsigned
 db_domain_entries(uint32_t domid)
 {
 	return domid < DOMID_MAX ? db_entries[domid] : 0;
 }
 
+/* Number of nodes, for the dump. */
 unsigned
 db_count(void)
 {
 	return db_nodes.ht_count;
 }
 
+/* The last generation handed out: transactions snapshot it. */
 uint64_t
 db_generation(void)
 {
@@ -188,6 +196,7 @@ struct db_foreach_arg {
 	void *arg;
 };
 
+/* Adapts htab_foreach to node callbacks. */
 static void
 db_foreach_one(const char *key, void *val, void *arg)
 {

@@ -45,6 +45,7 @@ static int domain_virq_port = -1;
 
 static void domain_check_all(void);
 
+/* The introduced domain with that id, or NULL. */
 struct domain *
 domain_find(uint32_t domid)
 {
@@ -168,6 +169,7 @@ domain_port_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- hvd ---- */
 
+/* VIRQ_DOM_EXC: some domain shut down or died. */
 static void
 domain_virq_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -212,6 +214,7 @@ fail:
 	return -1;
 }
 
+/* Periodic retry while hvd is unavailable. */
 static void
 domain_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -221,6 +224,7 @@ domain_retry_cb(evutil_socket_t fd, short what, void *arg)
 	domain_connect_hv();
 }
 
+/* Connects to hvd, or serves sockets only and retries. */
 void
 domain_setup(struct event_base *base)
 {
@@ -236,6 +240,7 @@ domain_setup(struct event_base *base)
 
 /* ---- domains ---- */
 
+/* Registers a domain and its connection. */
 struct domain *
 domain_adopt(uint32_t domid, struct conn *c)
 {
@@ -298,6 +303,7 @@ struct domain_owned {
 	unsigned n;
 };
 
+/* Collects (or, with -K, gives to dom0) the nodes a domain owns. */
 static void
 domain_collect_owned(struct node *n, void *arg)
 {
@@ -313,6 +319,7 @@ domain_collect_owned(struct node *n, void *arg)
 	o->paths[o->n++] = xstrdup(n->n_path);
 }
 
+/* Shorter paths first, so parents go before their children. */
 static int
 domain_path_cmp(const void *a, const void *b)
 {
@@ -337,6 +344,7 @@ domain_forget_nodes(uint32_t domid)
 	perms_forget_domain(domid);
 }
 
+/* Forgets a domain: connection, port, mapping, nodes; fires @releaseDomain. */
 void
 domain_destroy(struct domain *d)
 {
@@ -437,6 +445,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	return 0;
 }
 
+/* XS_INTRODUCE domid mfn port: a new guest, or a rebind for a known one. */
 int
 op_introduce(struct conn *c, struct req *r)
 {
@@ -474,6 +483,7 @@ op_introduce(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_RELEASE: the toolstack is done with the domain. */
 int
 op_release(struct conn *c, struct req *r)
 {
@@ -493,6 +503,7 @@ op_release(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_IS_DOMAIN_INTRODUCED: "T" or "F". */
 int
 op_is_domain_introduced(struct conn *c, struct req *r)
 {
@@ -506,6 +517,7 @@ op_is_domain_introduced(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_GET_DOMAIN_PATH: the domain's home, whether it exists or not. */
 int
 op_get_domain_path(struct conn *c, struct req *r)
 {
@@ -521,6 +533,7 @@ op_get_domain_path(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_SET_TARGET: domid gets the rights of target (device models). */
 int
 op_set_target(struct conn *c, struct req *r)
 {
@@ -542,6 +555,7 @@ op_set_target(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_RESUME: the next shutdown fires @releaseDomain again. */
 int
 op_resume(struct conn *c, struct req *r)
 {
@@ -558,6 +572,7 @@ op_resume(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* Text lines describing every domain, for the state dump. */
 size_t
 domain_dump(char *buf, size_t cap)
 {

@@ -13,6 +13,7 @@ struct fuzz_tp {
 	size_t len, off;
 };
 
+/* Serves the fuzz input as the client's byte stream. */
 static ssize_t
 fuzz_read(struct conn *c, void *buf, size_t len)
 {

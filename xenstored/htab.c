@@ -16,6 +16,7 @@ htab_hash(const char *s)
 	return h;
 }
 
+/* An empty table. */
 void
 htab_init(struct htab *ht)
 {
@@ -24,6 +25,7 @@ htab_init(struct htab *ht)
 	ht->ht_buckets = xcalloc(ht->ht_size, sizeof(*ht->ht_buckets));
 }
 
+/* Frees the entries (not the values). */
 void
 htab_free(struct htab *ht)
 {
@@ -60,6 +62,7 @@ htab_grow(struct htab *ht)
 	ht->ht_size = nsize;
 }
 
+/* The value for key, or NULL. */
 void *
 htab_get(const struct htab *ht, const char *key)
 {
@@ -71,6 +74,7 @@ htab_get(const struct htab *ht, const char *key)
 	return NULL;
 }
 
+/* Inserts or replaces; returns the replaced value. */
 void *
 htab_put(struct htab *ht, const char *key, void *val)
 {
@@ -95,6 +99,7 @@ htab_put(struct htab *ht, const char *key, void *val)
 	return NULL;
 }
 
+/* Removes key; returns its value. */
 void *
 htab_del(struct htab *ht, const char *key)
 {
@@ -112,6 +117,7 @@ htab_del(struct htab *ht, const char *key)
 	return NULL;
 }
 
+/* Visits every entry. */
 void
 htab_foreach(const struct htab *ht, void (*fn)(const char *, void *, void *), void *arg)
 {

@@ -11,6 +11,7 @@
 #include "paths.h"
 #include "xenstored.h"
 
+/* Options summary; exits 2. */
 static void
 main_usage(void)
 {
@@ -33,6 +34,7 @@ main_usage(void)
 	exit(2);
 }
 
+/* Entry point. */
 int
 main(int argc, char **argv)
 {

@@ -67,6 +67,7 @@ ops_check_size(const struct conn *c, const struct node *n)
 	return 0;
 }
 
+/* XS_READ: the raw value. */
 int
 op_read(struct conn *c, struct req *r)
 {
@@ -160,6 +161,7 @@ ops_write_node(struct conn *c, struct txn *t, const char *path, const void *val,
 	return t ? t->t_failed : 0;
 }
 
+/* XS_WRITE path\0value: creates missing parents. */
 int
 op_write(struct conn *c, struct req *r)
 {
@@ -178,6 +180,7 @@ op_write(struct conn *c, struct req *r)
 	return rc;
 }
 
+/* XS_MKDIR: like WRITE with an empty value, but an existing node is left alone. */
 int
 op_mkdir(struct conn *c, struct req *r)
 {
@@ -221,6 +224,7 @@ ops_delete_tree(struct txn *t, const char *root)
 	free(stack);
 }
 
+/* XS_RM: recursive; a missing node with an existing parent is fine. */
 int
 op_rm(struct conn *c, struct req *r)
 {
@@ -255,6 +259,7 @@ out:
 	return rc;
 }
 
+/* XS_DIRECTORY: child names. */
 int
 op_directory(struct conn *c, struct req *r)
 {
@@ -307,6 +312,7 @@ out:
 	return rc;
 }
 
+/* XS_GET_PERMS: the perm list. */
 int
 op_get_perms(struct conn *c, struct req *r)
 {
@@ -337,6 +343,7 @@ ops_set_special(struct conn *c, const char *name, const struct xs_perm *p, unsig
 	return 0;
 }
 
+/* XS_SET_PERMS: owner and privileged callers; only the privileged change the owner. */
 int
 op_set_perms(struct conn *c, struct req *r)
 {
@@ -382,6 +389,7 @@ out:
 	return rc;
 }
 
+/* XS_WATCH path token: OK, then the initial event. */
 int
 op_watch(struct conn *c, struct req *r)
 {
@@ -402,6 +410,7 @@ op_watch(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_UNWATCH path token. */
 int
 op_unwatch(struct conn *c, struct req *r)
 {
@@ -420,6 +429,7 @@ op_unwatch(struct conn *c, struct req *r)
 	return rc;
 }
 
+/* XS_RESET_WATCHES: drops the caller's watches and transactions. */
 int
 op_reset_watches(struct conn *c, struct req *r)
 {
@@ -429,6 +439,7 @@ op_reset_watches(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_TRANSACTION_START: a new id (never nested). */
 int
 op_transaction_start(struct conn *c, struct req *r)
 {
@@ -445,6 +456,7 @@ op_transaction_start(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* XS_TRANSACTION_END T|F: commit or abort. */
 int
 op_transaction_end(struct conn *c, struct req *r)
 {

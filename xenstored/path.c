@@ -83,6 +83,7 @@ path_parent(const char *path)
 	return xstrndup(path, s - path);
 }
 
+/* The last component of an absolute path. */
 const char *
 path_basename(const char *path)
 {

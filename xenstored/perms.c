@@ -89,6 +89,7 @@ perms_format(const struct xs_perm *perms, unsigned n, char *buf, size_t cap)
 	return off;
 }
 
+/* Same perm lists, entry by entry. */
 bool
 perms_equal(const struct xs_perm *a, unsigned na, const struct xs_perm *b, unsigned nb)
 {

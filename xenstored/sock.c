@@ -58,6 +58,7 @@ sock_read(struct conn *c, void *buf, size_t len)
 	return len;
 }
 
+/* Non-blocking send; 0 when the socket buffer is full. */
 static ssize_t
 sock_write(struct conn *c, const void *buf, size_t len)
 {
@@ -69,6 +70,7 @@ sock_write(struct conn *c, const void *buf, size_t len)
 	return n;
 }
 
+/* Stops or resumes reading a client. */
 static void
 sock_throttle(struct conn *c, bool on)
 {
@@ -80,6 +82,7 @@ sock_throttle(struct conn *c, bool on)
 		event_add(s->s_rd, NULL);
 }
 
+/* Waits for writability only while replies are queued. */
 static void
 sock_want_write(struct conn *c, bool on)
 {
@@ -91,6 +94,7 @@ sock_want_write(struct conn *c, bool on)
 		event_del(s->s_wr);
 }
 
+/* Closes the client socket. */
 static void
 sock_free(struct conn *c)
 {
@@ -110,6 +114,7 @@ static const struct conn_ops sock_ops = {
 	.co_free = sock_free,
 };
 
+/* Client readable. */
 static void
 sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -118,6 +123,7 @@ sock_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_input(arg);
 }
 
+/* Client writable again. */
 static void
 sock_write_cb(evutil_socket_t fd, short what, void *arg)
 {

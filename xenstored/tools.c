@@ -117,6 +117,7 @@ tool_unsanitise(const char *in, size_t *len)
 	return out;
 }
 
+/* xenstore-read: values, sanitised unless -R. */
 static int
 tool_read(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc, char **argv)
 {
@@ -145,6 +146,7 @@ tool_read(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int a
 	return 0;
 }
 
+/* xenstore-write key value...: values unsanitised unless -R. */
 static int
 tool_write(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc, char **argv)
 {
@@ -190,6 +192,7 @@ tool_tidy(struct xs *xs, xs_tx_t tx, const char *path)
 	return 0;
 }
 
+/* xenstore-rm [-t] key... */
 static int
 tool_rm(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc, char **argv)
 {
@@ -207,6 +210,7 @@ tool_rm(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int arg
 	return 0;
 }
 
+/* xenstore-exists: exit 1 if any key is missing. */
 static int
 tool_exists(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc,
     char **argv)
@@ -225,6 +229,7 @@ tool_exists(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int
 	return 0;
 }
 
+/* xenstore-list [-p]: child names. */
 static int
 tool_list(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc, char **argv)
 {
@@ -296,6 +301,7 @@ tool_chmod_one(struct xs *xs, xs_tx_t tx, const char *path, const struct xs_perm
 	return rc;
 }
 
+/* xenstore-chmod [-u] [-r] key mode... */
 static int
 tool_chmod(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc,
     char **argv)
@@ -391,6 +397,7 @@ tool_ls_line(struct xs *xs, const char *path, int depth, const struct tool_opts 
 	putchar('\n');
 }
 
+/* xenstore-ls [-f] [-p] [path]: the tree, depth first, without recursion. */
 static int
 tool_ls(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc, char **argv)
 {
@@ -436,6 +443,7 @@ tool_ls(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int arg
 	return 0;
 }
 
+/* xenstore-watch [-n NR] key...: prints each event's path. */
 static int
 tool_watch(struct xs *xs, xs_tx_t tx, FILE *out, const struct tool_opts *o, int argc,
     char **argv)
@@ -473,6 +481,7 @@ static const struct tool tools[] = {
 	{ "xenstore-watch", "hn:s", "[-h] [-n NR] key", 1, 0, false, tool_watch },
 };
 
+/* Usage on stderr, exit 1, as Xen's tools do. */
 static _Noreturn void
 tool_usage(void)
 {
@@ -511,6 +520,7 @@ tool_run(struct xs *xs, const struct tool_opts *o, int argc, char **argv)
 	}
 }
 
+/* Entry point. */
 int
 main(int argc, char **argv)
 {

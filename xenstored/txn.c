@@ -42,6 +42,7 @@ txn_ent(struct txn *t, const char *path)
 	return e;
 }
 
+/* The node at path as t sees it (live outside a transaction). */
 const struct node *
 acc_get(struct txn *t, const char *path)
 {
@@ -50,6 +51,7 @@ acc_get(struct txn *t, const char *path)
 	return txn_ent(t, path)->te_node;
 }
 
+/* Stores n (taking it) live or into t. */
 int
 acc_put(struct txn *t, struct node *n)
 {
@@ -66,6 +68,7 @@ acc_put(struct txn *t, struct node *n)
 	return t->t_failed;
 }
 
+/* Deletes the node at path live or in t. */
 int
 acc_del(struct txn *t, const char *path)
 {
@@ -156,6 +159,7 @@ txn_start(struct conn *c, uint32_t *id)
 	return 0;
 }
 
+/* The connection's transaction with that id, or NULL. */
 struct txn *
 txn_find(struct conn *c, uint32_t id)
 {
@@ -167,6 +171,7 @@ txn_find(struct conn *c, uint32_t id)
 	return NULL;
 }
 
+/* Frees one transaction entry. */
 static void
 txn_ent_free(const char *key, void *val, void *arg)
 {
@@ -198,6 +203,7 @@ txn_free(struct txn *t)
 	free(t);
 }
 
+/* Conflict if a touched node's generation moved. */
 static void
 txn_check_one(const char *key, void *val, void *arg)
 {
@@ -209,6 +215,7 @@ txn_check_one(const char *key, void *val, void *arg)
 		*conflict = true;
 }
 
+/* Applies one modified entry to the live store. */
 static void
 txn_apply_one(const char *key, void *val, void *arg)
 {

@@ -14,6 +14,7 @@ static struct htab watch_index;		/* path -> struct watch_list */
 static unsigned watch_total;
 static struct node *watch_special[2];	/* @introduceDomain, @releaseDomain */
 
+/* The watch index and the special nodes (perms n0). */
 void
 watch_init(void)
 {
@@ -36,12 +37,14 @@ watch_special_node(const char *name)
 	return NULL;
 }
 
+/* All watches, for the dump. */
 unsigned
 watch_count(void)
 {
 	return watch_total;
 }
 
+/* Adds a watch: duplicates EEXIST, over quota E2BIG. */
 int
 watch_add(struct conn *c, const char *path, const char *token, bool relative)
 {
@@ -93,6 +96,7 @@ watch_free(struct watch *w)
 	free(w);
 }
 
+/* Removes the (path, token) watch: ENOENT if none. */
 int
 watch_remove(struct conn *c, const char *path, const char *token)
 {
@@ -106,6 +110,7 @@ watch_remove(struct conn *c, const char *path, const char *token)
 	return ENOENT;
 }
 
+/* Drops a connection's watches. */
 void
 watch_free_all(struct conn *c)
 {
