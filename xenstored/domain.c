@@ -44,6 +44,7 @@ static struct event *domain_virq_ev, *domain_retry_ev;
 static int domain_virq_port = -1;
 
 static void domain_check_all(void);
+void domain_destroy(struct domain *d);
 
 /* The introduced domain with that id, or NULL. */
 struct domain *
@@ -179,6 +180,27 @@ domain_virq_cb(evutil_socket_t fd, short what, void *arg)
 	if (domain_xce && domain_virq_port >= 0)
 		hv_evtchn_ack(domain_xce, domain_virq_port);
 	domain_check_all();
+}
+
+/* hvd went away: drop the handles so the next INTRODUCE reconnects. */
+static void
+domain_hv_lost(void)
+{
+	struct domain *d;
+
+	log_warnx("lost hvd: its domains are gone; will reconnect");
+	while ((d = LIST_FIRST(&domains)) != NULL)
+		domain_destroy(d);
+	if (domain_virq_ev) {
+		event_free(domain_virq_ev);
+		domain_virq_ev = NULL;
+	}
+	if (domain_xce)
+		hv_evtchn_close(domain_xce);
+	hv_close(domain_hv);
+	domain_xce = NULL;
+	domain_hv = NULL;
+	domain_virq_port = -1;
 }
 
 /* Connects to hvd and binds VIRQ_DOM_EXC; 0 when connected. */
@@ -377,8 +399,14 @@ domain_check_all(void)
 		next = LIST_NEXT(d, d_link);
 		if (d->d_intf == NULL)
 			continue;
-		if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0 ||
-		    (info.flags & HV_DOMINF_DYING)) {
+		if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0) {
+			if (errno != ENOENT && errno != ESRCH) {
+				log_warn("getinfo dom%u", d->d_domid);
+				continue;
+			}
+			info.flags = HV_DOMINF_DYING;
+		}
+		if (info.flags & HV_DOMINF_DYING) {
 			log_info("dom%u is gone", d->d_domid);
 			domain_destroy(d);
 			continue;
@@ -419,6 +447,12 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	if (domain_connect_hv() < 0)
 		return EIO;
 	intf = hv_foreign_map(domain_hv, domid, PROT_READ | PROT_WRITE, mfn, 1);
+	if (intf == NULL && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)) {
+		domain_hv_lost();
+		if (domain_connect_hv() < 0)
+			return EIO;
+		intf = hv_foreign_map(domain_hv, domid, PROT_READ | PROT_WRITE, mfn, 1);
+	}
 	if (intf == NULL)
 		return errno ? errno : EINVAL;
 	d = domain_adopt(domid, NULL);
