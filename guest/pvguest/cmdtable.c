@@ -9,6 +9,7 @@ const struct shell_cmd *const pvguest_cmds[] = {
 	&cmd_uptime,
 	&cmd_info,
 	&cmd_xs,
+	&cmd_devices,
 	&cmd_poweroff,
 	&cmd_reboot,
 	&cmd_crash,

@@ -15,6 +15,7 @@ extern const struct shell_cmd cmd_poweroff;
 extern const struct shell_cmd cmd_reboot;
 extern const struct shell_cmd cmd_crash;
 extern const struct shell_cmd cmd_xs;
+extern const struct shell_cmd cmd_devices;
 
 /* The guest the shell's commands act on. */
 struct guest *pvguest_guest(struct shell *sh);

@@ -164,3 +164,23 @@ Test(pvguest, crash_die_without_hypercall)
 {
 	shell_shutdown("crash die", SHUTDOWN_crash, HV_DOMINF_CRASHED);
 }
+
+Test(pvguest, devices_lists_both_ends)
+{
+	char path[128], be[96];
+
+	cr_assert_not_null(strstr(run("devices"), "no devices"));
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/0", t.domid);
+	snprintf(path, sizeof(path), "%s/state", be);
+	gt_store_set(t.store, path, "2");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/backend", t.domid);
+	gt_store_set(t.store, path, be);
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/backend-id", t.domid);
+	gt_store_set(t.store, path, "0");
+	snprintf(path, sizeof(path), "/local/domain/%u/device/vif/0/state", t.domid);
+	gt_store_set(t.store, path, "1");
+	const char *out = run("devices");
+	char want[160];
+	snprintf(want, sizeof(want), "vif/0: Initialising, backend dom0 InitWait (%s)", be);
+	cr_assert_not_null(strstr(out, want), "%s", out);
+}
