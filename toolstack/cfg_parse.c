@@ -59,7 +59,8 @@ cfg_diag_cmp(const void *a, const void *b)
 void
 cfg_diag_flush(struct cfg_diag *d)
 {
-	qsort(d->cd_msgs, d->cd_nmsgs, sizeof(*d->cd_msgs), cfg_diag_cmp);
+	if (d->cd_nmsgs > 1)
+		qsort(d->cd_msgs, d->cd_nmsgs, sizeof(*d->cd_msgs), cfg_diag_cmp);
 	for (size_t i = 0; i < d->cd_nmsgs; i++) {
 		if (d->cd_out)
 			fprintf(d->cd_out, "%s\n", d->cd_msgs[i].cdm_text);

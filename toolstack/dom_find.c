@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dom.h"
+#include "dom_ops.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -47,24 +48,37 @@ dom_find_all(struct hv *hv, unsigned *n)
 	return all;
 }
 
-/* A live domain whose xenstore name is name. */
+/* A live domain whose xenstore name is name: every name read in one round trip. */
 int
 dom_find_by_name(struct xs *xs, struct hv *hv, const char *name, hv_domid_t *domid)
 {
 	struct hv_dominfo *all;
+	char **paths, **names;
 	unsigned n;
 	int found = 0;
 
+	(void)xs;
+	if (strcmp(name, DOM_DOM0_NAME) == 0) {
+		*domid = 0;
+		return 0;
+	}
 	if ((all = dom_find_all(hv, &n)) == NULL)
 		return -1;
-	for (unsigned i = 0; i < n && !found; i++) {
-		char *dn = dom_find_name(xs, all[i].domid);
-		if (dn && strcmp(dn, name) == 0) {
+	paths = xcalloc(n + 1, sizeof(*paths));
+	for (unsigned i = 0; i < n; i++)
+		xasprintf(&paths[i], "/local/domain/%u/name", all[i].domid);
+	names = dom_ops_read_all((const char *const *)paths, n);
+	for (unsigned i = 0; names && i < n; i++) {
+		if (!found && names[i] && strcmp(names[i], name) == 0) {
 			*domid = all[i].domid;
 			found = 1;
 		}
-		free(dn);
+		free(names[i]);
 	}
+	for (unsigned i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(names);
 	free(all);
 	if (!found)
 		errno = ENOENT;

@@ -260,3 +260,69 @@ dom_ops_commit(struct dom_ops *o)
 	errno = err;
 	return -1;
 }
+
+/* State of a batch of pipelined reads. */
+struct dom_ops_reads {
+	struct event_base *rd_base;
+	char **rd_vals;
+	size_t rd_n, rd_got;
+	int rd_lost;
+};
+
+/* One read's reply, stored by arrival order (replies come in request order). */
+static void
+dom_ops_read_reply(struct xsa *xsa, int err, const char *data, size_t len, void *arg)
+{
+	struct dom_ops_reads *r = arg;
+
+	(void)xsa;
+	if (err == 0)
+		r->rd_vals[r->rd_got] = xstrndup(data, len);
+	if (++r->rd_got == r->rd_n)
+		event_base_loopbreak(r->rd_base);
+}
+
+/* The connection died: stop waiting. */
+static void
+dom_ops_read_lost(struct xsa *xsa, void *arg)
+{
+	struct dom_ops_reads *r = arg;
+
+	(void)xsa;
+	r->rd_lost = 1;
+	event_base_loopbreak(r->rd_base);
+}
+
+/* Reads n nodes with one round trip; vals[i] is NULL where a node is absent. */
+char **
+dom_ops_read_all(const char *const *paths, size_t n)
+{
+	struct dom_ops_reads r = { .rd_n = n };
+	struct xsa *xsa = NULL;
+
+	r.rd_vals = xcalloc(n + 1, sizeof(*r.rd_vals));
+	if (n == 0)
+		return r.rd_vals;
+	if ((r.rd_base = event_base_new()) == NULL ||
+	    (xsa = xsa_open(r.rd_base, NULL, dom_ops_read_lost, &r)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (xsa_read(xsa, XS_TX_NONE, paths[i], dom_ops_read_reply, &r) < 0)
+			goto fail;
+	while (r.rd_got < n && !r.rd_lost && event_base_dispatch(r.rd_base) == 0)
+		;
+	if (r.rd_lost)
+		goto fail;
+	xsa_close(xsa);
+	event_base_free(r.rd_base);
+	return r.rd_vals;
+fail:
+	if (xsa)
+		xsa_close(xsa);
+	if (r.rd_base)
+		event_base_free(r.rd_base);
+	for (size_t i = 0; i < n; i++)
+		free(r.rd_vals[i]);
+	free(r.rd_vals);
+	return NULL;
+}
