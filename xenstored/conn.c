@@ -243,7 +243,25 @@ conn_reply_err(struct conn *c, const struct req *r, int err)
 	conn_reply(c, r, XS_ERROR, name, strlen(name) + 1);
 }
 
-/* An unsolicited WATCH_EVENT; dropped when too large or the client is not reading. */
+/* Is this very event still waiting, unsent, in the queue? (XSA-326 de-duplication) */
+static bool
+conn_event_queued(const struct conn *c, const char *path, size_t pl, const char *token,
+    size_t tl)
+{
+	const struct outmsg *m;
+	const struct xsd_sockmsg *h;
+
+	STAILQ_FOREACH(m, &c->c_out, om_link) {
+		h = (const struct xsd_sockmsg *)m->om_data;
+		if (m->om_off == 0 && h->type == XS_WATCH_EVENT && h->len == pl + tl &&
+		    memcmp(m->om_data + sizeof(*h), path, pl) == 0 &&
+		    memcmp(m->om_data + sizeof(*h) + pl, token, tl) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* An unsolicited WATCH_EVENT; dropped when too large, already queued, or the client is not reading. */
 void
 conn_send_event(struct conn *c, const char *path, const char *token)
 {
@@ -257,5 +275,7 @@ conn_send_event(struct conn *c, const char *path, const char *token)
 		    path);
 		return;
 	}
+	if (path[0] != '@' && c->c_out_count > 0 && conn_event_queued(c, path, pl, token, tl))
+		return;
 	conn_queue(c, &hdr, path, pl, token, tl);
 }

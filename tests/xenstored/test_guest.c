@@ -324,3 +324,21 @@ Test(guest, deep_chain_no_recursion)
 	OK(D0(XS_RM, "/a", NULL));
 	ERR(D0(XS_READ, "/a", NULL), "ENOENT");
 }
+
+Test(guest, identical_pending_events_are_merged)
+{
+	int i, n = 0;
+	const char *e;
+
+	OK(G(XS_WATCH, "data", "tok"));
+	cr_assert_str_eq(xg_event(gu), "data tok");
+	gu->g_blocked = true;	/* not reading: events pile up */
+	for (i = 0; i < 50; i++)
+		OK(D0(XS_WRITE, "/local/domain/5/data/k", "v"));
+	OK(D0(XS_WRITE, "/local/domain/5/data/other", "v"));
+	gu->g_blocked = false;
+	conn_output(gu->g_conn);
+	while ((e = xg_event(gu)) != NULL)
+		n++;
+	cr_assert_eq(n, 2, "%d events", n);
+}
