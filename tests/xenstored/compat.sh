@@ -71,6 +71,13 @@ $DEB/xenstore-write -R /a/raw '\x01\x02\\ok\n'
 $DEB/xenstore-write /a/esc 'back\slash\101\x42\t\777'
 $DEB/xenstore-chmod /vm/1 n0 r1 w2 b3
 
+# more children than one payload holds: libxenstore pages with DIRECTORY_PART
+i=0; set --
+while [ $i -lt 600 ]; do set -- "$@" /big/child$i $i; i=$((i + 1)); done
+$DEB/xenstore-write "$@" || exit 1
+run xenstore-list /big
+run xenstore-ls -f /big
+
 for args in "" "/" "-p" "-f" "-fp" "/a" "-p /a" "-f /a" "/a/b" "/nope" "a" "-p /vm"; do
 	# shellcheck disable=SC2086
 	run xenstore-ls $args

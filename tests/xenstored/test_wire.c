@@ -588,10 +588,10 @@ Test(wireopt, path_max_override, .timeout = 20)
 	/* --pid-file */
 	{
 		struct xst_daemon pd;
-		const char *a[] = { "--pid-file", "/tmp/xst-wire-test.pid", NULL };
+		const char *a[] = { "--pid-file", pid, NULL };
 
+		snprintf(pid, sizeof(pid), "/tmp/xst-wire-%d.pid", (int)getpid());
 		xst_daemon_start(&pd, a);
-		snprintf(pid, sizeof(pid), "/tmp/xst-wire-test.pid");
 		f = fopen(pid, "r");
 		cr_assert_not_null(f);
 		cr_assert_eq(fscanf(f, "%ld", &p), 1);
