@@ -63,7 +63,7 @@ hv_gnttab_entry(struct hv *hv, hv_domid_t domid, hv_gref_t ref, struct hv_mappin
  * GTF_reading (and GTF_writing) in one compare-and-swap of flags+domid.
  */
 static int
-hv_gnttab_acquire(grant_entry_v1_t *e, hv_domid_t self, bool write)
+hv_gnttab_acquire(grant_entry_v1_t *e, hv_domid_t self, bool write, uint16_t *was)
 {
 	uint32_t *wp = (uint32_t *)(void *)e;
 	union hv_gnttab_word old, new;
@@ -77,6 +77,7 @@ hv_gnttab_acquire(grant_entry_v1_t *e, hv_domid_t self, bool write)
 		}
 		new = old;
 		new.f.flags |= GTF_reading | (write ? GTF_writing : 0);
+		*was = old.f.flags;
 		if (new.word == old.word ||
 		    __atomic_compare_exchange_n(wp, &old.word, new.word, false,
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -135,7 +136,8 @@ hv_gnttab_map_grant_ref(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref, 
 	if (e == NULL)
 		return NULL;
 	pin = hv_gnttab_pin(xgt, domid, ref, false);
-	if (hv_gnttab_acquire(e, hv_self(xgt->hv), write) < 0)
+	uint16_t was;
+	if (hv_gnttab_acquire(e, hv_self(xgt->hv), write, &was) < 0)
 		return NULL;
 	page = hv_gnttab_frame(m, e);
 	if (page == NULL) {
@@ -243,12 +245,13 @@ hv_gnttab_copy_side(struct hv_gnttab *xgt, bool is_ref, hv_gref_t ref, void *vir
 	if (s->e == NULL)
 		return errno == EINVAL ? GNTST_bad_gntref : GNTST_bad_domain;
 	pin = hv_gnttab_pin(xgt, domid, ref, false);
-	uint16_t held = pin ? GTF_reading | (pin->nr_write ? GTF_writing : 0) : 0;
-	if (hv_gnttab_acquire(s->e, hv_self(xgt->hv), write) < 0) {
+	uint16_t held = pin ? GTF_reading | (pin->nr_write ? GTF_writing : 0) : 0, was;
+	if (hv_gnttab_acquire(s->e, hv_self(xgt->hv), write, &was) < 0) {
 		s->e = NULL;
 		return GNTST_permission_denied;
 	}
-	s->bits = (GTF_reading | (write ? GTF_writing : 0)) & ~held;
+	/* only the bits this copy set: a mapping (ours or another process's) keeps its own */
+	s->bits = (GTF_reading | (write ? GTF_writing : 0)) & ~held & ~was;
 	uint8_t *page = hv_gnttab_frame(m, s->e);
 	if (page == NULL)
 		return GNTST_bad_page;
