@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,6 +60,7 @@ bench_start_hvd(void)
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0)
 			dup2(null, 2);	/* hvd's and the guests' chatter */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(BENCH_HVD, "hvd", "-f", (char *)NULL);
 		_exit(127);
 	}

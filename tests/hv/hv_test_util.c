@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,8 @@ hvt_start(struct hvt *t)
 	t->hvd_pid = fork();
 	cr_assert(t->hvd_pid >= 0);
 	if (t->hvd_pid == 0) {
+		/* a test that dies without its fini must not leave hvd (and guests) behind */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(HVT_HVD, "hvd", "-f", (char *)NULL);
 		_exit(127);
 	}
