@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,25 +49,25 @@ hvt_start(struct hvt *t)
 	cr_assert_not_null(t->hv, "cannot connect to hvd: %s", strerror(errno));
 }
 
-/* rm -rf of the (flat, plus empty/) rundir. */
+/* nftw callback: removes one file or (emptied) directory. */
+static int
+hvt_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* rm -rf of the rundir, whatever the daemons left in it. */
 static void
 hvt_rmdir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char path[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (rmdir(path) < 0 && unlink(path) < 0 && errno == EISDIR)
-			hvt_rmdir(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	/* depth-first, so every directory is empty when its turn comes */
+	nftw(dir, hvt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void
