@@ -39,8 +39,6 @@ dom_layout_home(struct dom_ops *o, const struct dom_layout *l, const char *dp, c
 	hv_domid_t N = l->dl_domid;
 	char p[256];
 
-	dom_ops_mkdir(o, dp);
-	dom_ops_perms(o, dp, 0, N);
 	dom_ops_write(o, dom_layout_path(p, sizeof(p), dp, "vm"), vm);
 	dom_ops_write(o, dom_layout_path(p, sizeof(p), dp, "name"), c->cd_name);
 	dom_ops_printf(o, dom_layout_path(p, sizeof(p), dp, "domid"), "%u", N);
@@ -72,8 +70,6 @@ dom_layout_vm(struct dom_ops *o, const struct dom_layout *l, const char *vm, con
 	char p[256];
 
 	gettimeofday(&tv, NULL);
-	dom_ops_mkdir(o, vm);
-	dom_ops_perms(o, vm, 0, l->dl_domid);
 	dom_ops_write(o, dom_layout_path(p, sizeof(p), vm, "uuid"), uuid);
 	dom_ops_write(o, dom_layout_path(p, sizeof(p), vm, "name"), c->cd_name);
 	dom_ops_printf(o, dom_layout_path(p, sizeof(p), vm, "start_time"), "%ld.%02ld",
@@ -122,7 +118,41 @@ dom_layout_console(struct dom_ops *o, const struct dom_layout *l, const char *dp
 	}
 }
 
-/* The whole layout as one pipelined transaction. */
+/*
+ * The domain's own top directories, created outside the transaction: a
+ * transaction that created them would change /local/domain, /vm and /libxl and
+ * so conflict with every other domain being created at the same time.
+ */
+static int
+dom_layout_roots(const struct dom_layout *l, const char *dp, const char *vm, const char *lp)
+{
+	static const char *const kinds[] = { "console", "vbd", "vif" };
+	struct dom_ops o = { 0 };
+	char p[128];
+	int rc;
+
+	dom_ops_rm(&o, dp);
+	dom_ops_rm(&o, lp);
+	dom_ops_mkdir(&o, dp);
+	dom_ops_perms(&o, dp, 0, l->dl_domid);
+	dom_ops_mkdir(&o, vm);
+	dom_ops_perms(&o, vm, 0, l->dl_domid);
+	dom_ops_mkdir(&o, lp);
+	dom_ops_perms(&o, lp, 0, 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if ((i == 1 && l->dl_cfg->cd_ndisks == 0) || (i == 2 && l->dl_cfg->cd_nnics == 0))
+			continue;
+		snprintf(p, sizeof(p), "/local/domain/%u/backend/%s/%u", DOM_BACKEND_DOMID, kinds[i],
+		    l->dl_domid);
+		dom_ops_rm(&o, p);
+		dom_ops_mkdir(&o, p);
+	}
+	rc = dom_ops_send(&o);
+	dom_ops_free(&o);
+	return rc;
+}
+
+/* The whole layout: the roots, then everything below them in one pipelined transaction. */
 int
 dom_layout_write(struct xs *xs, const struct dom_layout *l)
 {
@@ -135,12 +165,12 @@ dom_layout_write(struct xs *xs, const struct dom_layout *l)
 	snprintf(dp, sizeof(dp), "/local/domain/%u", l->dl_domid);
 	snprintf(vm, sizeof(vm), "/vm/%s", uuid);
 	snprintf(lp, sizeof(lp), "/libxl/%u", l->dl_domid);
-	dom_ops_rm(&o, dp);
-	dom_ops_rm(&o, lp);
+	if (dom_layout_roots(l, dp, vm, lp) < 0) {
+		log_warn("domain %u: cannot create its xenstore directories", l->dl_domid);
+		return -1;
+	}
 	dom_layout_home(&o, l, dp, vm);
 	dom_layout_vm(&o, l, vm, uuid);
-	dom_ops_mkdir(&o, lp);
-	dom_ops_perms(&o, lp, 0, 0);
 	dom_ops_write(&o, dom_layout_path(p, sizeof(p), lp, "type"), "pv");
 	dom_layout_console(&o, l, dp);
 	dom_device_write(&o, l->dl_domid, l->dl_cfg);

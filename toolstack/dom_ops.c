@@ -109,6 +109,7 @@ struct dom_ops_run {
 	int r_err;		/* first operation error of this attempt */
 	int r_done;
 	int r_result;
+	int r_plain;		/* no transaction: the result is the first error */
 };
 
 /* An operation's reply; once all are in, commit or abort. */
@@ -125,6 +126,12 @@ dom_ops_reply(struct xsa *xsa, int err, const char *data, size_t len, void *arg)
 	}
 	if (++r->r_replies < r->r_ops->do_n)
 		return;
+	if (r->r_plain) {
+		r->r_result = r->r_err;
+		r->r_done = 1;
+		event_base_loopbreak(r->r_base);
+		return;
+	}
 	if (r->r_err)
 		xsa_tx_abort(r->r_tx, r->r_err);
 	else
@@ -213,11 +220,30 @@ dom_ops_lost(struct xsa *xsa, void *arg)
 	event_base_loopbreak(r->r_base);
 }
 
-/* Runs one transaction attempt to its end; the errno-style result. */
+/* Sends every operation outside any transaction (plain mode). */
 static int
-dom_ops_attempt(struct dom_ops *o)
+dom_ops_send_plain(struct xsa *xsa, struct dom_ops_run *r)
 {
-	struct dom_ops_run r = { .r_ops = o };
+	char buf[XENSTORE_PAYLOAD_MAX];
+
+	for (size_t i = 0; i < r->r_ops->do_n; i++) {
+		size_t len = dom_ops_payload(&r->r_ops->do_ops[i], buf, sizeof(buf));
+		if (len == 0) {
+			errno = E2BIG;
+			return -1;
+		}
+		if (xsa_request(xsa, r->r_ops->do_ops[i].op_type, XS_TX_NONE, buf, len,
+		    dom_ops_reply, r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Runs one attempt (a transaction, or plain requests) to its end; the errno-style result. */
+static int
+dom_ops_attempt(struct dom_ops *o, int plain)
+{
+	struct dom_ops_run r = { .r_ops = o, .r_plain = plain };
 	struct xsa *xsa = NULL;
 	int rc = EIO;
 
@@ -227,7 +253,8 @@ dom_ops_attempt(struct dom_ops *o)
 		rc = errno;
 		goto out;
 	}
-	if (xsa_transaction(xsa, dom_ops_body, dom_ops_done, &r) < 0) {
+	if (plain ? dom_ops_send_plain(xsa, &r) < 0 :
+	    xsa_transaction(xsa, dom_ops_body, dom_ops_done, &r) < 0) {
 		rc = errno;
 		goto out;
 	}
@@ -250,13 +277,28 @@ dom_ops_commit(struct dom_ops *o)
 
 	for (int i = 0; i < DOM_OPS_ATTEMPTS; i++) {
 		o->do_n = n;
-		if ((err = dom_ops_attempt(o)) == 0)
+		if ((err = dom_ops_attempt(o, 0)) == 0)
 			return 0;
 		if (err != EAGAIN)
 			break;
+		log_debug("xenstore transaction conflict; attempt %d", i + 2);
 		poll(NULL, 0, (int)(random() % (2 + i)));
 	}
 	o->do_n = n;
+	errno = err;
+	return -1;
+}
+
+/* Sends every operation pipelined without a transaction; the first error wins. */
+int
+dom_ops_send(struct dom_ops *o)
+{
+	int err;
+
+	if (o->do_n == 0)
+		return 0;
+	if ((err = dom_ops_attempt(o, 1)) == 0)
+		return 0;
 	errno = err;
 	return -1;
 }

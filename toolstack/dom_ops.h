@@ -34,6 +34,8 @@ void dom_ops_write_perm(struct dom_ops *o, const char *path, const char *val, ui
     uint32_t reader);
 /* All or nothing, on a connection of its own; -1 with errno. */
 int dom_ops_commit(struct dom_ops *o);
+/* Pipelined without a transaction (rm of an absent node is fine); -1 with errno. */
+int dom_ops_send(struct dom_ops *o);
 void dom_ops_free(struct dom_ops *o);
 /* Reads n nodes pipelined; an array of n values (NULL where absent), or NULL. */
 char **dom_ops_read_all(const char *const *paths, size_t n);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "xl.h"
 
+/* xl console: hands the terminal to pvconsole. */
 static int
 xl_console_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

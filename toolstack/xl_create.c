@@ -81,6 +81,7 @@ xl_create_wait_console(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
+/* xl create: config, checks, domain, console, monitor. */
 static int
 xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

@@ -7,6 +7,7 @@
 #include "xl.h"
 #include "xmalloc.h"
 
+/* xl domid NAME. */
 static int
 xl_domid_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
@@ -35,6 +36,7 @@ const struct xl_cmd xl_cmd_domid = {
 	.xc_exec = xl_domid_exec,
 };
 
+/* xl domname ID. */
 static int
 xl_domname_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

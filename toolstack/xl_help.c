@@ -4,6 +4,7 @@
 #include "log.h"
 #include "xl.h"
 
+/* xl help [command]. */
 static int
 xl_help_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

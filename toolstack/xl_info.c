@@ -31,6 +31,7 @@ xl_info_line(const char *want, const char *key, const char *fmt, ...)
 	putchar('\n');
 }
 
+/* xl info [key]: host facts from hvd and uname, in xl's order. */
 static int
 xl_info_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
@@ -94,6 +95,7 @@ const struct xl_cmd xl_cmd_info = {
 	.xc_exec = xl_info_exec,
 };
 
+/* xl dmesg [-c]: hvd's console ring. */
 static int
 xl_dmesg_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
@@ -184,6 +186,7 @@ xl_uptime_print(struct xl_ctx *ctx, hv_domid_t domid, int brief)
 	free(name);
 }
 
+/* xl uptime [-s] [Domain...]. */
 static int
 xl_uptime_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

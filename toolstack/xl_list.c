@@ -69,6 +69,7 @@ xl_list_select(struct xl_ctx *ctx, struct xl_args *a, unsigned *n)
 	return all;
 }
 
+/* xl list: the table, or -l JSON. */
 static int
 xl_list_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

@@ -148,12 +148,14 @@ xl_shutdown_common(struct xl_ctx *ctx, struct xl_args *a, const char *request,
 	return rc;
 }
 
+/* xl shutdown: control/shutdown = poweroff. */
 static int
 xl_shutdown_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
 	return xl_shutdown_common(ctx, a, "poweroff", "Shutting down");
 }
 
+/* xl reboot: control/shutdown = reboot. */
 static int
 xl_reboot_exec(struct xl_ctx *ctx, struct xl_args *a)
 {

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "xl.h"
 
+/* xl pause Domain. */
 static int
 xl_pause_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
@@ -28,6 +29,7 @@ const struct xl_cmd xl_cmd_pause = {
 	.xc_exec = xl_pause_exec,
 };
 
+/* xl unpause Domain. */
 static int
 xl_unpause_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
@@ -53,6 +55,7 @@ const struct xl_cmd xl_cmd_unpause = {
 	.xc_exec = xl_unpause_exec,
 };
 
+/* xl destroy Domain (never dom0). */
 static int
 xl_destroy_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
