@@ -261,7 +261,7 @@ conn_event_queued(const struct conn *c, const char *path, size_t pl, const char 
 	return false;
 }
 
-/* An unsolicited WATCH_EVENT; dropped when too large, already queued, or the client is not reading. */
+/* An unsolicited WATCH_EVENT; dropped when too large, already queued, or unread. */
 void
 conn_send_event(struct conn *c, const char *path, const char *token)
 {

@@ -16,24 +16,13 @@
 #include "log.h"
 #include "xenstored.h"
 #include "xmalloc.h"
+#include "domain.h"
 
 #ifndef VIRQ_DOM_EXC
 #define VIRQ_DOM_EXC 3
 #endif
 #define DOMID_SELF_ID 0x7ff0u
 
-struct domain {
-	LIST_ENTRY(domain) d_link;
-	uint32_t d_domid;
-	struct conn *d_conn;
-	struct xenstore_domain_interface *d_intf;
-	uint64_t d_mfn;
-	uint32_t d_remote_port;
-	int d_local_port;		/* -1: none */
-	struct event *d_ev;
-	uint32_t d_target;
-	bool d_shutdown_reported;
-};
 
 bool domain_keep_orphans;
 static LIST_HEAD(, domain) domains = LIST_HEAD_INITIALIZER(domains);
@@ -67,91 +56,6 @@ domain_target(uint32_t domid)
 	return d ? d->d_target : DOMID_NONE;
 }
 
-/* ---- the ring transport ---- */
-
-/* Consumes request bytes from the guest's ring; indexes are read once and checked. */
-static ssize_t
-domain_ring_read(struct conn *c, void *buf, size_t len)
-{
-	struct domain *d = c->c_domain;
-	struct xenstore_domain_interface *intf;
-	XENSTORE_RING_IDX cons, prod;
-	size_t avail, off;
-
-	if (d == NULL || (intf = d->d_intf) == NULL)
-		return -1;
-	cons = __atomic_load_n(&intf->req_cons, __ATOMIC_RELAXED);
-	prod = __atomic_load_n(&intf->req_prod, __ATOMIC_ACQUIRE);
-	if (prod - cons > XENSTORE_RING_SIZE) {
-		intf->error = XENSTORE_ERROR_RINGIDX;
-		return -1;
-	}
-	avail = prod - cons;
-	off = MASK_XENSTORE_IDX(cons);
-	if (avail > XENSTORE_RING_SIZE - off)
-		avail = XENSTORE_RING_SIZE - off;
-	if (len > avail)
-		len = avail;
-	if (len == 0)
-		return 0;
-	memcpy(buf, intf->req + off, len);
-	__atomic_store_n(&intf->req_cons, cons + len, __ATOMIC_RELEASE);
-	if (domain_xce && d->d_local_port >= 0)
-		hv_evtchn_notify(domain_xce, d->d_local_port);
-	return len;
-}
-
-/* Produces reply bytes into the guest's ring. */
-static ssize_t
-domain_ring_write(struct conn *c, const void *buf, size_t len)
-{
-	struct domain *d = c->c_domain;
-	struct xenstore_domain_interface *intf;
-	XENSTORE_RING_IDX cons, prod;
-	size_t space, off;
-
-	if (d == NULL || (intf = d->d_intf) == NULL)
-		return -1;
-	cons = __atomic_load_n(&intf->rsp_cons, __ATOMIC_ACQUIRE);
-	prod = __atomic_load_n(&intf->rsp_prod, __ATOMIC_RELAXED);
-	if (prod - cons > XENSTORE_RING_SIZE) {
-		intf->error = XENSTORE_ERROR_RINGIDX;
-		return -1;
-	}
-	space = XENSTORE_RING_SIZE - (prod - cons);
-	off = MASK_XENSTORE_IDX(prod);
-	if (space > XENSTORE_RING_SIZE - off)
-		space = XENSTORE_RING_SIZE - off;
-	if (len > space)
-		len = space;
-	if (len == 0)
-		return 0;
-	memcpy(intf->rsp + off, buf, len);
-	__atomic_store_n(&intf->rsp_prod, prod + len, __ATOMIC_RELEASE);
-	if (domain_xce && d->d_local_port >= 0)
-		hv_evtchn_notify(domain_xce, d->d_local_port);
-	return len;
-}
-
-/* A dropped ring connection: flag the error and ignore the ring, keep the domain (XSA-325). */
-static void
-domain_ring_free(struct conn *c)
-{
-	struct domain *d = c->c_domain;
-
-	if (d == NULL)
-		return;
-	if (d->d_intf && d->d_intf->error == XENSTORE_ERROR_NONE)
-		d->d_intf->error = XENSTORE_ERROR_PROTO;
-	d->d_conn = NULL;
-}
-
-static const struct conn_ops domain_ring_ops = {
-	.co_read = domain_ring_read,
-	.co_write = domain_ring_write,
-	.co_free = domain_ring_free,
-};
-
 /* The guest notified us: pull requests, push queued replies. */
 static void
 domain_port_cb(evutil_socket_t fd, short what, void *arg)
@@ -169,6 +73,14 @@ domain_port_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- hvd ---- */
+
+/* Signals the guest's port (after we consumed requests or produced replies). */
+void
+domain_notify(struct domain *d)
+{
+	if (domain_xce && d->d_local_port >= 0)
+		hv_evtchn_notify(domain_xce, d->d_local_port);
+}
 
 /* VIRQ_DOM_EXC: some domain shut down or died. */
 static void
@@ -470,8 +382,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	intf->server_features = 0;
 	intf->connection = XENSTORE_CONNECTED;
 	intf->error = XENSTORE_ERROR_NONE;
-	c = conn_new(&domain_ring_ops, d, domid, false);
-	c->c_domain = d;
+	c = ring_conn_new(d);
 	d->d_conn = c;
 	log_info("dom%u introduced (mfn %llu, port %u)", domid, (unsigned long long)mfn, port);
 	watch_fire_special("@introduceDomain");

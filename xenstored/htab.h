@@ -24,6 +24,7 @@ void *htab_put(struct htab *ht, const char *key, void *val);
 /* Removes; returns the value or NULL. */
 void *htab_del(struct htab *ht, const char *key);
 /* Calls fn for each entry; fn must not modify the table. */
-void htab_foreach(const struct htab *ht, void (*fn)(const char *key, void *val, void *arg), void *arg);
+void htab_foreach(const struct htab *ht, void (*fn)(const char *key, void *val, void *arg),
+    void *arg);
 
 #endif

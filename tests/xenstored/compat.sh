@@ -125,7 +125,11 @@ run xenstore-ls -f /t
 for impl in "$DEB" "$BIN"; do
 	"$impl/xenstore-watch" -n 3 /wt >"$T/watch.$(basename "$impl")" &
 	wp=$!
-	sleep 0.2
+	# the initial event says the watch is registered
+	i=0
+	while [ ! -s "$T/watch.$(basename "$impl")" ] && [ $i -lt 200 ]; do
+		sleep 0.02; i=$((i + 1))
+	done
 	$DEB/xenstore-write /wt/a 1
 	$DEB/xenstore-rm /wt
 	wait $wp
