@@ -146,8 +146,13 @@ xl_uptime_of(struct xs *xs, hv_domid_t domid)
 		st = dom_xs_read(xs, p);
 		free(p);
 	}
-	if (st)
-		t = time(NULL) - strtod(st, NULL);
+	if (st) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		t = now.tv_sec + now.tv_nsec / 1e9 - strtod(st, NULL);
+		if (t < 0)
+			t = 0;
+	}
 	free(vm);
 	free(st);
 	return t < 0 ? -1 : (long)t;

@@ -121,6 +121,10 @@ Test(xl, create_list_destroy)
 	cr_expect(matches(out, re), "%s", out);
 	cr_expect(matches(out, "^                \"name\": \"t1\",$"), "%s", out);
 	free(out);
+	cr_assert_eq(xlt_run(&out, "$XL uptime t1"), 0);
+	cr_expect(matches(out, "^Name {29} {3}ID Uptime$"), "%s", out);
+	cr_expect(matches(out, "^t1 {31} +[0-9]+  0:00:[0-9][0-9]$"), "%s", out);
+	free(out);
 	cr_assert_eq(xlt_run(&out, "$XL domname %d", id), 0);
 	cr_expect_str_eq(out, "t1\n");
 	free(out);
