@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "dom.h"
 #include "xmalloc.h"
@@ -21,13 +22,29 @@ dom_defaults_mac(char *buf, size_t len)
 	snprintf(buf, len, "00:16:3e:%02x:%02x:%02x", r[0] & 0x7f, r[1], r[2]);
 }
 
-/* Adds uuid= when absent and mac= to each vif spec that has none. */
+/* A relative kernel path made absolute, so the monitor (in /) can restart from it. */
+static void
+dom_defaults_kernel(struct cfg *cfg)
+{
+	struct cfg_setting *k = cfg_get(cfg, "kernel");
+	char cwd[4096], *abs;
+
+	if (k == NULL || k->cs_value.cv_kind != CFG_ATOM || k->cs_value.cv_atom[0] == '/' ||
+	    k->cs_value.cv_atom[0] == '\0' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	xasprintf(&abs, "%s/%s", cwd, k->cs_value.cv_atom);
+	free(k->cs_value.cv_atom);
+	k->cs_value.cv_atom = abs;
+}
+
+/* Adds uuid= when absent, mac= to each vif spec that has none, an absolute kernel path. */
 void
 dom_defaults_fill(struct cfg *cfg)
 {
 	struct cfg_diag d = { .cd_out = NULL };
 	struct cfg_setting *vif;
 
+	dom_defaults_kernel(cfg);
 	if (cfg_get(cfg, "uuid") == NULL) {
 		uint8_t u[16];
 		char uuid[37], *line;

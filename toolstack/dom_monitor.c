@@ -231,7 +231,7 @@ dom_monitor_child(hv_domid_t domid, const char *name)
 	struct dom_monitor m = { .dm_domid = domid, .dm_start_ms = dom_now_ms() };
 	int rc = 1;
 
-	if (setsid() < 0 || dom_monitor_stdio(name) < 0)
+	if (setsid() < 0 || dom_monitor_stdio(name) < 0 || chdir("/") < 0)
 		_exit(1);
 	closefrom(3);
 	log_init("xl", log_verbose(), LOG_TO_STDERR);
