@@ -461,3 +461,44 @@ Test(xl, fifty_domains_at_once, .timeout = 120)
 	free(out);
 	cr_expect_eq(xlt_nr_domains(), 1);
 }
+
+Test(xl, rename_info_dmesg_and_xencommons_status)
+{
+	int id = create("old", NULL);
+	char *out, p[64], re[96];
+
+	cr_assert_eq(xlt_run(&out, "$XL rename old new"), 0, "%s", out);
+	free(out);
+	cr_expect_eq(xlt_domid("new"), id);
+	cr_expect_eq(xlt_domid("old"), -1);
+	snprintf(p, sizeof(p), "/local/domain/%d/vm", id);
+	char *vm = xlt_xs_read(p), *name;
+	cr_assert_not_null(vm);
+	snprintf(p, sizeof(p), "%s/name", vm);
+	name = xlt_xs_read(p);
+	cr_expect_str_eq(name, "new");
+	free(name);
+	free(vm);
+	cr_expect_neq(xlt_run(&out, "$XL rename new Domain-0"), 0);
+	free(out);
+
+	cr_assert_eq(xlt_run(&out, "$XL info"), 0);
+	cr_expect(matches(out, "^host {19}: .+$"), "%s", out);
+	cr_expect(matches(out, "^total_memory {11}: [0-9]+$"), "%s", out);
+	cr_expect(matches(out, "^xend_config_format     : 4$"), "%s", out);
+	free(out);
+	cr_assert_eq(xlt_run(&out, "$XL info nr_cpus"), 0);
+	cr_expect(matches(out, "^[0-9]+$"), "%s", out);
+	free(out);
+
+	cr_assert_eq(xlt_run(&out, "$XL dmesg"), 0);
+	snprintf(re, sizeof(re), "d%d: created", id);
+	cr_expect(strstr(out, re) != NULL, "%s", out);
+	free(out);
+
+	cr_assert_eq(xlt_run(&out, "%s status", XLT_XENCOMMONS), 0, "%s", out);
+	cr_expect(matches(out, "^hvd: running \\(pid [0-9]+\\)$"), "%s", out);
+	cr_expect(matches(out, "^xenstored: running"), "%s", out);
+	cr_expect(matches(out, "^consoled: running"), "%s", out);
+	free(out);
+}
