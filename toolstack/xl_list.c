@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dom.h"
+#include "dom_ops.h"
 #include "log.h"
 #include "xl.h"
 #include "xl_list.h"
@@ -27,10 +28,9 @@ xl_list_state(const struct hv_dominfo *i, char out[7])
 
 /* One row, formatted as xl_info.c's list_domains does. */
 static void
-xl_list_row(struct xs *xs, const struct hv_dominfo *i, int verbose)
+xl_list_row(const char *name, const struct hv_dominfo *i, int verbose)
 {
 	char state[7], uuid[37];
-	char *name = dom_find_name(xs, i->domid);
 
 	xl_list_state(i, state);
 	printf("%-40s %5u %5lu %5u     %s  %8.1f", name ? name : "(null)", i->domid,
@@ -45,7 +45,27 @@ xl_list_row(struct xs *xs, const struct hv_dominfo *i, int verbose)
 		printf("     -");
 	}
 	putchar('\n');
-	free(name);
+}
+
+/* Every row, the names read from xenstore in one round trip. */
+static void
+xl_list_rows(const struct hv_dominfo *info, unsigned n, int verbose)
+{
+	char **paths = xcalloc(n + 1, sizeof(*paths)), **names;
+
+	for (unsigned i = 0; i < n; i++)
+		xasprintf(&paths[i], "/local/domain/%u/name", info[i].domid);
+	names = dom_ops_read_all((const char *const *)paths, n);
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = names && names[i] ? names[i] :
+		    info[i].domid == 0 ? DOM_DOM0_NAME : NULL;
+		xl_list_row(name, &info[i], verbose);
+		if (names)
+			free(names[i]);
+		free(paths[i]);
+	}
+	free(names);
+	free(paths);
 }
 
 /* The domains named on the command line, or every domain. */
@@ -88,8 +108,7 @@ xl_list_exec(struct xl_ctx *ctx, struct xl_args *a)
 		printf("Name                                        ID   Mem VCPUs\tState\tTime(s)%s\n",
 		    xl_has(a, 'v') ? "   UUID                            Reason-Code\tSecurity Label" :
 		    "");
-		for (unsigned i = 0; i < n; i++)
-			xl_list_row(ctx->xc_xs, &info[i], xl_has(a, 'v'));
+		xl_list_rows(info, n, xl_has(a, 'v'));
 	}
 	free(info);
 	return rc;
