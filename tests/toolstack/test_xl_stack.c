@@ -435,6 +435,11 @@ Test(xl, a_failing_hotplug_script_is_named_and_the_domain_torn_down)
 	for (int d = 1; d < 8; d++)
 		assert_no_traces(d, NULL);
 	cr_expect_null(xlt_xs_read("/local/domain/0/backend/vbd/1/51712/state"));
+	cr_expect_eq(xlt_run(&out, "xenstore-ls -s /vm | grep -c ."), 1, "/vm not empty:\n%s", out);
+	free(out);
+	cr_expect_eq(xlt_run(&out, "ls %s/xl/ 2>/dev/null | grep -c cfg", T.xt_dir), 1,
+	    "a stored config was left:\n%s", out);
+	free(out);
 	kill(sleeper, SIGKILL);
 	waitpid(sleeper, NULL, 0);
 	free(cfg);
