@@ -98,6 +98,7 @@ struct dom_create_opts {
 	int dco_paused;		/* leave it paused */
 	int dco_console_fd;	/* >= 0: wait for this notify fd's byte before unpausing */
 	int dco_quiet;
+	int dco_name_lock;	/* >= 0: flock'd fd, released once the name is in xenstore */
 };
 /* Builds, lays out, connects and (unless paused) starts a domain; all or nothing. */
 int dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domain *dom,

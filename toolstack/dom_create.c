@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,7 +53,6 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	struct dom_layout l = { .dl_cfg = dom };
 	hv_domid_t domid;
 
-	(void)o;
 	memcpy(dc.uuid, dom->cd_uuid, sizeof(dc.uuid));
 	memcpy(l.dl_uuid, dom->cd_uuid, sizeof(l.dl_uuid));
 	if (hv_domain_create(hv, &dc, &domid) < 0) {
@@ -63,6 +63,9 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	l.dl_domid = domid;
 	if (dom_create_build(hv, dom, &l) < 0 || dom_layout_write(xs, &l) < 0)
 		goto fail;
+	/* The name is visible now: other creates may check theirs against it. */
+	if (o->dco_name_lock >= 0)
+		flock(o->dco_name_lock, LOCK_UN);
 	if (xs_introduce_domain(xs, domid, l.dl_store_mfn, l.dl_store_port) < 0) {
 		log_warn("domain %u: xenstored refused INTRODUCE", domid);
 		goto fail;

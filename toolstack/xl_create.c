@@ -1,5 +1,7 @@
 /* xl create: config, checks, the domain, its console, then its monitor. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,30 @@ xl_create_config(struct xl_args *a, const char *file, int first_override, struct
 	return 0;
 }
 
+/*
+ * Serializes name checks with the creates that could take the name (as xl's
+ * lock file does), until the new domain's name is in xenstore.
+ */
+static int
+xl_create_name_lock(void)
+{
+	char *dir = paths_run("xl"), *path;
+	int fd = -1;
+
+	xasprintf(&path, "%s/create.lock", dir);
+	if (paths_mkdir_p(dir, 0755) < 0 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(fd, LOCK_EX) < 0) {
+		log_warn("cannot take %s", path);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(path);
+	free(dir);
+	return fd;
+}
+
 /* What must hold before hvd is asked for anything. */
 static int
 xl_create_precheck(struct xl_ctx *ctx, const struct cfg_domain *dom)
@@ -87,7 +113,7 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
 	struct cfg cfg = { 0 };
 	struct cfg_domain dom = { 0 };
-	struct dom_create_opts o = { .dco_console_fd = -1 };
+	struct dom_create_opts o = { .dco_console_fd = -1, .dco_name_lock = -1 };
 	const char *given = a->xa_value['f'];
 	int first = 0, rc = 1;
 	pid_t console = -1;
@@ -108,12 +134,15 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 		rc = 0;
 		goto out;
 	}
-	if (xl_open(ctx, XL_NEED_HV | XL_NEED_XS) < 0 || xl_create_precheck(ctx, &dom) < 0)
+	if (xl_open(ctx, XL_NEED_HV | XL_NEED_XS) < 0 ||
+	    (o.dco_name_lock = xl_create_name_lock()) < 0 || xl_create_precheck(ctx, &dom) < 0)
 		goto out;
 	o.dco_paused = xl_has(a, 'p');
 	o.dco_quiet = xl_has(a, 'q');
 	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0)
 		goto out;
+	close(o.dco_name_lock);
+	o.dco_name_lock = -1;
 	if (xl_has(a, 'c') && (console = dom_console_spawn(domid, "pv", &o.dco_console_fd)) < 0)
 		log_warn("cannot start the console client");
 	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, o.dco_console_fd) < 0) {
@@ -131,6 +160,8 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	if (console > 0)
 		rc = xl_create_wait_console(console);
 out:
+	if (o.dco_name_lock >= 0)
+		close(o.dco_name_lock);
 	cfg_domain_free(&dom);
 	cfg_free(&cfg);
 	free(file);

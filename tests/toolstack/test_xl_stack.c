@@ -507,3 +507,17 @@ Test(xl, rename_info_dmesg_and_xencommons_status)
 	cr_expect(matches(out, "^consoled: running"), "%s", out);
 	free(out);
 }
+
+Test(xl, parallel_creates_of_one_name_make_one_domain)
+{
+	char *cfg = xlt_cfg(&T, "same", NULL), *out;
+
+	xlt_run(&out, "for i in 1 2 3 4 5 6; do $XL create -q %s & done; wait; "
+	    "$XL list | grep -c '^same '", cfg);
+	cr_expect(strstr(out, "\n1\n") != NULL || strncmp(out, "1\n", 2) == 0 ||
+	    matches(out, "^1$"), "%s", out);
+	cr_expect(strstr(out, "domain with name 'same' already exists") != NULL, "%s", out);
+	free(out);
+	cr_expect_eq(xlt_nr_domains(), 2);
+	free(cfg);
+}
