@@ -379,7 +379,8 @@ Test(consoled, flood_stays_within_the_bound_and_others_are_served)
 	tguest_publish(&flood, 65536);
 	tguest_create(&quiet, "quiet", 1);
 	tguest_publish(&quiet, 0);
-	cr_assert_not_null(tguest_tty(&flood, 5000));
+	cr_assert_not_null(tty = tguest_tty(&flood, 5000));
+	free(tty);
 	cr_assert_not_null(tty = tguest_tty(&quiet, 5000));
 	fd = open_tty(tty);
 	usleep(100 * 1000);
