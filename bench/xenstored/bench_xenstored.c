@@ -89,36 +89,69 @@ bench_rt(int fd, uint32_t type, uint32_t tx, const void *p, size_t len, char *ou
 	return h.type;
 }
 
-/* The echo server: reads a framed message, answers with reply_len bytes (in req_id). */
+#define BENCH_BROADCAST 0xbeefu
+
+/* Reads one framed message from a blocking socket; -1 at EOF. */
+static int
+bench_echo_read(int fd, struct xsd_sockmsg *h, char *body)
+{
+	char *p = (char *)h;
+	size_t need = 16;
+
+	while (need) {
+		ssize_t n = read(fd, p, need);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		need -= n;
+	}
+	bench_full(fd, body, h->len, 0);
+	return 0;
+}
+
+/*
+ * The echo server, one process and one poll loop like xenstored: answers each
+ * message with req_id bytes; a BENCH_BROADCAST message is first copied to every
+ * other connection (the native form of a watch fan-out), then answered.
+ */
 static void
 bench_echo_serve(int lfd)
 {
+	struct pollfd pfd[WATCHERS + 8];
 	char buf[16 + 8192];
-	int fd;
+	int n = 1, i, j;
 
-	while ((fd = accept(lfd, NULL, NULL)) >= 0) {
-		if (fork() == 0) {
+	pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
+	for (;;) {
+		if (poll(pfd, n, -1) < 0)
+			continue;
+		if ((pfd[0].revents & POLLIN) && n < WATCHERS + 8) {
+			int fd = accept(lfd, NULL, NULL);
+
+			if (fd >= 0)
+				pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
+		}
+		for (i = 1; i < n; i++) {
 			struct xsd_sockmsg h;
 
-			for (;;) {
-				char *p = (char *)&h;
-				size_t need = 16;
-
-				while (need) {
-					ssize_t n = read(fd, p, need);
-
-					if (n <= 0)
-						_exit(0);
-					p += n;
-					need -= n;
-				}
-				bench_full(fd, buf + 16, h.len, 0);
-				h.len = h.req_id;	/* reply size asked by the client */
-				memcpy(buf, &h, 16);
-				bench_full(fd, buf, 16 + h.len, 1);
+			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (bench_echo_read(pfd[i].fd, &h, buf + 16) < 0) {
+				close(pfd[i].fd);
+				pfd[i--] = pfd[--n];
+				continue;
 			}
+			if (h.type == BENCH_BROADCAST) {
+				memcpy(buf, &h, 16);
+				for (j = 1; j < n; j++)
+					if (j != i)
+						bench_full(pfd[j].fd, buf, 16 + h.len, 1);
+			}
+			h.len = h.req_id;	/* reply size asked by the client */
+			memcpy(buf, &h, 16);
+			bench_full(pfd[i].fd, buf, 16 + h.len, 1);
 		}
-		close(fd);
 	}
 }
 
@@ -139,8 +172,14 @@ bench_stats(double *lat, int n, double total)
 {
 	struct bench_res r;
 
+	double sum = 0;
+	int i;
+
+	(void)total;
+	for (i = 0; i < n; i++)
+		sum += lat[i];
 	qsort(lat, n, sizeof(*lat), bench_cmp);
-	r.ops = n / (total / 1e6);
+	r.ops = n / (sum / 1e6);
 	r.p50 = lat[n / 2];
 	r.p99 = lat[(int)(n * 0.99)];
 	return r;
@@ -164,6 +203,47 @@ bench_echo_rt(int efd, size_t req, size_t rep, int n, double *lat)
 		bench_full(efd, buf + 16, rep, 0);
 		lat[i] = bench_now() - t;
 	}
+	return bench_stats(lat, n, bench_now() - t0);
+}
+
+/* Native fan-out: one broadcast through the echo server to 100 listeners. */
+static struct bench_res
+bench_echo_fanout(const char *esock, size_t len, int n, double *lat)
+{
+	int w[WATCHERS], i, j, fd = bench_connect(esock);
+	struct xsd_sockmsg h = { BENCH_BROADCAST, 3, 0, len };
+	char buf[16 + 4096];
+	double t0, t;
+
+	for (i = 0; i < WATCHERS; i++)
+		w[i] = bench_connect(esock);
+	usleep(100000);	/* let the server accept them all */
+	memset(buf, 'b', sizeof(buf));
+	for (i = 0, t0 = bench_now(); i < n; i++) {
+		struct pollfd pfd[WATCHERS];
+		int got = 0;
+
+		t = bench_now();
+		memcpy(buf, &h, 16);
+		bench_full(fd, buf, 16 + len, 1);
+		bench_full(fd, buf, 16 + 3, 0);
+		for (j = 0; j < WATCHERS; j++)
+			pfd[j] = (struct pollfd){ w[j], POLLIN, 0 };
+		while (got < WATCHERS) {
+			poll(pfd, WATCHERS, 1000);
+			for (j = 0; j < WATCHERS; j++) {
+				if (pfd[j].fd < 0 || !(pfd[j].revents & POLLIN))
+					continue;
+				bench_full(w[j], buf, 16 + len, 0);
+				pfd[j].fd = -1;
+				got++;
+			}
+		}
+		lat[i] = bench_now() - t;
+	}
+	for (i = 0; i < WATCHERS; i++)
+		close(w[i]);
+	close(fd);
 	return bench_stats(lat, n, bench_now() - t0);
 }
 
@@ -252,9 +332,10 @@ main(int argc, char **argv)
 		t = bench_now();
 		bench_rt(fd, XS_READ, 0, "/bench/key", 11, NULL, NULL);
 		lat[i] = bench_now() - t;
+		bench_echo_rt(efd, 11, 16, 1, elat + i);	/* interleaved: same load */
 	}
 	x = bench_stats(lat, n, bench_now() - t0);
-	e = bench_echo_rt(efd, 11, 16, n, elat);
+	e = bench_stats(elat, n, 0);
 	bench_print("read (16 B value)", x, e);
 
 	/* write */
@@ -262,9 +343,10 @@ main(int argc, char **argv)
 		t = bench_now();
 		bench_rt(fd, XS_WRITE, 0, buf, len, NULL, NULL);
 		lat[i] = bench_now() - t;
+		bench_echo_rt(efd, len, 3, 1, elat + i);
 	}
 	x = bench_stats(lat, n, bench_now() - t0);
-	e = bench_echo_rt(efd, len, 3, n, elat);
+	e = bench_stats(elat, n, 0);
 	bench_print("write (16 B value)", x, e);
 
 	/* directory of 1000 children: names 0..999 fit one payload */
@@ -281,15 +363,17 @@ main(int argc, char **argv)
 			return 1;
 		}
 		lat[i] = bench_now() - t;
+		bench_echo_rt(efd, 11, dirlen, 1, elat + i);
 	}
 	x = bench_stats(lat, n / 4, bench_now() - t0);
-	e = bench_echo_rt(efd, 11, dirlen, n / 4, elat);
+	e = bench_stats(elat, n / 4, 0);
 	bench_print("directory (1000 children)", x, e);
 
-	/* read-modify-write transaction: 4 round trips */
+	/* read-modify-write transaction: 4 round trips, interleaved with 4 echoes */
 	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
 		char tx[16];
 		uint32_t id;
+		double s, tmp;
 
 		t = bench_now();
 		bench_rt(fd, XS_TRANSACTION_START, 0, "", 1, tx, NULL);
@@ -301,18 +385,15 @@ main(int argc, char **argv)
 			return 1;
 		}
 		lat[i] = bench_now() - t;
-	}
-	x = bench_stats(lat, n / 4, bench_now() - t0);
-	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
-		double s = bench_now();
-
-		bench_echo_rt(efd, 2, 3, 1, elat + n / 2);
-		bench_echo_rt(efd, 11, 16, 1, elat + n / 2);
-		bench_echo_rt(efd, len, 3, 1, elat + n / 2);
-		bench_echo_rt(efd, 2, 3, 1, elat + n / 2);
+		s = bench_now();
+		bench_echo_rt(efd, 2, 3, 1, &tmp);
+		bench_echo_rt(efd, 11, 16, 1, &tmp);
+		bench_echo_rt(efd, len, 3, 1, &tmp);
+		bench_echo_rt(efd, 2, 3, 1, &tmp);
 		elat[i] = bench_now() - s;
 	}
-	e = bench_stats(elat, n / 4, bench_now() - t0);
+	x = bench_stats(lat, n / 4, bench_now() - t0);
+	e = bench_stats(elat, n / 4, 0);
 	bench_print("rmw transaction (4 msgs)", x, e);
 
 	/* watch fan-out: 100 watchers, time until all have the event */
@@ -354,7 +435,8 @@ main(int argc, char **argv)
 		lat[i] = bench_now() - t;
 	}
 	x = bench_stats(lat, n / 20, bench_now() - t0);
-	e = bench_echo_rt(efd, len, 3, n / 20, elat);
+	close(efd);	/* only the listeners may receive broadcasts */
+	e = bench_echo_fanout(esock, len, n / 20, elat);
 	bench_print("watch fan-out (100)", x, e);
 	return 0;
 }
