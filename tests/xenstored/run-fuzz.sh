@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the xenstored message fuzzer with clang and runs it for a bounded
-# time. Usage: tests/xenstored/run-fuzz.sh [seconds] (default 30)
+# time: the message parser, then the ring transport, each for [seconds].
+# Usage: tests/xenstored/run-fuzz.sh [seconds] (default 30)
 set -eu
 SECS=${1:-30}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -9,7 +10,7 @@ if [ ! -d "$B" ]; then
 	CC=clang meson setup "$B" "$ROOT" -Dfuzz=true -Dtests=false -Dguest_static=false \
 	    -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C "$B" -j2 xenstored/fuzz-xenstored-msg
+ninja -C "$B" -j2 xenstored/fuzz-xenstored-msg xenstored/fuzz-xenstored-ring
 CORPUS=$(mktemp -d)
 WORK=$(mktemp -d)
 trap 'rm -rf "$CORPUS" "$WORK"' EXIT INT TERM
@@ -24,3 +25,6 @@ seed '\001\006\000\000\000\001\000\000\000\000\000\000\000\001\000\000\000\000' 
 seed '\000\004\000\000\000\001\000\000\000\000\000\000\000\005\000\000\000/\000tk\000' watch
 "$B/xenstored/fuzz-xenstored-msg" -max_total_time="$SECS" -max_len=8192 \
     -rss_limit_mb=1024 "$CORPUS"
+mkdir "$CORPUS/ring"
+"$B/xenstored/fuzz-xenstored-ring" -max_total_time="$SECS" -max_len=4200 \
+    -rss_limit_mb=1024 "$CORPUS/ring"
