@@ -88,6 +88,8 @@ void dom_device_write(struct dom_ops *o, hv_domid_t domid, const struct cfg_doma
 int dom_device_wait(struct xs *xs, hv_domid_t domid, const struct cfg_domain *cfg);
 /* Whether the daemon serving kind ("vbd", "vif") is running ($RUNDIR/<daemon>.pid). */
 int dom_device_backend_running(const char *kind);
+/* Whether create will wait for any backend (a device whose backend daemon runs). */
+int dom_device_will_wait(const struct cfg_domain *cfg);
 /* Checks up front, per device, that a backend runs; -1 when the config wants one. */
 int dom_device_precheck(const struct cfg_domain *cfg);
 /* Asks every backend to close (online=0, state=5) and waits a little for state 6. */
@@ -96,9 +98,11 @@ void dom_device_close(struct xs *xs, hv_domid_t domid);
 /* dom_create.c */
 struct dom_create_opts {
 	int dco_paused;		/* leave it paused */
-	int dco_console_fd;	/* >= 0: wait for this notify fd's byte before unpausing */
 	int dco_quiet;
 	int dco_name_lock;	/* >= 0: flock'd fd, released once the name is in xenstore */
+	/* Called once the domid exists (xl create -c starts the console client there). */
+	void (*dco_on_domid)(hv_domid_t domid, void *arg);
+	void *dco_arg;
 };
 /* Builds, lays out, connects and (unless paused) starts a domain; all or nothing. */
 int dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domain *dom,

@@ -61,6 +61,8 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 		return -1;
 	}
 	l.dl_domid = domid;
+	if (o->dco_on_domid)
+		o->dco_on_domid(domid, o->dco_arg);
 	if (dom_create_build(hv, dom, &l) < 0 || dom_layout_write(xs, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */

@@ -174,6 +174,14 @@ dom_device_write(struct dom_ops *o, hv_domid_t domid, const struct cfg_domain *c
 		dom_device_vif(o, domid, &cfg->cd_nics[i]);
 }
 
+/* Whether dom_device_wait will have anything to wait for. */
+int
+dom_device_will_wait(const struct cfg_domain *cfg)
+{
+	return (cfg->cd_ndisks && dom_device_backend_running("vbd")) ||
+	    (cfg->cd_nnics && dom_device_backend_running("vif"));
+}
+
 /* Says, per device, when no backend daemon runs; -1 when that is an error. */
 int
 dom_device_precheck(const struct cfg_domain *cfg)

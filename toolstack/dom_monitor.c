@@ -102,7 +102,7 @@ dom_monitor_restart(struct dom_monitor *m, struct cfg *cfg, const struct cfg_dom
 {
 	struct cfg_diag d = { .cd_out = stderr };
 	struct cfg_domain dom;
-	struct dom_create_opts o = { .dco_console_fd = -1, .dco_name_lock = -1 };
+	struct dom_create_opts o = { .dco_name_lock = -1 };
 	hv_domid_t domid;
 	int rc = DOM_MONITOR_DONE;
 

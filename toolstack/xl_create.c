@@ -94,6 +94,36 @@ xl_create_precheck(struct xl_ctx *ctx, const struct cfg_domain *dom)
 	return dom_device_precheck(dom);
 }
 
+/* The console client of xl create -c, started as early as it can be. */
+struct xl_create_console {
+	pid_t cc_pid;
+	int cc_fd;		/* its start notification */
+};
+
+/* Starts pvconsole as soon as the domid exists, so its start overlaps the build. */
+static void
+xl_create_console_early(hv_domid_t domid, void *arg)
+{
+	struct xl_create_console *cc = arg;
+
+	if ((cc->cc_pid = dom_console_spawn(domid, "pv", &cc->cc_fd)) < 0)
+		log_warn("cannot start the console client");
+}
+
+/* Stops a console client whose domain was not created. */
+static void
+xl_create_console_abort(struct xl_create_console *cc)
+{
+	if (cc->cc_pid > 0) {
+		kill(cc->cc_pid, SIGTERM);
+		waitpid(cc->cc_pid, NULL, 0);
+		cc->cc_pid = -1;
+	}
+	if (cc->cc_fd >= 0)
+		close(cc->cc_fd);
+	cc->cc_fd = -1;
+}
+
 /* Waits for the console client and returns its exit status. */
 static int
 xl_create_wait_console(pid_t pid)
@@ -113,10 +143,10 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
 	struct cfg cfg = { 0 };
 	struct cfg_domain dom = { 0 };
-	struct dom_create_opts o = { .dco_console_fd = -1, .dco_name_lock = -1 };
+	struct dom_create_opts o = { .dco_name_lock = -1 };
 	const char *given = a->xa_value['f'];
+	struct xl_create_console cc = { .cc_pid = -1, .cc_fd = -1 };
 	int first = 0, rc = 1;
-	pid_t console = -1;
 	hv_domid_t domid;
 	char *file;
 
@@ -139,26 +169,34 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 		goto out;
 	o.dco_paused = xl_has(a, 'p');
 	o.dco_quiet = xl_has(a, 'q');
-	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0)
+	/* pvconsole gives up after 5 s without a tty: start it early only when no backend is awaited. */
+	if (xl_has(a, 'c') && !dom_device_will_wait(&dom)) {
+		o.dco_on_domid = xl_create_console_early;
+		o.dco_arg = &cc;
+	}
+	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0) {
+		xl_create_console_abort(&cc);
 		goto out;
+	}
 	close(o.dco_name_lock);
 	o.dco_name_lock = -1;
-	if (xl_has(a, 'c') && (console = dom_console_spawn(domid, "pv", &o.dco_console_fd)) < 0)
-		log_warn("cannot start the console client");
-	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, o.dco_console_fd) < 0) {
+	if (xl_has(a, 'c') && o.dco_on_domid == NULL)
+		xl_create_console_early(domid, &cc);
+	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, cc.cc_fd) < 0) {
+		xl_create_console_abort(&cc);
 		dom_destroy(ctx->xc_hv, ctx->xc_xs, domid);
 		goto out;
 	}
-	if (o.dco_console_fd >= 0)
-		close(o.dco_console_fd);
+	if (cc.cc_fd >= 0)
+		close(cc.cc_fd);
 	if (!o.dco_quiet)
 		fprintf(stderr, "Started domain %s (id=%u)\n", dom.cd_name, domid);
 	rc = 0;
 	if (!xl_has(a, 'e'))
 		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, xl_has(a, 'F'))
 		    < 0;
-	if (console > 0)
-		rc = xl_create_wait_console(console);
+	if (cc.cc_pid > 0)
+		rc = xl_create_wait_console(cc.cc_pid);
 out:
 	if (o.dco_name_lock >= 0)
 		close(o.dco_name_lock);
