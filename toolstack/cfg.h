@@ -65,10 +65,10 @@ struct cfg {
 	size_t c_nfiles;
 };
 
-/* Reports "file:line: message" as an error / a warning. */
-void cfg_error(struct cfg_diag *d, const char *file, int line, const char *fmt, ...)
+/* Reports "file:line: message" as an error / a warning (cfg_diag.c). */
+void cfg_diag_error(struct cfg_diag *d, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void cfg_warn(struct cfg_diag *d, const char *file, int line, const char *fmt, ...)
+void cfg_diag_warn(struct cfg_diag *d, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Prints the held messages in order (lines without a number last) and drops them. */
@@ -87,6 +87,8 @@ int cfg_override(struct cfg *cfg, const char *arg, struct cfg_diag *d);
 /* The setting in force for key (the last one), marked used; NULL if absent. */
 struct cfg_setting *cfg_get(struct cfg *cfg, const char *key);
 void cfg_free(struct cfg *cfg);
+/* Frees what a value owns (not the value itself). */
+void cfg_value_clear(struct cfg_value *v);
 
 /* Prints a value in config syntax (for the stored config and golden dumps). */
 void cfg_value_print(FILE *f, const struct cfg_value *v);

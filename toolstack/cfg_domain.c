@@ -63,7 +63,7 @@ cfg_action_parse(const char *name, enum cfg_action *a)
 
 /* Reports an error on a setting: "file:line: key: message". */
 #define CFG_BAD(c, s, ...) \
-	cfg_error((c)->diag, (s)->cs_file, (s)->cs_line, __VA_ARGS__)
+	cfg_diag_error((c)->diag, (s)->cs_file, (s)->cs_line, __VA_ARGS__)
 
 /* The setting as a single string, or an error naming the key. */
 static const char *
@@ -103,7 +103,7 @@ cfg_domain_number(struct cfg_domain_ctx *c, struct cfg_setting *s, uint64_t min,
 
 /* A string key stored in the context (root, extra, ip, ...). */
 static int
-cfg_key_ctx_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_ctx_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 	char **field = (char **)((char *)c + k->ck_off);
@@ -117,7 +117,7 @@ cfg_key_ctx_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct
 
 /* A string key stored in the domain (kernel, ramdisk). */
 static int
-cfg_key_dom_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_dom_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 	char **field = (char **)((char *)c->dom + k->ck_off);
@@ -135,7 +135,7 @@ cfg_key_dom_string(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct
 
 /* name: printable, no '/', not all digits (it would read as a domid). */
 static int
-cfg_key_name(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_name(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 	int digits = 1;
@@ -163,7 +163,7 @@ cfg_key_name(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_k
 
 /* uuid: 32 hex digits with the usual dashes. */
 static int
-cfg_key_uuid(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_uuid(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 	uint8_t u[16];
@@ -192,7 +192,7 @@ cfg_key_uuid(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_k
 
 /* memory / maxmem in MiB: checked together once both are known. */
 static int
-cfg_key_memory(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_memory(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	uint64_t v;
 
@@ -208,7 +208,7 @@ cfg_key_memory(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg
 
 /* vcpus / maxvcpus. */
 static int
-cfg_key_vcpus(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_vcpus(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	uint64_t v;
 
@@ -220,7 +220,7 @@ cfg_key_vcpus(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_
 
 /* on_poweroff, on_reboot, on_crash, on_watchdog. */
 static int
-cfg_key_action(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_action(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "an action");
 	enum cfg_action a;
@@ -238,7 +238,7 @@ cfg_key_action(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg
 
 /* type / builder: only PV guests exist here. */
 static int
-cfg_key_type(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_type(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 
@@ -254,7 +254,7 @@ cfg_key_type(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_k
 
 /* restart_interval (pvstack): seconds a restarted domain must live to be restarted again. */
 static int
-cfg_key_restart_interval(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_restart_interval(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a number of seconds");
 	char *end;
@@ -275,7 +275,7 @@ cfg_key_restart_interval(struct cfg_domain_ctx *c, struct cfg_setting *s, const 
 
 /* missing_backend (pvstack): "warn" or "error". */
 static int
-cfg_key_nobackend(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_nobackend(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	const char *v = cfg_domain_atom(c, s, "a string");
 
@@ -311,7 +311,7 @@ cfg_domain_list(struct cfg_domain_ctx *c, struct cfg_setting *s)
 
 /* disk = [ spec, ... ]: every spec is checked, and vdevs must differ. */
 static int
-cfg_key_disk(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_disk(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	struct cfg_domain *dom = c->dom;
 	char why[256];
@@ -324,14 +324,14 @@ cfg_key_disk(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_k
 		const struct cfg_value *it = &s->cs_value.cv_items[i];
 		struct cfg_disk disk;
 		if (cfg_disk_parse(it->cv_atom, &disk, why, sizeof(why)) < 0) {
-			cfg_error(c->diag, s->cs_file, it->cv_line, "disk: '%s': %s", it->cv_atom, why);
+			cfg_diag_error(c->diag, s->cs_file, it->cv_line, "disk: '%s': %s", it->cv_atom, why);
 			cfg_disk_free(&disk);
 			rc = -1;
 			continue;
 		}
 		for (size_t j = 0; j < dom->cd_ndisks; j++)
 			if (dom->cd_disks[j].cd_devid == disk.cd_devid) {
-				cfg_error(c->diag, s->cs_file, it->cv_line,
+				cfg_diag_error(c->diag, s->cs_file, it->cv_line,
 				    "disk: '%s': virtual device %s is already used by '%s'",
 				    it->cv_atom, disk.cd_vdev, dom->cd_disks[j].cd_spec);
 				rc = -1;
@@ -345,7 +345,7 @@ cfg_key_disk(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_k
 
 /* vif = [ spec, ... ]: devids are list positions unless given. */
 static int
-cfg_key_vif(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_vif(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
 	struct cfg_domain *dom = c->dom;
 	char why[256];
@@ -358,7 +358,7 @@ cfg_key_vif(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_ke
 		const struct cfg_value *it = &s->cs_value.cv_items[i];
 		struct cfg_nic nic;
 		if (cfg_nic_parse(it->cv_atom, &nic, why, sizeof(why)) < 0) {
-			cfg_error(c->diag, s->cs_file, it->cv_line, "vif: '%s': %s", it->cv_atom, why);
+			cfg_diag_error(c->diag, s->cs_file, it->cv_line, "vif: '%s': %s", it->cv_atom, why);
 			cfg_nic_free(&nic);
 			rc = -1;
 			continue;
@@ -367,7 +367,7 @@ cfg_key_vif(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_ke
 			nic.cn_devid = (int)i;
 		for (size_t j = 0; j < dom->cd_nnics; j++)
 			if (dom->cd_nics[j].cn_devid == nic.cn_devid) {
-				cfg_error(c->diag, s->cs_file, it->cv_line,
+				cfg_diag_error(c->diag, s->cs_file, it->cv_line,
 				    "vif: '%s': devid %d is already used", it->cv_atom, nic.cn_devid);
 				rc = -1;
 			}
@@ -380,9 +380,9 @@ cfg_key_vif(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_ke
 
 /* Keys pvstack accepts but does not act on: a warning that says why. */
 static int
-cfg_key_ignored(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+cfg_domain_key_ignored(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
 {
-	cfg_warn(c->diag, s->cs_file, s->cs_line, "%s: %s; ignored", s->cs_key, k->ck_note);
+	cfg_diag_warn(c->diag, s->cs_file, s->cs_line, "%s: %s; ignored", s->cs_key, k->ck_note);
 	return 0;
 }
 
@@ -390,49 +390,49 @@ cfg_key_ignored(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cf
 #define DOM(f) offsetof(struct cfg_domain, f)
 
 static const struct cfg_key cfg_keys[] = {
-	{ "name", cfg_key_name, 0, NULL },
-	{ "uuid", cfg_key_uuid, 0, NULL },
-	{ "type", cfg_key_type, 0, NULL },
-	{ "builder", cfg_key_type, 0, NULL },
-	{ "memory", cfg_key_memory, DOM(cd_memory_mib), NULL },
-	{ "maxmem", cfg_key_memory, DOM(cd_maxmem_mib), NULL },
-	{ "vcpus", cfg_key_vcpus, DOM(cd_vcpus), NULL },
-	{ "maxvcpus", cfg_key_vcpus, DOM(cd_maxvcpus), NULL },
-	{ "kernel", cfg_key_dom_string, DOM(cd_kernel), NULL },
-	{ "ramdisk", cfg_key_dom_string, DOM(cd_ramdisk), NULL },
-	{ "cmdline", cfg_key_ctx_string, CTX(cmdline), NULL },
-	{ "root", cfg_key_ctx_string, CTX(root), NULL },
-	{ "extra", cfg_key_ctx_string, CTX(extra), NULL },
-	{ "ip", cfg_key_ctx_string, CTX(ip), NULL },
-	{ "netmask", cfg_key_ctx_string, CTX(netmask), NULL },
-	{ "gateway", cfg_key_ctx_string, CTX(gateway), NULL },
-	{ "hostname", cfg_key_ctx_string, CTX(hostname), NULL },
-	{ "dhcp", cfg_key_ctx_string, CTX(dhcp), NULL },
-	{ "nfs_server", cfg_key_ctx_string, CTX(nfs_server), NULL },
-	{ "nfs_root", cfg_key_ctx_string, CTX(nfs_root), NULL },
-	{ "on_poweroff", cfg_key_action, DOM(cd_on_poweroff), NULL },
-	{ "on_reboot", cfg_key_action, DOM(cd_on_reboot), NULL },
-	{ "on_crash", cfg_key_action, DOM(cd_on_crash), NULL },
-	{ "on_watchdog", cfg_key_action, DOM(cd_on_watchdog), NULL },
-	{ "disk", cfg_key_disk, 0, NULL },
-	{ "vif", cfg_key_vif, 0, NULL },
-	{ "restart_interval", cfg_key_restart_interval, 0, NULL },
-	{ "missing_backend", cfg_key_nobackend, 0, NULL },
-	{ "boot", cfg_key_ignored, 0, "boot order is for HVM guests" },
-	{ "bootloader", cfg_key_ignored, 0, "pvstack starts the kernel named by 'kernel'" },
-	{ "bootloader_args", cfg_key_ignored, 0, "pvstack has no bootloader" },
-	{ "nics", cfg_key_ignored, 0, "the vif list says how many interfaces there are" },
-	{ "cpus", cfg_key_ignored, 0, "vCPU pinning is not supported" },
-	{ "cpu", cfg_key_ignored, 0, "vCPU pinning is not supported" },
-	{ "pool", cfg_key_ignored, 0, "cpupools are not supported" },
-	{ "cpu_weight", cfg_key_ignored, 0, "scheduler parameters are not supported" },
-	{ "cpu_cap", cfg_key_ignored, 0, "scheduler parameters are not supported" },
-	{ "on_soft_reset", cfg_key_ignored, 0, "soft reset is HVM only" },
-	{ "localtime", cfg_key_ignored, 0, "guests keep dom0's clock" },
-	{ "vfb", cfg_key_ignored, 0, "there is no framebuffer" },
-	{ "vnc", cfg_key_ignored, 0, "there is no framebuffer" },
-	{ "sdl", cfg_key_ignored, 0, "there is no framebuffer" },
-	{ "pci", cfg_key_ignored, 0, "PCI passthrough is not supported" },
+	{ "name", cfg_domain_key_name, 0, NULL },
+	{ "uuid", cfg_domain_key_uuid, 0, NULL },
+	{ "type", cfg_domain_key_type, 0, NULL },
+	{ "builder", cfg_domain_key_type, 0, NULL },
+	{ "memory", cfg_domain_key_memory, DOM(cd_memory_mib), NULL },
+	{ "maxmem", cfg_domain_key_memory, DOM(cd_maxmem_mib), NULL },
+	{ "vcpus", cfg_domain_key_vcpus, DOM(cd_vcpus), NULL },
+	{ "maxvcpus", cfg_domain_key_vcpus, DOM(cd_maxvcpus), NULL },
+	{ "kernel", cfg_domain_key_dom_string, DOM(cd_kernel), NULL },
+	{ "ramdisk", cfg_domain_key_dom_string, DOM(cd_ramdisk), NULL },
+	{ "cmdline", cfg_domain_key_ctx_string, CTX(cmdline), NULL },
+	{ "root", cfg_domain_key_ctx_string, CTX(root), NULL },
+	{ "extra", cfg_domain_key_ctx_string, CTX(extra), NULL },
+	{ "ip", cfg_domain_key_ctx_string, CTX(ip), NULL },
+	{ "netmask", cfg_domain_key_ctx_string, CTX(netmask), NULL },
+	{ "gateway", cfg_domain_key_ctx_string, CTX(gateway), NULL },
+	{ "hostname", cfg_domain_key_ctx_string, CTX(hostname), NULL },
+	{ "dhcp", cfg_domain_key_ctx_string, CTX(dhcp), NULL },
+	{ "nfs_server", cfg_domain_key_ctx_string, CTX(nfs_server), NULL },
+	{ "nfs_root", cfg_domain_key_ctx_string, CTX(nfs_root), NULL },
+	{ "on_poweroff", cfg_domain_key_action, DOM(cd_on_poweroff), NULL },
+	{ "on_reboot", cfg_domain_key_action, DOM(cd_on_reboot), NULL },
+	{ "on_crash", cfg_domain_key_action, DOM(cd_on_crash), NULL },
+	{ "on_watchdog", cfg_domain_key_action, DOM(cd_on_watchdog), NULL },
+	{ "disk", cfg_domain_key_disk, 0, NULL },
+	{ "vif", cfg_domain_key_vif, 0, NULL },
+	{ "restart_interval", cfg_domain_key_restart_interval, 0, NULL },
+	{ "missing_backend", cfg_domain_key_nobackend, 0, NULL },
+	{ "boot", cfg_domain_key_ignored, 0, "boot order is for HVM guests" },
+	{ "bootloader", cfg_domain_key_ignored, 0, "pvstack starts the kernel named by 'kernel'" },
+	{ "bootloader_args", cfg_domain_key_ignored, 0, "pvstack has no bootloader" },
+	{ "nics", cfg_domain_key_ignored, 0, "the vif list says how many interfaces there are" },
+	{ "cpus", cfg_domain_key_ignored, 0, "vCPU pinning is not supported" },
+	{ "cpu", cfg_domain_key_ignored, 0, "vCPU pinning is not supported" },
+	{ "pool", cfg_domain_key_ignored, 0, "cpupools are not supported" },
+	{ "cpu_weight", cfg_domain_key_ignored, 0, "scheduler parameters are not supported" },
+	{ "cpu_cap", cfg_domain_key_ignored, 0, "scheduler parameters are not supported" },
+	{ "on_soft_reset", cfg_domain_key_ignored, 0, "soft reset is HVM only" },
+	{ "localtime", cfg_domain_key_ignored, 0, "guests keep dom0's clock" },
+	{ "vfb", cfg_domain_key_ignored, 0, "there is no framebuffer" },
+	{ "vnc", cfg_domain_key_ignored, 0, "there is no framebuffer" },
+	{ "sdl", cfg_domain_key_ignored, 0, "there is no framebuffer" },
+	{ "pci", cfg_domain_key_ignored, 0, "PCI passthrough is not supported" },
 };
 
 /* The table row for key, or NULL. */
@@ -466,7 +466,7 @@ cfg_domain_cmdline(struct cfg_domain_ctx *c, const char *file)
 
 	if (c->cmdline) {
 		if (c->root || c->extra)
-			cfg_warn(c->diag, file, 0, "cmdline is set, so root and extra are ignored");
+			cfg_diag_warn(c->diag, file, 0, "cmdline is set, so root and extra are ignored");
 		dom->cd_cmdline = xstrdup(c->cmdline);
 		return;
 	}
@@ -504,22 +504,22 @@ cfg_domain_finish(struct cfg_domain_ctx *c, struct cfg *cfg, const char *file)
 
 	/* A key that is present but bad has had its message already. */
 	if (dom->cd_name == NULL && cfg_get(cfg, "name") == NULL)
-		cfg_error(c->diag, file, 0, "name: missing (every domain needs a name)");
+		cfg_diag_error(c->diag, file, 0, "name: missing (every domain needs a name)");
 	if (dom->cd_kernel == NULL && cfg_get(cfg, "kernel") == NULL)
-		cfg_error(c->diag, file, 0, "kernel: missing (the guest program to run)");
+		cfg_diag_error(c->diag, file, 0, "kernel: missing (the guest program to run)");
 	if (dom->cd_maxmem_mib == 0)
 		dom->cd_maxmem_mib = dom->cd_memory_mib;
 	else if (c->maxmem && dom->cd_maxmem_mib < dom->cd_memory_mib)
-		cfg_error(c->diag, c->maxmem->cs_file, c->maxmem->cs_line,
+		cfg_diag_error(c->diag, c->maxmem->cs_file, c->maxmem->cs_line,
 		    "maxmem: %" PRIu64 " is less than memory (%" PRIu64 ")",
 		    dom->cd_maxmem_mib, dom->cd_memory_mib);
 	if (dom->cd_maxvcpus == 0)
 		dom->cd_maxvcpus = dom->cd_vcpus;
 	else if (dom->cd_maxvcpus < dom->cd_vcpus)
-		cfg_error(c->diag, file, 0, "maxvcpus: %u is less than vcpus (%u)",
+		cfg_diag_error(c->diag, file, 0, "maxvcpus: %u is less than vcpus (%u)",
 		    dom->cd_maxvcpus, dom->cd_vcpus);
 	if (dom->cd_ramdisk)
-		cfg_warn(c->diag, file, 0, "ramdisk: pvstack guests take no ramdisk; ignored");
+		cfg_diag_warn(c->diag, file, 0, "ramdisk: pvstack guests take no ramdisk; ignored");
 	cfg_domain_cmdline(c, file);
 }
 
@@ -556,7 +556,7 @@ cfg_domain_from(struct cfg *cfg, struct cfg_domain *dom, const char *file, struc
 		if (cfg_domain_overridden(cfg, i))
 			continue;
 		if ((k = cfg_domain_key(s->cs_key)) == NULL) {
-			cfg_warn(d, s->cs_file, s->cs_line, "%s: unknown key; ignored", s->cs_key);
+			cfg_diag_warn(d, s->cs_file, s->cs_line, "%s: unknown key; ignored", s->cs_key);
 			continue;
 		}
 		k->ck_apply(&c, s, k);

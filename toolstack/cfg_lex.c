@@ -70,9 +70,9 @@ static void
 cfg_lex_error(struct cfg_lex *lx, const char *msg)
 {
 	if (lx->cl_key)
-		cfg_error(lx->cl_diag, lx->cl_file, lx->cl_line, "%s: %s", lx->cl_key, msg);
+		cfg_diag_error(lx->cl_diag, lx->cl_file, lx->cl_line, "%s: %s", lx->cl_key, msg);
 	else
-		cfg_error(lx->cl_diag, lx->cl_file, lx->cl_line, "%s", msg);
+		cfg_diag_error(lx->cl_diag, lx->cl_file, lx->cl_line, "%s", msg);
 }
 
 /* Skips blanks, comments and backslash-newline continuations. */
@@ -207,7 +207,7 @@ cfg_lex_quoted(struct cfg_lex *lx, enum cfg_tok *t)
 	}
 	if (cfg_lex_at(lx, CFG_LSQUO) || cfg_lex_at(lx, CFG_LDQUO)) {
 		int single = cfg_lex_at(lx, CFG_LSQUO);
-		cfg_warn(lx->cl_diag, lx->cl_file, lx->cl_line,
+		cfg_diag_warn(lx->cl_diag, lx->cl_file, lx->cl_line,
 		    "%s%stypographic quotes read as %s", lx->cl_key ? lx->cl_key : "",
 		    lx->cl_key ? ": " : "", single ? "'...'" : "\"...\"");
 		*t = cfg_lex_string(lx, 3, single ? CFG_RSQUO : CFG_RDQUO, single ? "'" : "\"");
