@@ -69,7 +69,9 @@ xlt_start(struct xlt *t)
 void
 xlt_stop(struct xlt *t)
 {
-	xlt_run(NULL, "%s stop; rm -rf '%s'", XLT_XENCOMMONS, t->xt_dir);
+	/* Retried: a daemon or monitor still leaving may write a last file. */
+	xlt_run(NULL, "%s stop; for i in 1 2 3 4 5; do rm -rf '%s'; [ -e '%s' ] || break; "
+	    "sleep 0.2; done", XLT_XENCOMMONS, t->xt_dir, t->xt_dir);
 }
 
 char *
