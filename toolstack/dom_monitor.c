@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 
 #define DOM_MONITOR_TOKEN	"xl-monitor"
 #define DOM_MONITOR_POLL_MS	1000	/* re-check even without an event */
+#define DOM_MONITOR_LOGS	10	/* old logs kept: xl-<name>.log.1 ... .10 */
 
 struct dom_monitor {
 	struct hv *dm_hv;
@@ -202,6 +204,22 @@ dom_monitor_loop(struct dom_monitor *m, const char *name)
 	}
 }
 
+/* Keeps the previous logs as .1 ... .10, as libxl_create_logfile does. */
+static void
+dom_monitor_rotate(const char *path)
+{
+	char from[4096], to[4096];
+
+	for (int i = DOM_MONITOR_LOGS; i > 0; i--) {
+		if (i > 1)
+			snprintf(from, sizeof(from), "%s.%d", path, i - 1);
+		else
+			snprintf(from, sizeof(from), "%s", path);
+		snprintf(to, sizeof(to), "%s.%d", path, i);
+		rename(from, to);
+	}
+}
+
 /* The background process's stdio: /dev/null in, the log file out. */
 static int
 dom_monitor_stdio(const char *name)
@@ -213,6 +231,7 @@ dom_monitor_stdio(const char *name)
 		return -1;
 	xasprintf(&rel, "xl-%s.log", name);
 	path = paths_log(rel);
+	dom_monitor_rotate(path);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	free(rel);
 	free(path);
