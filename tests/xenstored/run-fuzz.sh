@@ -1,14 +1,16 @@
 #!/bin/sh
 # Builds the xenstored message fuzzer with clang and runs it for a bounded
 # time: the message parser, then the ring transport, each for [seconds].
-# Usage: tests/xenstored/run-fuzz.sh [seconds] (default 30)
+# Usage: tests/xenstored/run-fuzz.sh [seconds] (default $PVSTACK_FUZZ_SECONDS or 30)
+# The build dir is $PVSTACK_FUZZ_BUILD (relative to the top), as for the other
+# components' fuzz scripts, so CI builds one clang tree for all of them.
 set -eu
-SECS=${1:-30}
+SECS=${1:-${PVSTACK_FUZZ_SECONDS:-30}}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/build-fuzz-xenstored
-if [ ! -d "$B" ]; then
-	CC=clang meson setup "$B" "$ROOT" -Dfuzz=true -Dtests=false -Dguest_static=false \
-	    -Dbuildtype=debugoptimized >/dev/null
+B=$ROOT/${PVSTACK_FUZZ_BUILD:-build-fuzz-xenstored}
+if [ ! -f "$B/build.ninja" ]; then
+	CC=clang meson setup "$B" "$ROOT" -Dfuzz=true -Dguest_static=false \
+	    -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
 ninja -C "$B" -j2 xenstored/fuzz-xenstored-msg xenstored/fuzz-xenstored-ring
 CORPUS=$(mktemp -d)
