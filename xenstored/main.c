@@ -17,8 +17,9 @@ main_usage(void)
 {
 	fprintf(stderr,
 	    "usage: xenstored [options]\n"
-	    "  -F, -N, --no-fork            stay in the foreground, log to stderr\n"
-	    "  -P, --pid-file <file>        write the pid file\n"
+	    "  -N, --no-fork                stay in the foreground, log to stderr\n"
+	    "  -F, --pid-file <file>        write the pid file\n"
+
 	    "  -T, --trace-file <file>      trace every request and reply\n"
 	    "  -s, --socket-dir <dir>       sockets there (default $PVSTACK_RUNDIR/xenstored)\n"
 	    "  -E, --entry-nb <n>           nodes per domain (1000)\n"
@@ -40,7 +41,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "no-fork", no_argument, NULL, 'N' },
-		{ "pid-file", required_argument, NULL, 'P' },
+		{ "pid-file", required_argument, NULL, 'F' },
 		{ "trace-file", required_argument, NULL, 'T' },
 		{ "socket-dir", required_argument, NULL, 's' },
 		{ "entry-nb", required_argument, NULL, 'E' },
@@ -63,11 +64,12 @@ main(int argc, char **argv)
 	struct event_base *base;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "FNP:T:s:E:S:W:t:A:M:Q:q:KDvVh", longopts,
+	while ((ch = getopt_long(argc, argv, "NF:T:s:E:S:W:t:A:M:Q:q:KDvVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'F': case 'N': dopts.foreground = 1; break;
-		case 'P': dopts.pidfile = optarg; break;
+		/* Xen's letters: -F is the pid file, -N stays in the foreground */
+		case 'N': dopts.foreground = 1; break;
+		case 'F': dopts.pidfile = optarg; break;
 		case 'T': trace = optarg; break;
 		case 's': sockdir = optarg; break;
 		case 'E': case 'S': case 'W': case 't': case 'A': case 'M':

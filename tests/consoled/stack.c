@@ -129,7 +129,7 @@ stack_start(const char *extra1, const char *extra2)
 	st.st_hvd = stack_spawn(hvd, (const char *[]){ hvd, "--foreground", NULL });
 	snprintf(sock, sizeof(sock), "%s/hvd.sock", st.st_rundir);
 	stack_wait_path(sock, st.st_hvd);
-	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "-F", NULL });
+	st.st_xsd = stack_spawn(xsd, (const char *[]){ xsd, "-N", NULL });
 	stack_wait_path(xs_socket_path(), st.st_xsd);
 	stack_cd_extra[0] = extra1;
 	stack_cd_extra[1] = extra2;

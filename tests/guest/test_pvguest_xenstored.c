@@ -37,7 +37,7 @@ start_xenstored(void)
 	cr_assert_geq(xsd_pid, 0);
 	if (xsd_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);	/* a crashed test leaves no daemon */
-		execl(GT_XENSTORED, "xenstored", "-F", (char *)NULL);
+		execl(GT_XENSTORED, "xenstored", "-N", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 2500 && (xs = xs_open(NULL)) == NULL; i++)
