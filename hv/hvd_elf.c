@@ -1,138 +1,29 @@
-#include <elf.h>
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "hv_elfnote.h"
 #include "hvd.h"
+#include "libhv.h"
 #include "log.h"
-#include "xmalloc.h"
 
-#define HVD_ELF_NOTES_MAX	(64 * 1024)	/* bytes of notes we are willing to read */
-#define HVD_ELF_HDRS_MAX	256
-
-#if defined(__x86_64__)
-#define HVD_ELF_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define HVD_ELF_MACHINE EM_AARCH64
-#else
-#error "hvd: unknown host machine"
-#endif
-
-/* Reads exactly len bytes at off. */
-static int
-hvd_elf_read(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = pread(fd, buf, len, off);
-
-	if (n != (ssize_t)len) {
-		errno = ENOEXEC;
-		return -1;
-	}
-	return 0;
-}
-
-/* Looks for our note in one note area; 1 found, 0 not. */
-static int
-hvd_elf_scan_notes(const uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (len - off >= sizeof(Elf64_Nhdr)) {
-		Elf64_Nhdr nh;
-		memcpy(&nh, p + off, sizeof(nh));
-		off += sizeof(nh);
-		size_t nsz = (nh.n_namesz + 3u) & ~3u, dsz = (nh.n_descsz + 3u) & ~3u;
-		if (nh.n_namesz > len || nh.n_descsz > len || nsz + dsz > len - off)
-			return 0;
-		const char *name = (const char *)p + off, *desc = name + nsz;
-		if (nh.n_type == HV_ELFNOTE_GUEST_ABI && nh.n_namesz == sizeof(HV_ELFNOTE_NAME) &&
-		    memcmp(name, HV_ELFNOTE_NAME, sizeof(HV_ELFNOTE_NAME)) == 0 &&
-		    nh.n_descsz == sizeof(HV_ELFNOTE_ABI) &&
-		    memcmp(desc, HV_ELFNOTE_ABI, sizeof(HV_ELFNOTE_ABI)) == 0)
-			return 1;
-		off += nsz + dsz;
-	}
-	return 0;
-}
-
-/* Reads one note area from the file and scans it. */
-static int
-hvd_elf_note_at(int fd, uint64_t off, uint64_t len)
-{
-	uint8_t *buf;
-	int found;
-
-	if (len == 0 || len > HVD_ELF_NOTES_MAX)
-		return 0;
-	buf = xmalloc(len);
-	found = hvd_elf_read(fd, buf, len, off) == 0 && hvd_elf_scan_notes(buf, len);
-	free(buf);
-	return found;
-}
-
-/* PT_NOTE segments, and PT_INTERP for *is_static. */
-static int
-hvd_elf_phdrs(int fd, const Elf64_Ehdr *eh, bool *is_static)
-{
-	int found = 0;
-
-	*is_static = true;
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > HVD_ELF_HDRS_MAX)
-		return 0;
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-		if (hvd_elf_read(fd, &ph, sizeof(ph), eh->e_phoff + (uint64_t)i * sizeof(ph)) < 0)
-			return 0;
-		if (ph.p_type == PT_INTERP)
-			*is_static = false;
-		if (ph.p_type == PT_NOTE && !found)
-			found = hvd_elf_note_at(fd, ph.p_offset, ph.p_filesz);
-	}
-	return found;
-}
-
-/* SHT_NOTE sections, for linkers that leave our note out of PT_NOTE. */
-static int
-hvd_elf_shdrs(int fd, const Elf64_Ehdr *eh)
-{
-	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4 * HVD_ELF_HDRS_MAX)
-		return 0;
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		Elf64_Shdr sh;
-		if (hvd_elf_read(fd, &sh, sizeof(sh), eh->e_shoff + (uint64_t)i * sizeof(sh)) < 0)
-			return 0;
-		if (sh.sh_type == SHT_NOTE && hvd_elf_note_at(fd, sh.sh_offset, sh.sh_size))
-			return 1;
-	}
-	return 0;
-}
-
-/* The builder's gate: an ELF executable of our machine carrying the pvstack guest note. */
+/* The builder's gate: refuses (ENOEXEC), with a line naming the file, anything
+ * hv_kernel_check does not accept. */
 int
 hvd_elf_check(int fd, const char *path, bool *is_static)
 {
-	Elf64_Ehdr eh;
-
-	*is_static = true;
-	if (hvd_elf_read(fd, &eh, sizeof(eh), 0) < 0 ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+	switch (hv_kernel_check(fd, is_static)) {
+	case HV_KERNEL_OK:
+		return 0;
+	case HV_KERNEL_NOT_ELF:
 		log_warnx("build: %s is not an ELF file, refusing it as a kernel", path);
-		goto noexec;
-	}
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != HVD_ELF_MACHINE ||
-	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)) {
+		break;
+	case HV_KERNEL_FOREIGN_ELF:
 		log_warnx("build: %s is not a 64-bit ELF executable for this machine", path);
-		goto noexec;
-	}
-	if (!hvd_elf_phdrs(fd, &eh, is_static) && !hvd_elf_shdrs(fd, &eh)) {
+		break;
+	case HV_KERNEL_NO_NOTE:
 		log_warnx("build: %s has no pvstack guest note (" HV_ELFNOTE_SECTION
 		    ", ABI " HV_ELFNOTE_ABI "): not a guest kernel", path);
-		goto noexec;
+		break;
 	}
-	return 0;
-noexec:
 	errno = ENOEXEC;
 	return -1;
 }

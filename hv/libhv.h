@@ -17,6 +17,7 @@
 #ifndef PVSTACK_LIBHV_H
 #define PVSTACK_LIBHV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -103,6 +104,18 @@ int hv_physinfo(struct hv *hv, struct hv_physinfo *info);
 /* Hypervisor console (guests' early printk, hvd's own notes): NUL-terminated,
  * malloc'd; clear empties the ring after reading. */
 char *hv_console_read(struct hv *hv, int clear);
+
+/* ---- guest kernels ---- */
+
+enum hv_kernel_verdict {
+	HV_KERNEL_OK,
+	HV_KERNEL_NOT_ELF,	/* a bzImage, a script, anything else */
+	HV_KERNEL_FOREIGN_ELF,	/* 32-bit, another machine, not an executable */
+	HV_KERNEL_NO_NOTE,	/* an ELF program not built on the guest runtime */
+};
+/* Whether the file open at fd is a guest program hvd can run (the builder's own
+ * test); *is_static: it has no PT_INTERP. Reads only, never calls hvd. */
+enum hv_kernel_verdict hv_kernel_check(int fd, bool *is_static);
 
 /* ---- foreign memory (dom0) ---- */
 
