@@ -96,13 +96,14 @@ main(int argc, char **argv)
 		fatal("trace file %s", trace);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	/* before the socket exists: a SIGTERM right after start must still exit cleanly */
+	daemon_signals(base);
 	db_init();
 	watch_init();
 	conn_setup(base);
 	if (sock_listen(base, sockdir) < 0)
 		fatalx("cannot listen in %s", sockdir);
 	domain_setup(base);
-	daemon_signals(base);
 	log_info("serving %s/socket", sockdir);
 	event_base_dispatch(base);
 	log_info("exiting");
