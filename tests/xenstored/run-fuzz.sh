@@ -28,5 +28,8 @@ seed '\000\004\000\000\000\001\000\000\000\000\000\000\000\005\000\000\000/\000t
 "$B/xenstored/fuzz-xenstored-msg" -max_total_time="$SECS" -max_len=8192 \
     -rss_limit_mb=1024 "$CORPUS"
 mkdir "$CORPUS/ring"
+# a page holding one READ /tool request: from an empty page libFuzzer would
+# have to guess req_prod at byte 2052 before reaching any ring code
+cp "$ROOT/tests/xenstored/fuzz-seeds/"ring-* "$CORPUS/ring/"
 "$B/xenstored/fuzz-xenstored-ring" -max_total_time="$SECS" -max_len=4200 \
     -rss_limit_mb=1024 "$CORPUS/ring"
