@@ -115,6 +115,7 @@ size_t hvd_console_read(char *buf, size_t cap, bool clear);
 struct hvd_conn *hvd_conn_new(struct event_base *base, int fd, struct hvd_domain *guest);
 void hvd_conn_free(struct hvd_conn *c);
 struct hvd_domain *hvd_conn_domain(struct hvd_conn *c);
+void hvd_conn_serve(struct hvd_conn *c, bool on);
 /* The domain a guest connection speaks for; NULL for dom0 connections. */
 void hvd_conn_forget_domain(struct hvd_conn *c);
 int hvd_listen(struct event_base *base, const char *path);

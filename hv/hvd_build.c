@@ -111,9 +111,16 @@ hvd_build_child(int chan, int kfd, int errfd, int cgfd, bool sandbox, const char
 		goto fail;
 	errfd = 5;
 	syscall(SYS_close_range, 6, ~0u, 0);
-	/* Wait here, stopped, until unpause. */
-	raise(SIGSTOP);
+	/*
+	 * Set up: tell hvd, then become the kernel at once. Its runtime's first
+	 * act is HELLO on the channel, which hvd answers only once the domain is
+	 * unpaused, so the exec and the libc start-up happen during the build.
+	 */
+	err = 0;
+	if (write(errfd, &err, sizeof(err)) != sizeof(err))
+		_exit(126);
 	syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+	_exit(126);		/* after the report: hvd sees a crash */
 fail:
 	err = errno;
 	if (write(errfd, &err, sizeof(err)) < 0)
@@ -121,12 +128,13 @@ fail:
 	_exit(126);
 }
 
-/* Forks the guest, which stops itself before exec; returns its pid once it is stopped. */
+/* Forks the guest; returns its pid once its sandbox is set up (it is exec'ing then). */
 static pid_t
 hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
 {
 	char argv0[32];
-	int pipefd[2], status, err = 0;
+	int pipefd[2], status = 0, err = 0;
+	ssize_t n;
 	pid_t pid;
 
 	snprintf(argv0, sizeof(argv0), "pvstack-dom%u", d->domid);
@@ -143,22 +151,16 @@ hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
 		hvd_build_child(chan, kfd, pipefd[1], cgfd, sandbox, hvd_build_emptydir, argv0);
 	}
 	close(pipefd[1]);
-	while (waitpid(pid, &status, WUNTRACED) < 0)
-		if (errno != EINTR) {
-			status = 0;
-			break;
-		}
-	if (WIFSTOPPED(status)) {
-		close(pipefd[0]);
-		return pid;
-	}
-	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err) || err == 0)
-		err = EIO;
+	while ((n = read(pipefd[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
 	close(pipefd[0]);
-	if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	if (n == sizeof(err) && err == 0)
+		return pid;
+	if (n != sizeof(err) || err == 0)
+		err = EIO;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	log_warnx("d%u: guest set-up failed: %s", d->domid, strerror(err));
 	errno = err;
 	return -1;
@@ -215,8 +217,8 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		log_warn("d%u: channel", d->domid);
 	d->guest = hvd_conn_new(hvd_base, sv[0], d);
 	sv[0] = -1;
-	if (!d->paused)
-		kill(-pid, SIGCONT);
+	/* the guest's HELLO waits for the unpause */
+	hvd_conn_serve(d->guest, !d->paused);
 	rep->store_mfn = HV_PFN_XENSTORE;
 	rep->console_mfn = HV_PFN_CONSOLE;
 	rep->pid = pid;

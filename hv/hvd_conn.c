@@ -89,6 +89,16 @@ hvd_conn_free(struct hvd_conn *c)
 	free(c);
 }
 
+/* Starts or stops reading a guest's channel: a built domain is served once it is unpaused. */
+void
+hvd_conn_serve(struct hvd_conn *c, bool on)
+{
+	if (on)
+		event_add(c->ev_read, NULL);
+	else
+		event_del(c->ev_read);
+}
+
 /* The caller's domain: the guest's for a guest channel, dom0 otherwise. */
 struct hvd_domain *
 hvd_conn_domain(struct hvd_conn *c)

@@ -366,12 +366,14 @@ hvd_domain_unpause(struct hvd_domain *d)
 		errno = EINVAL;
 		return -1;
 	}
-	/* thaw the group, and continue a guest still stopped before its exec */
+	/* thaw the group (or continue the process group); the first time, answer its HELLO */
 	if (d->paused && d->pid > 0) {
 		hvd_cgroup_freeze(d, false);
 		if (hvd_domain_signal(d, SIGCONT) < 0)
 			return -1;
 	}
+	if (d->guest)
+		hvd_conn_serve(d->guest, true);
 	d->paused = false;
 	return 0;
 }

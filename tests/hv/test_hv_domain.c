@@ -241,6 +241,41 @@ Test(hv_domain, console_ring)
 	free(text);
 }
 
+/* Whether hvd's console holds text (for the guest's own lines). */
+static bool
+console_has(const char *want)
+{
+	char *text = hv_console_read(t.hv, 0);
+	bool found = text && strstr(text, want);
+
+	free(text);
+	return found;
+}
+
+Test(hv_domain, built_guest_waits_for_unpause)
+{
+	/* The program is started at build; none of its own code runs before the unpause. */
+	hv_domid_t domid = hvt_guest(&t, "console early bird", NULL, NULL);
+	struct hv_dominfo info;
+	char want[64];
+
+	snprintf(want, sizeof(want), "(d%u) early bird", domid);
+	usleep(300000);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert(info.flags & HV_DOMINF_PAUSED, "flags %#x", info.flags);
+	cr_assert(!(info.flags & HV_DOMINF_SHUTDOWN), "flags %#x", info.flags);
+	cr_assert(!console_has(want), "the guest ran before its unpause");
+	/* a pause before the first unpause changes nothing */
+	cr_assert_eq(hv_domain_pause(t.hv, domid), 0);
+	usleep(100000);
+	cr_assert(!console_has(want), "the guest ran before its unpause");
+	cr_assert_eq(hv_domain_unpause(t.hv, domid), 0);
+	for (int i = 0; i < 500 && !console_has(want); i++)
+		usleep(2000);
+	cr_assert(console_has(want), "the guest did not run after its unpause");
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
+}
+
 Test(hv_domain, sigterm_kills_guests)
 {
 	hv_domid_t domid = hvt_guest(&t, "spin", NULL, NULL);
