@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "paths.h"
+#include "unixsock.h"
 #include "xmalloc.h"
 #include "xs.h"
 
@@ -69,27 +70,13 @@ xs_socket_path(void)
 struct xs *
 xs_open(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct xs *xs;
 	int fd;
 
 	if (path == NULL)
 		path = xs_socket_path();
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if ((fd = unixsock_connect(path, SOCK_STREAM | SOCK_CLOEXEC)) < 0)
 		return NULL;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return NULL;
-	}
 	xs = xcalloc(1, sizeof(*xs));
 	xs->fd = fd;
 	xs->ev_tail = &xs->ev_head;

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "unixsock.h"
 #include "xmalloc.h"
 #include "xs_async.h"
 
@@ -177,21 +178,14 @@ xsa_ignore_sigpipe(void)
 struct xsa *
 xsa_open(struct event_base *base, const char *path, xsa_lost_cb lost, void *arg)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct xsa *x;
 	int fd;
 
 	if (path == NULL)
 		path = xs_socket_path();
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if ((fd = unixsock_connect(path, SOCK_STREAM | SOCK_CLOEXEC)) < 0)
 		return NULL;
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return NULL;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    evutil_make_socket_nonblocking(fd) < 0) {
+	if (evutil_make_socket_nonblocking(fd) < 0) {
 		int e = errno;
 
 		close(fd);

@@ -12,6 +12,7 @@
 #include "hvd.h"
 #include "log.h"
 #include "msg.h"
+#include "unixsock.h"
 #include "xmalloc.h"
 
 #define HVD_CONN_QUEUE_MAX	64	/* unread replies before a client is dropped */
@@ -296,35 +297,26 @@ hvd_listen_on_accept(evutil_socket_t lfd, short what, void *arg)
 int
 hvd_listen(struct event_base *base, const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sun.sun_path)];
+	char tmp[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
 	/* a live hvd answers on the path: never steal its socket */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	fd = unixsock_connect(path, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
 		close(fd);
 		errno = EADDRINUSE;
 		return -1;
 	}
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	strcpy(sun.sun_path, tmp);
-	unlink(tmp);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(tmp, 0666) < 0 ||
-	    listen(fd, 64) < 0 || rename(tmp, path) < 0) {
+	fd = unixsock_listen(tmp, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0666, 64);
+	if (fd < 0 || rename(tmp, path) < 0) {
 		int saved = errno;
 		unlink(tmp);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		errno = saved;
 		return -1;
 	}

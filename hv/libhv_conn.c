@@ -9,30 +9,14 @@
 #include "libhv_priv.h"
 #include "msg.h"
 #include "paths.h"
+#include "unixsock.h"
 #include "xmalloc.h"
 
 /* Connects a SEQPACKET socket to hvd's listening path. */
 static int
 hv_conn_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return unixsock_connect(path, SOCK_SEQPACKET | SOCK_CLOEXEC);
 }
 
 /* dom0 entry point: a privileged (when root) connection to hvd. */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "xenstored.h"
 #include "paths.h"
+#include "unixsock.h"
 #include "xmalloc.h"
 
 #define SOCK_BUF 8192
@@ -163,26 +164,11 @@ sock_accept_cb(evutil_socket_t lfd, short what, void *arg)
 static int
 sock_bind(struct event_base *base, struct sock_listener *sl, const char *path, bool ro)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = unixsock_listen(path, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0600, 128);
 	if (fd < 0)
 		return -1;
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(fd, 128) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	sl->sl_fd = fd;
 	sl->sl_readonly = ro;
 	sl->sl_path = xstrdup(path);
