@@ -34,6 +34,15 @@ unixsock_fail(int fd)
 	return -1;
 }
 
+/* The address and a fresh socket for it: what connect and listen both start with. */
+static int
+unixsock_socket(struct sockaddr_un *sun, const char *path, int type)
+{
+	if (unixsock_addr(sun, path) < 0)
+		return -1;
+	return socket(AF_UNIX, type, 0);
+}
+
 /* The clients' connect: socket, connect, and no fd leaked on failure. */
 int
 unixsock_connect(const char *path, int type)
@@ -41,9 +50,7 @@ unixsock_connect(const char *path, int type)
 	struct sockaddr_un sun;
 	int fd;
 
-	if (unixsock_addr(&sun, path) < 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, type, 0)) < 0)
+	if ((fd = unixsock_socket(&sun, path, type)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		return unixsock_fail(fd);
@@ -57,9 +64,7 @@ unixsock_listen(const char *path, int type, mode_t mode, int backlog)
 	struct sockaddr_un sun;
 	int fd;
 
-	if (unixsock_addr(&sun, path) < 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, type, 0)) < 0)
+	if ((fd = unixsock_socket(&sun, path, type)) < 0)
 		return -1;
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, mode) < 0 ||
