@@ -4,28 +4,16 @@
  * "[prefix:]target,vdev[:devtype],access" ("file:/img/root.img,hda1,w").
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg_domain.h"
+#include "cfg_spec.h"
 #include "xmalloc.h"
 
 #define CFG_DISK_MAXPOS 4
 
 static const char *const cfg_disk_formats[] = { "raw", "qcow", "qcow2", "vhd", "qed", NULL };
-
-/* Writes a message and returns -1, for the parser's error paths. */
-static int __attribute__((format(printf, 3, 4)))
-cfg_disk_fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Whether s is one of the NULL-terminated words. */
 static int
@@ -35,17 +23,6 @@ cfg_disk_is(const char *s, const char *const *words)
 		if (strcmp(s, *words) == 0)
 			return 1;
 	return 0;
-}
-
-/* Copy of [s, s+n) without leading and trailing blanks. */
-static char *
-cfg_disk_trim(const char *s, size_t n)
-{
-	while (n && isspace((unsigned char)*s))
-		s++, n--;
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return xstrndup(s, n);
 }
 
 /* Bijective base-26 disk letters ("a" = 0, "z" = 25, "aa" = 26); -1 if none. */
@@ -154,16 +131,6 @@ cfg_disk_prefixes(struct cfg_disk *disk, char **target)
 	}
 }
 
-/* Sets a string field once; a second value is an error. */
-static int
-cfg_disk_once(char **field, const char *val, const char *name, char *why, size_t len)
-{
-	if (*field)
-		return cfg_disk_fail(why, len, "%s given more than once", name);
-	*field = xstrdup(val);
-	return 0;
-}
-
 /* Applies one key=value or flag token. */
 static int
 cfg_disk_keyword(struct cfg_disk *disk, const char *tok, char **access, char *why, size_t len)
@@ -174,24 +141,24 @@ cfg_disk_keyword(struct cfg_disk *disk, const char *tok, char **access, char *wh
 	int rc = 0;
 
 	if (strcmp(key, "format") == 0)
-		rc = cfg_disk_once(&disk->cd_format, val, key, why, len);
+		rc = cfg_spec_once(&disk->cd_format, key, val, why, len);
 	else if (strcmp(key, "vdev") == 0)
-		rc = cfg_disk_once(&disk->cd_vdev, val, key, why, len);
+		rc = cfg_spec_once(&disk->cd_vdev, key, val, why, len);
 	else if (strcmp(key, "access") == 0)
-		rc = cfg_disk_once(access, val, key, why, len);
+		rc = cfg_spec_once(access, key, val, why, len);
 	else if (strcmp(key, "script") == 0)
-		rc = cfg_disk_once(&disk->cd_script, val, key, why, len);
+		rc = cfg_spec_once(&disk->cd_script, key, val, why, len);
 	else if (strcmp(key, "backendtype") == 0)
-		rc = cfg_disk_once(&disk->cd_backendtype, val, key, why, len);
+		rc = cfg_spec_once(&disk->cd_backendtype, key, val, why, len);
 	else if (strcmp(key, "backend") == 0)
-		rc = cfg_disk_once(&disk->cd_backend, val, key, why, len);
+		rc = cfg_spec_once(&disk->cd_backend, key, val, why, len);
 	else if (strcmp(key, "devtype") == 0 && (strcmp(val, "cdrom") == 0 ||
 	    strcmp(val, "disk") == 0))
 		disk->cd_cdrom = strcmp(val, "cdrom") == 0;
 	else if (strcmp(key, "devtype") == 0)
-		rc = cfg_disk_fail(why, len, "devtype must be disk or cdrom, not \"%s\"", val);
+		rc = cfg_spec_fail(why, len, "devtype must be disk or cdrom, not \"%s\"", val);
 	else if (strcmp(key, "specification") == 0 && strcmp(val, "xen") != 0)
-		rc = cfg_disk_fail(why, len, "specification \"%s\" is not supported (only xen)", val);
+		rc = cfg_spec_fail(why, len, "specification \"%s\" is not supported (only xen)", val);
 	else if (strcmp(key, "specification") == 0)
 		;
 	else if (!eq && strcmp(key, "cdrom") == 0)
@@ -203,7 +170,7 @@ cfg_disk_keyword(struct cfg_disk *disk, const char *tok, char **access, char *wh
 	else if (!eq && strcmp(key, "direct-io-safe") == 0)
 		disk->cd_direct_io_safe = 1;
 	else
-		rc = cfg_disk_fail(why, len, "unknown disk parameter \"%s\"", tok);
+		rc = cfg_spec_fail(why, len, "unknown disk parameter \"%s\"", tok);
 	free(key);
 	return rc;
 }
@@ -219,14 +186,14 @@ cfg_disk_split(struct cfg_disk *disk, const char *spec, char **pos, int *npos, c
 		while (isspace((unsigned char)*p))
 			p++;
 		if (strncmp(p, "target=", 7) == 0) {
-			char *t = cfg_disk_trim(p + 7, strlen(p + 7));
-			int rc = cfg_disk_once(&disk->cd_target, t, "target", why, len);
+			char *t = cfg_spec_trim(p + 7, strlen(p + 7));
+			int rc = cfg_spec_once(&disk->cd_target, "target", t, why, len);
 			free(t);
 			return rc;
 		}
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *tok = cfg_disk_trim(p, n);
+		char *tok = cfg_spec_trim(p, n);
 		int rc = 0;
 		if (strchr(tok, '=') || strcmp(tok, "cdrom") == 0 || strcmp(tok, "discard") == 0 ||
 		    strcmp(tok, "no-discard") == 0 || strcmp(tok, "trusted") == 0 ||
@@ -235,7 +202,7 @@ cfg_disk_split(struct cfg_disk *disk, const char *spec, char **pos, int *npos, c
 			free(tok);
 		} else if (*npos == CFG_DISK_MAXPOS) {
 			free(tok);
-			rc = cfg_disk_fail(why, len, "too many positional parameters");
+			rc = cfg_spec_fail(why, len, "too many positional parameters");
 		} else {
 			pos[(*npos)++] = tok;
 		}
@@ -262,19 +229,19 @@ cfg_disk_positional(struct cfg_disk *disk, char **pos, int npos, char **access,
 	for (int i = 0; i < npos; i++)
 		slot[legacy && i > 0 ? i + 1 : i] = pos[i];
 	if (slot[0] && slot[0][0])
-		rc = cfg_disk_once(&disk->cd_target, slot[0], "target", why, len);
+		rc = cfg_spec_once(&disk->cd_target, "target", slot[0], why, len);
 	if (rc == 0 && slot[1] && slot[1][0])
-		rc = cfg_disk_once(&disk->cd_format, slot[1], "format", why, len);
+		rc = cfg_spec_once(&disk->cd_format, "format", slot[1], why, len);
 	if (rc == 0 && slot[2] && slot[2][0]) {
 		char *colon = strchr(slot[2], ':');
 		if (colon && (strcmp(colon, ":cdrom") == 0 || strcmp(colon, ":disk") == 0)) {
 			disk->cd_cdrom = colon[1] == 'c';
 			*colon = '\0';
 		}
-		rc = cfg_disk_once(&disk->cd_vdev, slot[2], "vdev", why, len);
+		rc = cfg_spec_once(&disk->cd_vdev, "vdev", slot[2], why, len);
 	}
 	if (rc == 0 && slot[3] && slot[3][0])
-		rc = cfg_disk_once(access, slot[3], "access", why, len);
+		rc = cfg_spec_once(access, "access", slot[3], why, len);
 	return rc;
 }
 
@@ -293,12 +260,12 @@ cfg_disk_finish(struct cfg_disk *disk, const char *access, char *why, size_t len
 	if (disk->cd_format == NULL)
 		disk->cd_format = xstrdup("raw");
 	if (!cfg_disk_is(disk->cd_format, cfg_disk_formats))
-		return cfg_disk_fail(why, len, "unknown format \"%s\" (raw, qcow, qcow2, vhd, qed)",
+		return cfg_spec_fail(why, len, "unknown format \"%s\" (raw, qcow, qcow2, vhd, qed)",
 		    disk->cd_format);
 	if (disk->cd_vdev == NULL || disk->cd_vdev[0] == '\0')
-		return cfg_disk_fail(why, len, "no virtual device (vdev) given");
+		return cfg_spec_fail(why, len, "no virtual device (vdev) given");
 	if ((disk->cd_devid = cfg_disk_vdev_devid(disk->cd_vdev)) < 0)
-		return cfg_disk_fail(why, len, "unknown virtual device \"%s\" "
+		return cfg_spec_fail(why, len, "unknown virtual device \"%s\" "
 		    "(expected xvdX, hdX, sdX with an optional partition number)", disk->cd_vdev);
 	if (access == NULL)
 		disk->cd_readonly = disk->cd_cdrom;
@@ -307,15 +274,15 @@ cfg_disk_finish(struct cfg_disk *disk, const char *access, char *why, size_t len
 	else if (strcmp(access, "w") == 0 || strcmp(access, "rw") == 0 || strcmp(access, "w!") == 0)
 		disk->cd_readonly = 0;
 	else
-		return cfg_disk_fail(why, len, "access must be r, ro, w or rw, not \"%s\"", access);
+		return cfg_spec_fail(why, len, "access must be r, ro, w or rw, not \"%s\"", access);
 	if (disk->cd_cdrom && !disk->cd_readonly)
-		return cfg_disk_fail(why, len, "a cdrom cannot be writable (use access r)");
+		return cfg_spec_fail(why, len, "a cdrom cannot be writable (use access r)");
 	if (!disk->cd_cdrom && disk->cd_target[0] == '\0')
-		return cfg_disk_fail(why, len, "no target (image file or device) given");
+		return cfg_spec_fail(why, len, "no target (image file or device) given");
 	if (disk->cd_backendtype && strcmp(disk->cd_backendtype, "phy") != 0 &&
 	    strcmp(disk->cd_backendtype, "qdisk") != 0 &&
 	    strcmp(disk->cd_backendtype, "standalone") != 0)
-		return cfg_disk_fail(why, len, "backendtype must be phy, qdisk or standalone");
+		return cfg_spec_fail(why, len, "backendtype must be phy, qdisk or standalone");
 	return 0;
 }
 

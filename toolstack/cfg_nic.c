@@ -4,24 +4,12 @@
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg_domain.h"
+#include "cfg_spec.h"
 #include "xmalloc.h"
-
-/* Writes a message and returns -1. */
-static int __attribute__((format(printf, 3, 4)))
-cfg_nic_fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Whether s is six ':'-separated hex bytes. */
 static int
@@ -93,16 +81,6 @@ cfg_nic_rate(const char *spec, char **out)
 	return 0;
 }
 
-/* Sets a string field once. */
-static int
-cfg_nic_once(char **field, const char *key, const char *val, char *why, size_t len)
-{
-	if (*field)
-		return cfg_nic_fail(why, len, "%s given more than once", key);
-	*field = xstrdup(val);
-	return 0;
-}
-
 /* Applies one key=value (or flag) of a vif spec. */
 static int
 cfg_nic_keyword(struct cfg_nic *nic, const char *key, const char *val, int has_val,
@@ -115,44 +93,44 @@ cfg_nic_keyword(struct cfg_nic *nic, const char *key, const char *val, int has_v
 		return 0;
 	}
 	if (!has_val)
-		return cfg_nic_fail(why, len, "unrecognized argument `%s'", key);
+		return cfg_spec_fail(why, len, "unrecognized argument `%s'", key);
 	if (strcmp(key, "mac") == 0) {
 		if (!cfg_nic_mac_ok(val))
-			return cfg_nic_fail(why, len, "invalid mac address \"%s\" "
+			return cfg_spec_fail(why, len, "invalid mac address \"%s\" "
 			    "(expected six hex bytes such as 00:16:3e:01:02:03)", val);
-		return cfg_nic_once(&nic->cn_mac, key, val, why, len);
+		return cfg_spec_once(&nic->cn_mac, key, val, why, len);
 	}
 	if (strcmp(key, "bridge") == 0)
-		return cfg_nic_once(&nic->cn_bridge, key, val, why, len);
+		return cfg_spec_once(&nic->cn_bridge, key, val, why, len);
 	if (strcmp(key, "gatewaydev") == 0 || strcmp(key, "netdev") == 0)
-		return cfg_nic_once(&nic->cn_gatewaydev, key, val, why, len);
+		return cfg_spec_once(&nic->cn_gatewaydev, key, val, why, len);
 	if (strcmp(key, "script") == 0)
-		return cfg_nic_once(&nic->cn_script, key, val, why, len);
+		return cfg_spec_once(&nic->cn_script, key, val, why, len);
 	if (strcmp(key, "ip") == 0)
-		return cfg_nic_once(&nic->cn_ip, key, val, why, len);
+		return cfg_spec_once(&nic->cn_ip, key, val, why, len);
 	if (strcmp(key, "vifname") == 0)
-		return cfg_nic_once(&nic->cn_vifname, key, val, why, len);
+		return cfg_spec_once(&nic->cn_vifname, key, val, why, len);
 	if (strcmp(key, "backend") == 0)
-		return cfg_nic_once(&nic->cn_backend, key, val, why, len);
+		return cfg_spec_once(&nic->cn_backend, key, val, why, len);
 	if (strcmp(key, "model") == 0)
-		return cfg_nic_once(&nic->cn_model, key, val, why, len);
+		return cfg_spec_once(&nic->cn_model, key, val, why, len);
 	if (strcmp(key, "type") == 0) {
 		if (strcmp(val, "vif") != 0 && strcmp(val, "ioemu") != 0)
-			return cfg_nic_fail(why, len, "type must be vif or ioemu, not \"%s\"", val);
-		return cfg_nic_once(&nic->cn_type, key, val, why, len);
+			return cfg_spec_fail(why, len, "type must be vif or ioemu, not \"%s\"", val);
+		return cfg_spec_once(&nic->cn_type, key, val, why, len);
 	}
 	if (strcmp(key, "rate") == 0) {
 		if (nic->cn_rate)
-			return cfg_nic_fail(why, len, "rate given more than once");
+			return cfg_spec_fail(why, len, "rate given more than once");
 		if (cfg_nic_rate(val, &nic->cn_rate) < 0)
-			return cfg_nic_fail(why, len, "invalid rate \"%s\" "
+			return cfg_spec_fail(why, len, "invalid rate \"%s\" "
 			    "(expected such as 10MB/s or 100Mb/s@20ms)", val);
 		return 0;
 	}
 	if (strcmp(key, "mtu") == 0 || strcmp(key, "devid") == 0) {
 		long v = strtol(val, &end, 10);
 		if (!*val || *end || v < (key[0] == 'm' ? 68 : 0) || v > 65535)
-			return cfg_nic_fail(why, len, "%s must be a number%s, not \"%s\"", key,
+			return cfg_spec_fail(why, len, "%s must be a number%s, not \"%s\"", key,
 			    key[0] == 'm' ? " from 68 to 65535" : "", val);
 		if (key[0] == 'm')
 			nic->cn_mtu = (unsigned)v;
@@ -162,7 +140,7 @@ cfg_nic_keyword(struct cfg_nic *nic, const char *key, const char *val, int has_v
 	}
 	if (strncmp(key, "colo_", 5) == 0 || strcmp(key, "accel") == 0)
 		return 0;
-	return cfg_nic_fail(why, len, "unrecognized argument `%s=%s'", key, val);
+	return cfg_spec_fail(why, len, "unrecognized argument `%s=%s'", key, val);
 }
 
 /* Parses one vif spec; nic->cn_devid defaults to -1 (the caller numbers it). */
@@ -178,11 +156,7 @@ cfg_nic_parse(const char *spec, struct cfg_nic *nic, char *why, size_t len)
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		while (n && isspace((unsigned char)*p))
-			p++, n--;
-		while (n && isspace((unsigned char)p[n - 1]))
-			n--;
-		char *tok = xstrndup(p, n);
+		char *tok = cfg_spec_trim(p, n);
 		char *eq = strchr(tok, '=');
 		int rc = 0;
 		if (eq) {
