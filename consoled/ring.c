@@ -1,81 +1,74 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "byte_ring.h"
 #include "ring.h"
 
-/* One acquire load of a shared index: the guest may change it under us. */
-static uint32_t
-ring_load(const uint32_t *p)
+/* The guest's out ring as a byte ring, for us as its consumer. The const is
+ * dropped for byte_ring_avail, which only reads. */
+static struct byte_ring
+ring_out(const struct xencons_interface *intf)
 {
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	struct xencons_interface *w = (struct xencons_interface *)intf;
+
+	return (struct byte_ring){ w->out, RING_OUT_SIZE, &w->out_prod, &w->out_cons };
 }
 
-/* One release store, so the data written before it is visible first. */
-static void
-ring_store(uint32_t *p, uint32_t v)
+/* The guest's in ring as a byte ring, for us as its producer. */
+static struct byte_ring
+ring_in(struct xencons_interface *intf)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+	return (struct byte_ring){ intf->in, RING_IN_SIZE, &intf->in_prod, &intf->in_cons };
+}
+
+/* Impossible indices: our own index is set to the peer's, so the ring works
+ * again once the guest behaves, and the caller sees EPROTO. */
+static ssize_t
+ring_resync(uint32_t *ours, const uint32_t *peers)
+{
+	__atomic_store_n(ours, __atomic_load_n(peers, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	errno = EPROTO;
+	return -1;
 }
 
 /* Whether more guest output waits (to schedule another turn). */
 ssize_t
 ring_out_pending(const struct xencons_interface *intf)
 {
-	uint32_t cons = ring_load(&intf->out_cons), prod = ring_load(&intf->out_prod);
+	struct byte_ring r = ring_out(intf);
+	ssize_t n = byte_ring_avail(&r);
 
-	if (prod - cons > RING_OUT_SIZE) {
+	if (n < 0)
 		errno = EPROTO;
-		return -1;
-	}
-	return prod - cons;
+	return n;
 }
 
 /* Takes guest output off the ring. */
 ssize_t
 ring_out_consume(struct xencons_interface *intf, char *buf, size_t max)
 {
-	uint32_t cons = ring_load(&intf->out_cons), prod = ring_load(&intf->out_prod);
-	size_t n = 0;
+	struct byte_ring r = ring_out(intf);
+	ssize_t n = byte_ring_get(&r, buf, max);
 
-	if (prod - cons > RING_OUT_SIZE) {
-		ring_store(&intf->out_cons, prod);
-		errno = EPROTO;
-		return -1;
-	}
-	while (cons != prod && n < max)
-		buf[n++] = intf->out[MASK_XENCONS_IDX(cons++, intf->out)];
-	ring_store(&intf->out_cons, cons);
-	return n;
+	return n < 0 ? ring_resync(&intf->out_cons, &intf->out_prod) : n;
 }
 
 /* Room for typed input in the guest in ring. */
 ssize_t
 ring_in_space(struct xencons_interface *intf)
 {
-	uint32_t cons = ring_load(&intf->in_cons), prod = ring_load(&intf->in_prod);
+	struct byte_ring r = ring_in(intf);
+	ssize_t n = byte_ring_space(&r);
 
-	if (prod - cons > RING_IN_SIZE) {
-		ring_store(&intf->in_prod, cons);
-		errno = EPROTO;
-		return -1;
-	}
-	return RING_IN_SIZE - (prod - cons);
+	return n < 0 ? ring_resync(&intf->in_prod, &intf->in_cons) : n;
 }
 
 /* Puts typed input into the in ring. */
 ssize_t
 ring_in_produce(struct xencons_interface *intf, const char *buf, size_t len)
 {
-	uint32_t cons = ring_load(&intf->in_cons), prod = ring_load(&intf->in_prod);
-	size_t n = 0;
+	struct byte_ring r = ring_in(intf);
+	ssize_t n = byte_ring_put(&r, buf, len);
 
-	if (prod - cons > RING_IN_SIZE) {
-		ring_store(&intf->in_prod, cons);
-		errno = EPROTO;
-		return -1;
-	}
-	while (n < len && prod - cons < RING_IN_SIZE)
-		intf->in[MASK_XENCONS_IDX(prod++, intf->in)] = buf[n++];
-	ring_store(&intf->in_prod, prod);
-	return n;
+	return n < 0 ? ring_resync(&intf->in_prod, &intf->in_cons) : n;
 }

@@ -3,10 +3,11 @@
  * (xen/io/xs_wire.h): a power-of-two char array, a producer and a consumer
  * index that run freely and are masked on use. Each call reads the peer's
  * index once, checks that prod - cons fits the ring, copies, then publishes
- * its own index behind a barrier. The caller notifies the peer.
+ * its own index behind a barrier. The caller notifies the peer. Used from
+ * both sides: the guest runtime's frontends and consoled's backend.
  */
-#ifndef PVGUEST_BYTE_RING_H
-#define PVGUEST_BYTE_RING_H
+#ifndef PVSTACK_BYTE_RING_H
+#define PVSTACK_BYTE_RING_H
 
 #include <stddef.h>
 #include <stdint.h>
