@@ -428,16 +428,24 @@ op_introduce(struct conn *c, struct req *r)
 	return 0;
 }
 
+/* The single domid argument of XS_RELEASE, XS_RESUME, XS_GET_DOMAIN_PATH and
+ * XS_IS_DOMAIN_INTRODUCED; 0 or EINVAL. */
+static int
+domain_req_id(const struct req *r, uint32_t *domid)
+{
+	const char *arg = req_onearg(r);
+
+	return arg != NULL && domain_parse_id(arg, domid) == 0 ? 0 : EINVAL;
+}
+
 /* XS_RELEASE: the toolstack is done with the domain. */
 int
 op_release(struct conn *c, struct req *r)
 {
-	const char *arg = req_onearg(r);
 	struct domain *d;
 	uint32_t domid;
-	int rc;
 
-	if (arg == NULL || (rc = domain_parse_id(arg, &domid)) != 0)
+	if (domain_req_id(r, &domid) != 0)
 		return EINVAL;
 	if (domid == 0)
 		return EINVAL;
@@ -452,10 +460,9 @@ op_release(struct conn *c, struct req *r)
 int
 op_is_domain_introduced(struct conn *c, struct req *r)
 {
-	const char *arg = req_onearg(r);
 	uint32_t domid;
 
-	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+	if (domain_req_id(r, &domid) != 0)
 		return EINVAL;
 	conn_reply_str(c, r, domid == 0 || domid == DOMID_SELF_ID || domain_find(domid) ? "T" :
 	    "F");
@@ -466,11 +473,10 @@ op_is_domain_introduced(struct conn *c, struct req *r)
 int
 op_get_domain_path(struct conn *c, struct req *r)
 {
-	const char *arg = req_onearg(r);
 	uint32_t domid;
 	char *p;
 
-	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+	if (domain_req_id(r, &domid) != 0)
 		return EINVAL;
 	p = path_home(domid);
 	conn_reply_str(c, r, p);
@@ -504,11 +510,10 @@ op_set_target(struct conn *c, struct req *r)
 int
 op_resume(struct conn *c, struct req *r)
 {
-	const char *arg = req_onearg(r);
 	struct domain *d;
 	uint32_t domid;
 
-	if (arg == NULL || domain_parse_id(arg, &domid) != 0)
+	if (domain_req_id(r, &domid) != 0)
 		return EINVAL;
 	if ((d = domain_find(domid)) == NULL)
 		return ENOENT;
