@@ -52,19 +52,13 @@ frontend_init(struct frontend *fe, struct guest *g, const char *kind, const char
 int
 frontend_printf(struct frontend *fe, xenbus_tx_t tx, const char *key, const char *fmt, ...)
 {
-	char path[FRONTEND_PATH_MAX + 64], *val;
+	char path[FRONTEND_PATH_MAX + 64];
 	va_list ap;
 
 	snprintf(path, sizeof(path), "%s/%s", fe->fe_dir, key);
 	va_start(ap, fmt);
-	int n = vasprintf(&val, fmt, ap);
+	int rc = xenbus_vprintf(fe->fe_guest->g_xb, tx, path, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	int rc = xenbus_write(fe->fe_guest->g_xb, tx, path, val);
-	free(val);
 	return rc;
 }
 

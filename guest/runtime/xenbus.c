@@ -268,22 +268,30 @@ xenbus_write(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *va
 	return xenbus_ack(xb, XS_WRITE, tx, &path, 1, value, strlen(value));
 }
 
-/* XS_WRITE of a formatted value. */
+/* XS_WRITE of a formatted value, for the printf wrappers (frontend_printf too). */
 int
-xenbus_printf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt, ...)
+xenbus_vprintf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt, va_list ap)
 {
 	char *val;
-	va_list ap;
 
-	va_start(ap, fmt);
-	int n = vasprintf(&val, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
+	if (vasprintf(&val, fmt, ap) < 0) {
 		errno = ENOMEM;
 		return -1;
 	}
 	int rc = xenbus_write(xb, tx, path, val);
 	free(val);
+	return rc;
+}
+
+/* XS_WRITE of a formatted value. */
+int
+xenbus_printf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int rc = xenbus_vprintf(xb, tx, path, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 

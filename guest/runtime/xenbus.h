@@ -13,6 +13,7 @@
 #ifndef PVGUEST_XENBUS_H
 #define PVGUEST_XENBUS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@ char *xenbus_read(struct xenbus *xb, xenbus_tx_t tx, const char *path, size_t *l
 int xenbus_write(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *value);
 int xenbus_printf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+int xenbus_vprintf(struct xenbus *xb, xenbus_tx_t tx, const char *path, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 int xenbus_mkdir(struct xenbus *xb, xenbus_tx_t tx, const char *path);
 int xenbus_rm(struct xenbus *xb, xenbus_tx_t tx, const char *path);
 /* Children names, NULL-terminated, one allocation (free the vector only). */
