@@ -343,7 +343,7 @@ hvd_domain_attach_process(struct hvd_domain *d, pid_t pid)
 	return 0;
 }
 
-/* Stops the guest: SIGSTOP to its process group. */
+/* Stops the guest: freezes its cgroup, or SIGSTOP to its process group. */
 int
 hvd_domain_pause(struct hvd_domain *d)
 {
@@ -358,7 +358,7 @@ hvd_domain_pause(struct hvd_domain *d)
 	return 0;
 }
 
-/* Continues the guest: SIGCONT to its process group. */
+/* Continues the guest (thaw or SIGCONT); the first time, its HELLO is answered. */
 int
 hvd_domain_unpause(struct hvd_domain *d)
 {

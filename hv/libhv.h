@@ -88,7 +88,7 @@ struct hv_physinfo {
 
 /* Creates a paused, empty domain with its memory. */
 int hv_domain_create(struct hv *hv, const struct hv_domain_config *cfg, hv_domid_t *domid);
-/* Fills start_info and the special pages, spawns the kernel program stopped. */
+/* Fills start_info and the special pages, starts the kernel program; it runs from the unpause. */
 int hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg,
     struct hv_build_result *res);
 int hv_domain_destroy(struct hv *hv, hv_domid_t domid);
