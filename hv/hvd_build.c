@@ -166,7 +166,7 @@ hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
 	return -1;
 }
 
-/* XEN_DOMCTL / libxc build: check the kernel, fill the special pages, start the program (held at HELLO). */
+/* XEN_DOMCTL / libxc build: check the kernel, fill the special pages, start the program. */
 int
 hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep)
