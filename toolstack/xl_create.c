@@ -189,8 +189,10 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	}
 	if (cc.cc_fd >= 0)
 		close(cc.cc_fd);
+	/* with -c, pvconsole already made the terminal raw: \n alone would not return the carriage */
 	if (!o.dco_quiet)
-		fprintf(stderr, "Started domain %s (id=%u)\n", dom.cd_name, domid);
+		fprintf(stderr, "Started domain %s (id=%u)%s", dom.cd_name, domid,
+		    cc.cc_pid > 0 ? "\r\n" : "\n");
 	rc = 0;
 	if (!xl_has(a, 'e'))
 		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, xl_has(a, 'F'))
