@@ -36,6 +36,15 @@ control_shutdown_changed(struct xenbus *xb, const char *path, const char *token,
 
 	(void)path;
 	(void)token;
+	/* "pvguest.ignore_shutdown" on the command line plays a hung guest: it
+	 * neither acknowledges nor obeys, so the toolstack must give up or destroy */
+	if (strstr((const char *)g->g_start.cmd_line, "pvguest.ignore_shutdown")) {
+		char *v = xenbus_read(xb, XENBUS_TX_NONE, CONTROL_SHUTDOWN, NULL);
+		if (v && v[0])
+			console_printf(g->g_cons, "\npvguest: ignoring shutdown request \"%s\"\n", v);
+		free(v);
+		return;
+	}
 	if (xenbus_transaction(xb, control_take, &req) < 0 || req.cr_value == NULL ||
 	    req.cr_value[0] == '\0') {
 		free(req.cr_value);

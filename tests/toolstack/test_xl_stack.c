@@ -290,7 +290,7 @@ Test(xl, a_restart_that_dies_too_fast_is_not_restarted)
 
 Test(xl, pause_unpause_and_destroy_a_guest_that_ignores_shutdown)
 {
-	int id = create("pz", NULL);
+	int id = create("pz", "cmdline = \"pvguest.ignore_shutdown\"");
 	char *out;
 
 	cr_assert_eq(xlt_run(NULL, "$XL pause pz"), 0);
@@ -301,10 +301,12 @@ Test(xl, pause_unpause_and_destroy_a_guest_that_ignores_shutdown)
 	cr_assert_eq(xlt_run(&out, "$XL list pz"), 0, "%s", out);
 	cr_expect(matches(out, "^pz .* -[-b]----  "), "%s", out);
 	free(out);
-	/* A paused guest cannot take the request: shutdown gives up, destroy does not. */
-	cr_assert_eq(xlt_run(NULL, "$XL pause pz"), 0);
+	/* A running guest that ignores the request: shutdown gives up, destroy does not. */
 	cr_expect_neq(xlt_run(&out, "PVSTACK_XL_ACK_TIMEOUT=0.5 $XL shutdown pz"), 0);
 	cr_expect(strstr(out, "didn't acknowledge") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(xlt_run(&out, "$XL list pz"), 0, "%s", out);
+	cr_expect(matches(out, "^pz .* -[-rb]----  "), "still running: %s", out);
 	free(out);
 	cr_assert_eq(xlt_run(NULL, "$XL destroy %d", id), 0);
 	wait_gone(id);
