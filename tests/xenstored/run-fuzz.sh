@@ -7,7 +7,7 @@
 set -eu
 SECS=${1:-${PVSTACK_FUZZ_SECONDS:-30}}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/${PVSTACK_FUZZ_BUILD:-build-fuzz-xenstored}
+B=$ROOT/${PVSTACK_FUZZ_BUILD:-build-fuzz}
 if [ ! -f "$B/build.ninja" ]; then
 	CC=clang meson setup "$B" "$ROOT" -Dfuzz=true -Dguest_static=false \
 	    -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
