@@ -58,10 +58,6 @@ void tguest_destroy(struct tguest *g);
 
 /* Reads from fd until needle was seen or ms passed; the bytes read (malloc'd). */
 char *read_until(int fd, const char *needle, int ms, size_t *got);
-/* Open fds of a process. */
-int proc_fd_count(pid_t pid);
-/* VmRSS of a process, KiB. */
-long proc_rss_kib(pid_t pid);
 long now_ms(void);
 
 #endif

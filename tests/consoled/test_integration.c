@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "libhv.h"
+#include "proc_stat.h"
 #include "stack.h"
 #include "xs.h"
 

@@ -26,9 +26,5 @@ bool hvt_wait_flags(struct hvt *t, hv_domid_t domid, uint32_t mask, uint32_t wan
     struct hv_dominfo *info);
 /* Waits up to ms for an event on xce; returns the port or -1. */
 int hvt_wait_event(struct hv_evtchn *xce, int ms);
-/* Number of open fds of pid. */
-int hvt_count_fds(pid_t pid);
-/* Resident set of pid in KiB. */
-long hvt_rss_kib(pid_t pid);
 
 #endif

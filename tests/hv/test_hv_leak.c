@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "hv_test_util.h"
+#include "proc_stat.h"
 
 static struct hvt t;
 
@@ -47,14 +48,14 @@ Test(hv_leak, thousand_cycles)
 	/* warm up allocations that legitimately stay (port spaces, console ring) */
 	for (int i = 0; i < 20; i++)
 		cycle(xce, xgt, i);
-	fd0 = hvt_count_fds(t.hvd_pid);
-	rss0 = hvt_rss_kib(t.hvd_pid);
+	fd0 = proc_fd_count(t.hvd_pid);
+	rss0 = proc_rss_kib(t.hvd_pid);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < 1000; i++)
 		cycle(xce, xgt, i);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	fd1 = hvt_count_fds(t.hvd_pid);
-	rss1 = hvt_rss_kib(t.hvd_pid);
+	fd1 = proc_fd_count(t.hvd_pid);
+	rss1 = proc_rss_kib(t.hvd_pid);
 	double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
 	fprintf(stderr, "hv_leak: 1000 cycles in %.2f s (%.0f/s); hvd fds %d -> %d; RSS %ld -> %ld KiB\n",
 	    s, 1000 / s, fd0, fd1, rss0, rss1);

@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 
 #include "hv_test_util.h"
+#include "proc_stat.h"
 #include "msg.h"
 
 static struct hvt t;
@@ -146,11 +147,11 @@ Test(hv_proto, fds_where_none_expected)
 		efd[i] = eventfd(0, EFD_CLOEXEC);
 	cr_assert_eq(msg_send(fd, &hdr, sizeof(hdr), NULL, 0), 0);
 	cr_assert_eq(raw_reply(fd, 20), 0);	/* accepted: counted in before */
-	before = hvt_count_fds(t.hvd_pid);
+	before = proc_fd_count(t.hvd_pid);
 	/* a few fds: closed by hvd, the request still answered */
 	cr_assert_eq(msg_send(fd, &hdr, sizeof(hdr), efd, 3), 0);
 	cr_assert_eq(raw_reply(fd, 20), 0);
-	cr_assert_eq(hvt_count_fds(t.hvd_pid), before, "hvd kept passed fds");
+	cr_assert_eq(proc_fd_count(t.hvd_pid), before, "hvd kept passed fds");
 	/* a flood: more than hvd takes, in one message */
 	{
 		int many[64];
@@ -173,7 +174,7 @@ Test(hv_proto, fds_where_none_expected)
 	msg_close_fds(efd, MSG_MAX_FDS);
 	assert_alive();
 	int now = -1;
-	for (int i = 0; i < 500 && (now = hvt_count_fds(t.hvd_pid)) != before - 1; i++)
+	for (int i = 0; i < 500 && (now = proc_fd_count(t.hvd_pid)) != before - 1; i++)
 		usleep(2000);
 	cr_assert_eq(now, before - 1, "fds leaked after flood: %d, was %d", now, before);
 }

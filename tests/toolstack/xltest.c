@@ -1,6 +1,5 @@
 /* The private-stack helpers of the xl integration tests. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "libhv.h"
+#include "proc_stat.h"
 #include "xltest.h"
 #include "xs.h"
 
@@ -176,19 +176,14 @@ xlt_daemon_fds(struct xlt *t, const char *daemon)
 {
 	char path[128], buf[32];
 	FILE *f;
-	DIR *d;
-	int n = 0;
+	int n;
 
 	snprintf(path, sizeof(path), "%s/%s.pid", t->xt_dir, daemon);
 	f = fopen(path, "r");
 	cr_assert_not_null(f, "%s", path);
 	cr_assert_not_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/fd", atoi(buf));
-	d = opendir(path);
-	cr_assert_not_null(d, "%s", path);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 2;
+	n = proc_fd_count(atoi(buf));
+	cr_assert_geq(n, 0, "no /proc entry for %s (pid %s)", daemon, buf);
+	return n;
 }
