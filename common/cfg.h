@@ -1,7 +1,8 @@
 /*
- * The xl.cfg grammar, as a pure module: text in, settings out, every problem
- * reported with file and line. No I/O beyond cfg_load's read of the file and
- * the diagnostics stream, so the golden tests and the fuzzer drive it directly.
+ * The grammar of xl.cfg and of xl.conf (xlconf.h reads the latter with it), as
+ * a pure module: text in, settings out, every problem reported with file and
+ * line. No I/O beyond cfg_load's read of the file and the diagnostics stream,
+ * so the golden tests and the fuzzer drive it directly.
  *
  *   setting  := IDENT ('=' | '+=') value (NEWLINE | ';')
  *   value    := NUMBER | STRING | '[' [value {',' value} [',']] ']'
