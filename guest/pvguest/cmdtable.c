@@ -10,6 +10,7 @@ const struct shell_cmd *const pvguest_cmds[] = {
 	&cmd_info,
 	&cmd_xs,
 	&cmd_devices,
+	&cmd_blk,
 	&cmd_poweroff,
 	&cmd_reboot,
 	&cmd_crash,

@@ -3,9 +3,11 @@
  * console, answers control/shutdown and runs the shell until told to stop.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blkfront.h"
 #include "hv_elfnote.h"
 #include "pvguest.h"
 
@@ -27,6 +29,17 @@ pvguest_shutdown(struct guest *g, unsigned reason)
 
 	console_printf(g->g_cons, "pvguest: %s\n", what);
 	guest_shutdown(g, reason);
+}
+
+/* blkfront says on the console what happens to each disk. */
+static void
+pvguest_blk_report(struct guest *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	console_vprintf(g->g_cons, fmt, ap);
+	va_end(ap);
 }
 
 /* The shell writes on the console. */
@@ -68,6 +81,8 @@ main(void)
 	if (control_init(&g) < 0)
 		console_printf(g.g_cons, "pvguest: control/shutdown unavailable: %s\n",
 		    strerror(errno));
+	if (blkfront_bus_init(&g, pvguest_blk_report) < 0)
+		console_printf(g.g_cons, "pvguest: device/vbd unwatched: %s\n", strerror(errno));
 	shell_init(&sh, pvguest_cmds, SHELL_PROMPT, pvguest_out, &g, &g);
 	shell_prompt(&sh);
 	for (;;) {

@@ -16,6 +16,7 @@ extern const struct shell_cmd cmd_reboot;
 extern const struct shell_cmd cmd_crash;
 extern const struct shell_cmd cmd_xs;
 extern const struct shell_cmd cmd_devices;
+extern const struct shell_cmd cmd_blk;
 
 /* The guest the shell's commands act on. */
 struct guest *pvguest_guest(struct shell *sh);
