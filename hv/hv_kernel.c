@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,9 +41,9 @@ hv_kernel_read(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Looks for our note in one note area; 1 found, 0 not. */
-static int
-hv_kernel_scan_notes(const uint8_t *p, size_t len)
+/* Records our notes in one note area: the ABI note (*found) and a sandbox profile. */
+static void
+hv_kernel_scan_notes(const uint8_t *p, size_t len, struct hv_kernel_info *info, int *found)
 {
 	size_t off = 0;
 
@@ -52,40 +53,46 @@ hv_kernel_scan_notes(const uint8_t *p, size_t len)
 		off += sizeof(nh);
 		size_t nsz = (nh.n_namesz + 3u) & ~3u, dsz = (nh.n_descsz + 3u) & ~3u;
 		if (nh.n_namesz > len || nh.n_descsz > len || nsz + dsz > len - off)
-			return 0;
+			return;
 		const char *name = (const char *)p + off, *desc = name + nsz;
-		if (nh.n_type == HV_ELFNOTE_GUEST_ABI && nh.n_namesz == sizeof(HV_ELFNOTE_NAME) &&
-		    memcmp(name, HV_ELFNOTE_NAME, sizeof(HV_ELFNOTE_NAME)) == 0 &&
-		    nh.n_descsz == sizeof(HV_ELFNOTE_ABI) &&
-		    memcmp(desc, HV_ELFNOTE_ABI, sizeof(HV_ELFNOTE_ABI)) == 0)
-			return 1;
 		off += nsz + dsz;
+		if (nh.n_namesz != sizeof(HV_ELFNOTE_NAME) ||
+		    memcmp(name, HV_ELFNOTE_NAME, sizeof(HV_ELFNOTE_NAME)) != 0)
+			continue;
+		if (nh.n_type == HV_ELFNOTE_GUEST_ABI && nh.n_descsz == sizeof(HV_ELFNOTE_ABI) &&
+		    memcmp(desc, HV_ELFNOTE_ABI, sizeof(HV_ELFNOTE_ABI)) == 0)
+			*found = 1;
+		/* an unterminated or oversized name is kept as "?", which no profile matches */
+		if (nh.n_type == HV_ELFNOTE_SANDBOX) {
+			if (nh.n_descsz == 0 || nh.n_descsz > HV_ELFNOTE_PROFILE_MAX ||
+			    desc[nh.n_descsz - 1] != '\0')
+				snprintf(info->profile, sizeof(info->profile), "?");
+			else
+				memcpy(info->profile, desc, nh.n_descsz);
+		}
 	}
-	return 0;
 }
 
 /* Reads one note area from the file and scans it. */
-static int
-hv_kernel_note_at(int fd, uint64_t off, uint64_t len)
+static void
+hv_kernel_note_at(int fd, uint64_t off, uint64_t len, struct hv_kernel_info *info, int *found)
 {
 	uint8_t *buf;
-	int found;
 
 	if (len == 0 || len > HV_KERNEL_NOTES_MAX)
-		return 0;
+		return;
 	buf = xmalloc(len);
-	found = hv_kernel_read(fd, buf, len, off) == 0 && hv_kernel_scan_notes(buf, len);
+	if (hv_kernel_read(fd, buf, len, off) == 0)
+		hv_kernel_scan_notes(buf, len, info, found);
 	free(buf);
-	return found;
 }
 
-/* PT_NOTE segments, and PT_INTERP for *is_static. */
+/* PT_NOTE segments, and PT_INTERP for info->is_static. */
 static int
-hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, bool *is_static)
+hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 {
 	int found = 0;
 
-	*is_static = true;
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > HV_KERNEL_HDRS_MAX)
 		return 0;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
@@ -93,43 +100,46 @@ hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, bool *is_static)
 		if (hv_kernel_read(fd, &ph, sizeof(ph), eh->e_phoff + (uint64_t)i * sizeof(ph)) < 0)
 			return 0;
 		if (ph.p_type == PT_INTERP)
-			*is_static = false;
-		if (ph.p_type == PT_NOTE && !found)
-			found = hv_kernel_note_at(fd, ph.p_offset, ph.p_filesz);
+			info->is_static = false;
+		if (ph.p_type == PT_NOTE)
+			hv_kernel_note_at(fd, ph.p_offset, ph.p_filesz, info, &found);
 	}
 	return found;
 }
 
 /* SHT_NOTE sections, for linkers that leave our note out of PT_NOTE. */
 static int
-hv_kernel_shdrs(int fd, const Elf64_Ehdr *eh)
+hv_kernel_shdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 {
+	int found = 0;
+
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4 * HV_KERNEL_HDRS_MAX)
 		return 0;
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		Elf64_Shdr sh;
 		if (hv_kernel_read(fd, &sh, sizeof(sh), eh->e_shoff + (uint64_t)i * sizeof(sh)) < 0)
 			return 0;
-		if (sh.sh_type == SHT_NOTE && hv_kernel_note_at(fd, sh.sh_offset, sh.sh_size))
-			return 1;
+		if (sh.sh_type == SHT_NOTE)
+			hv_kernel_note_at(fd, sh.sh_offset, sh.sh_size, info, &found);
 	}
-	return 0;
+	return found;
 }
 
-/* The verdict on the file open at fd; *is_static tells whether it has no PT_INTERP. */
+/* The verdict on the file open at fd, and what its notes and headers say (info). */
 enum hv_kernel_verdict
-hv_kernel_check(int fd, bool *is_static)
+hv_kernel_check(int fd, struct hv_kernel_info *info)
 {
 	Elf64_Ehdr eh;
 
-	*is_static = true;
+	memset(info, 0, sizeof(*info));
+	info->is_static = true;
 	if (hv_kernel_read(fd, &eh, sizeof(eh), 0) < 0 ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
 		return HV_KERNEL_NOT_ELF;
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != HV_KERNEL_MACHINE ||
 	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
 		return HV_KERNEL_FOREIGN_ELF;
-	if (!hv_kernel_phdrs(fd, &eh, is_static) && !hv_kernel_shdrs(fd, &eh))
+	if (!hv_kernel_phdrs(fd, &eh, info) && !hv_kernel_shdrs(fd, &eh, info))
 		return HV_KERNEL_NO_NOTE;
 	return HV_KERNEL_OK;
 }

@@ -96,6 +96,7 @@ struct hv_req_domain_build {
 	uint32_t store_port;	/* guest-side ports the toolstack allocated */
 	uint32_t console_port;
 	uint32_t flags;
+	uint32_t uid_base;	/* guest uids start here (xl.conf); 0: hvd's default */
 	char kernel[HV_PATH_MAX];	/* NUL-terminated */
 	char cmdline[HV_CMDLINE_MAX];	/* NUL-terminated */
 };

@@ -50,6 +50,8 @@ struct hvd_domain {
 	uint64_t cpu_ns_dead;	/* CPU time of the reaped process */
 	struct hvd_conn *guest;	/* hvd's end of the guest channel */
 	char *cgroup;		/* its cgroup v2 group, NULL when none */
+	int profile;		/* enum jail_profile of its kernel, from the note */
+	uint32_t uid;		/* the host uid its processes run as; 0 before build */
 	struct hvd_port *ports;	/* port space; index = port, 0 unused */
 	uint32_t nports;
 };
@@ -75,12 +77,48 @@ int hvd_domain_attach_process(struct hvd_domain *d, pid_t pid);
 /* hvd_build.c */
 int hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep);
-void hvd_build_init(struct event_base *base, const char *emptydir);
+/* insecure: start guests without the confinement the host cannot give (hvd --insecure) */
+void hvd_build_init(struct event_base *base, const char *emptydir, bool insecure);
+/* Host memory the domain's processes may use: its memory plus its profile's overhead. */
+uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
+
+/* hvd_sandbox.c: what a guest's root and limits look like, per seccomp profile */
+struct hvd_sandbox_profile {
+	uint64_t mem_overhead;	/* bytes allowed above the domain's memory */
+	unsigned pids;		/* pids.max */
+	bool proc;		/* a /proc of its own pid namespace */
+};
+enum jail_profile;
+const struct hvd_sandbox_profile *hvd_sandbox_profile(enum jail_profile p);
+/* Child side: the private read-only root over dir, with files bound in; pivots into it. */
+int hvd_sandbox_root(const char *dir, char *const *files, const struct hvd_sandbox_profile *prof,
+    uid_t uid);
+
+/* hvd_kdeps.c: interpreter and libraries of a dynamic kernel (NULL-terminated) */
+char **hvd_kdeps(const char *path);
+void hvd_kdeps_free(char **paths);
+
+/* hvd_limits.c: memory, pids and cpu controllers, v2 where enabled, else v1 */
+struct hvd_limits_cfg {
+	uint64_t mem_bytes;
+	unsigned pids;
+	unsigned vcpus;
+};
+#define HVD_CGROUP_FDS_MAX	4	/* v2 + memory, pids, cpu in v1 */
+void hvd_limits_init(const char *v2base);
+/* The first controller the host lacks, or NULL. */
+const char *hvd_limits_missing(void);
+int hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+int hvd_limits_set_memory(struct hvd_domain *d, uint64_t bytes);
+void hvd_limits_destroy(struct hvd_domain *d);
+void hvd_limits_fini(void);
 
 /* hvd_cgroup.c */
 void hvd_cgroup_init(void);
 bool hvd_cgroup_enabled(void);
-int hvd_cgroup_create(struct hvd_domain *d);
+int hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+/* Removes a group (takes cg), queueing it while still populated. */
+void hvd_cgroup_rmdir(char *cg);
 void hvd_cgroup_kill(struct hvd_domain *d);
 int hvd_cgroup_freeze(struct hvd_domain *d, bool frozen);
 bool hvd_cgroup_cpu_ns(struct hvd_domain *d, uint64_t *ns);
@@ -88,8 +126,9 @@ void hvd_cgroup_destroy(struct hvd_domain *d);
 void hvd_cgroup_fini(void);
 
 /* hvd_elf.c */
-/* 0 when fd is an ELF executable with our note; *is_static when it has no PT_INTERP. */
-int hvd_elf_check(int fd, const char *path, bool *is_static);
+/* 0 when fd is an ELF executable with our note; info says what else its headers say. */
+struct hv_kernel_info;
+int hvd_elf_check(int fd, const char *path, struct hv_kernel_info *info);
 
 /* hvd_evtchn.c */
 int hvd_evtchn_alloc_unbound(struct hvd_domain *d, uint32_t remote_dom, struct hvd_conn *owner,

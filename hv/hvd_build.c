@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +13,14 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "jail.h"
+#include "libhv.h"
 #include "log.h"
 
 struct event_base *hvd_base;
 static const char *hvd_build_emptydir;
-
-/* The loop guest channels and pidfds go on, and the empty root sandboxed guests get. */
-void
-hvd_build_init(struct event_base *base, const char *emptydir)
-{
-	hvd_base = base;
-	hvd_build_emptydir = emptydir;
-}
+static bool hvd_build_insecure;
+static const char *hvd_build_lacks;	/* the facility the host lacks, NULL when none */
 
 /* start_info and the two reserved grant entries, written into guest memory. */
 static int
@@ -68,29 +65,44 @@ hvd_build_high(int fd)
 	return fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
+/* What the child needs to confine itself; all prepared by hvd before the clone. */
+struct hvd_build_child {
+	int chan, kfd, errfd, gofd;
+	bool confine;
+	uid_t uid;
+	int profile;
+	char *const *files;	/* a dynamic kernel's interpreter and libraries */
+	const char *argv0;
+};
+
+/* The namespaces every confined guest gets: init of its own pid namespace,
+ * in a user namespace that maps only its own uid. */
+#define HVD_BUILD_NS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | \
+			 CLONE_NEWUTS | CLONE_NEWNET)
+
 /* Child side, up to exec; on failure reports errno on the pipe and exits. */
 static _Noreturn void
-hvd_build_child(int chan, int kfd, int errfd, int cgfd, bool sandbox, const char *emptydir,
-    const char *argv0)
+hvd_build_child(struct hvd_build_child *c)
 {
-	char *argv[] = { (char *)argv0, NULL };
+	char *argv[] = { (char *)c->argv0, NULL };
 	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL };
-	int err, nullfd;
+	int err, nullfd, chan, kfd, errfd = c->errfd;
+	char go;
 
+	/* hvd puts us in our cgroups and writes our uid map, then says go */
+	if (read(c->gofd, &go, 1) != 1)
+		goto fail;
+	close(c->gofd);
 	if (setsid() < 0)
 		goto fail;
-	/* into the domain's cgroup before anything of the guest runs */
-	if (cgfd >= 0 && write(cgfd, "0", 1) != 1)
-		goto fail;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
-	chan = hvd_build_high(chan);
-	kfd = hvd_build_high(kfd);
-	errfd = hvd_build_high(errfd);
+	chan = hvd_build_high(c->chan);
+	kfd = hvd_build_high(c->kfd);
+	errfd = hvd_build_high(c->errfd);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (chan < 0 || kfd < 0 || errfd < 0 || nullfd < 0)
 		goto fail;
@@ -99,18 +111,22 @@ hvd_build_child(int chan, int kfd, int errfd, int cgfd, bool sandbox, const char
 	/* stdout and stderr stay hvd's (/dev/null when it daemonized) for early debugging */
 	if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
 		goto fail;
-	if (sandbox) {
-		if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) < 0 ||
-		    chroot(emptydir) < 0 || chdir("/") < 0 ||
-		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (c->confine) {
+		if (hvd_sandbox_root(hvd_build_emptydir, c->files,
+		    hvd_sandbox_profile(c->profile), c->uid) < 0 ||
+		    jail_drop_privileges(c->uid, c->uid) < 0)
 			goto fail;
 	} else if (chdir("/") < 0)
 		goto fail;
+	/* after the credentials changed, which clears it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* every descriptor but stdio, the channel, the kernel and the error pipe goes */
 	if (errfd != 5 && (dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0))
 		goto fail;
 	errfd = 5;
 	syscall(SYS_close_range, 6, ~0u, 0);
+	if (c->confine && jail_seccomp(c->profile) < 0)
+		goto fail;
 	/*
 	 * Set up: tell hvd, then become the kernel at once. Its runtime's first
 	 * act is HELLO on the channel, which hvd answers only once the domain is
@@ -128,35 +144,86 @@ fail:
 	_exit(126);
 }
 
+/* Writes one line into a /proc/<pid> file (uid_map, gid_map). */
+static int
+hvd_build_proc_write(pid_t pid, const char *file, const char *line)
+{
+	char path[64];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = write(fd, line, strlen(line)) == (ssize_t)strlen(line) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* Parent side of the hand-shake: cgroups, then the uid map, then go. */
+static int
+hvd_build_release(pid_t pid, const struct hvd_build_child *c, const int *cgfds, int ncg, int gofd)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%d", (int)pid);
+
+	for (int i = 0; i < ncg; i++)
+		if (write(cgfds[i], line, (size_t)n) != n)
+			return -1;
+	if (c->confine) {
+		/* its own uid and gid, and nothing else of the host's */
+		snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)c->uid, (unsigned)c->uid);
+		if (hvd_build_proc_write(pid, "uid_map", line) < 0 ||
+		    hvd_build_proc_write(pid, "gid_map", line) < 0)
+			return -1;
+	}
+	return write(gofd, "g", 1) == 1 ? 0 : -1;
+}
+
 /* Forks the guest; returns its pid once its sandbox is set up (it is exec'ing then). */
 static pid_t
-hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
+hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfds, int ncg)
 {
 	char argv0[32];
-	int pipefd[2], status = 0, err = 0;
+	int errp[2], gop[2], status = 0, err = 0;
 	ssize_t n;
 	pid_t pid;
 
 	snprintf(argv0, sizeof(argv0), "pvstack-dom%u", d->domid);
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	c->argv0 = argv0;
+	if (pipe2(errp, O_CLOEXEC) < 0)
 		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
+	if (pipe2(gop, O_CLOEXEC) < 0) {
+		close(errp[0]);
+		close(errp[1]);
 		return -1;
 	}
+	/* clone, not fork: the child is init of its new pid namespace */
+	pid = (pid_t)syscall(SYS_clone, (c->confine ? HVD_BUILD_NS : 0) | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid == 0) {
-		close(pipefd[0]);
-		hvd_build_child(chan, kfd, pipefd[1], cgfd, sandbox, hvd_build_emptydir, argv0);
+		close(errp[0]);
+		close(gop[1]);
+		c->errfd = errp[1];
+		c->gofd = gop[0];
+		hvd_build_child(c);
 	}
-	close(pipefd[1]);
-	while ((n = read(pipefd[0], &err, sizeof(err))) < 0 && errno == EINTR)
+	close(errp[1]);
+	close(gop[0]);
+	if (pid < 0) {
+		err = errno;
+		close(errp[0]);
+		close(gop[1]);
+		errno = err;
+		return -1;
+	}
+	if (hvd_build_release(pid, c, cgfds, ncg, gop[1]) < 0)
+		err = errno ? errno : EIO;
+	close(gop[1]);
+	while (err == 0 && (n = read(errp[0], &err, sizeof(err))) < 0 && errno == EINTR)
 		;
-	close(pipefd[0]);
-	if (n == sizeof(err) && err == 0)
+	close(errp[0]);
+	if (err == 0 && n == sizeof(err))
 		return pid;
-	if (n != sizeof(err) || err == 0)
+	if (err == 0)
 		err = EIO;
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -166,13 +233,96 @@ hvd_build_spawn(struct hvd_domain *d, int chan, int kfd, int cgfd, bool sandbox)
 	return -1;
 }
 
+/* Why guests cannot be confined on this host, or NULL when they can. */
+static const char *
+hvd_build_missing(void)
+{
+	const char *ctl;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		return "root (hvd runs as an ordinary user)";
+	if (!hvd_cgroup_enabled())
+		return "a writable cgroup v2 mount";
+	if ((ctl = hvd_limits_missing()) != NULL)
+		return ctl;
+	/* the real thing, once: some kernels turn user namespaces off by sysctl */
+	pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER | CLONE_NEWPID) == 0 ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return "user and pid namespaces";
+	return NULL;
+}
+
+/* The loop guest channels and pidfds go on, and the empty directory guests' roots are made over. */
+void
+hvd_build_init(struct event_base *base, const char *emptydir, bool insecure)
+{
+	hvd_base = base;
+	hvd_build_emptydir = emptydir;
+	hvd_build_insecure = insecure;
+	hvd_build_lacks = hvd_build_missing();
+	if (hvd_build_lacks && insecure) {
+		log_warnx("INSECURE: this host lacks %s; guests run UNCONFINED (--insecure)",
+		    hvd_build_lacks);
+		hvd_console_printf("INSECURE: guests run unconfined (no %s)", hvd_build_lacks);
+	} else if (hvd_build_lacks)
+		log_warnx("this host lacks %s: guests cannot be confined, so none will be "
+		    "started (hvd --insecure would run them unconfined)", hvd_build_lacks);
+	else if (insecure)
+		log_warnx("--insecure given, but every facility is here: guests are confined");
+}
+
+/* The uid base of the build, or 0 when it is unusable (it would reach system or overflow). */
+static uint32_t
+hvd_build_uid_base(const struct hv_req_domain_build *req)
+{
+	uint32_t base = req->uid_base ? req->uid_base : JAIL_UID_BASE_DEFAULT;
+
+	if (base < 65536 || base > UINT32_MAX - JAIL_UID_RANGE - 1)
+		return 0;
+	return base;
+}
+
+/* The kernel's note names its profile; an unknown name is refused, not widened. */
+static int
+hvd_build_profile(struct hvd_domain *d, const struct hv_kernel_info *ki, const char *path)
+{
+	int p = ki->profile[0] ? jail_profile_from_name(ki->profile) : JAIL_PROFILE_GUEST;
+
+	if (p < 0) {
+		log_warnx("d%u: build: %s asks for sandbox profile \"%s\", which hvd does not have",
+		    d->domid, path, ki->profile);
+		errno = ENOEXEC;
+		return -1;
+	}
+	return p;
+}
+
+/* The memory the kernel may use on the host: the domain's, plus its profile's overhead. */
+uint64_t
+hvd_build_mem_limit(const struct hvd_domain *d)
+{
+	const struct hvd_sandbox_profile *prof = hvd_sandbox_profile(d->profile);
+	uint64_t kib = d->max_mem_kib > d->mem_kib ? d->max_mem_kib : d->mem_kib;
+
+	return kib * 1024 + (prof ? prof->mem_overhead : 0);
+}
+
 /* XEN_DOMCTL / libxc build: check the kernel, fill the special pages, start the program. */
 int
 hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
     struct hv_rep_domain_build *rep)
 {
-	int kfd = -1, cgfd = -1, sv[2] = { -1, -1 }, rc = -1;
-	bool is_static;
+	int kfd = -1, cgfds[HVD_CGROUP_FDS_MAX], ncg = 0, sv[2] = { -1, -1 }, rc = -1;
+	struct hv_kernel_info ki;
+	struct hvd_build_child c = { .confine = hvd_build_lacks == NULL };
+	struct hvd_limits_cfg lim;
+	char **files = NULL;
+	uint32_t base;
 	pid_t pid;
 
 	if (d->domid == 0) {
@@ -184,8 +334,15 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		return -1;
 	}
 	if (memchr(req->kernel, 0, sizeof(req->kernel)) == NULL ||
-	    memchr(req->cmdline, 0, sizeof(req->cmdline)) == NULL || req->kernel[0] != '/') {
+	    memchr(req->cmdline, 0, sizeof(req->cmdline)) == NULL || req->kernel[0] != '/' ||
+	    (base = hvd_build_uid_base(req)) == 0) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (hvd_build_lacks && !hvd_build_insecure) {
+		log_warnx("d%u: build refused: this host lacks %s, and guests are never "
+		    "started unconfined (hvd --insecure)", d->domid, hvd_build_lacks);
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	kfd = open(req->kernel, O_RDONLY | O_CLOEXEC);
@@ -193,16 +350,31 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		log_warn("d%u: build: kernel %s", d->domid, req->kernel);
 		return -1;
 	}
-	if (hvd_elf_check(kfd, req->kernel, &is_static) < 0)
+	if (hvd_elf_check(kfd, req->kernel, &ki) < 0 ||
+	    (d->profile = hvd_build_profile(d, &ki, req->kernel)) < 0)
 		goto out;
+	if (c.confine && !ki.is_static && (files = hvd_kdeps(req->kernel)) == NULL) {
+		errno = ENOEXEC;
+		goto out;
+	}
 	if (hvd_build_pages(d, req) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		goto out;
-	cgfd = hvd_cgroup_create(d);
-	if (cgfd < 0 && hvd_cgroup_enabled())
+	lim = (struct hvd_limits_cfg){
+		.mem_bytes = hvd_build_mem_limit(d),
+		.pids = hvd_sandbox_profile(d->profile)->pids,
+		.vcpus = d->vcpus ? d->vcpus : 1,
+	};
+	ncg = hvd_cgroup_create(d, &lim, cgfds);
+	if (ncg < 0 && !hvd_build_lacks)
 		goto out;
-	pid = hvd_build_spawn(d, sv[1], kfd, cgfd, is_static && geteuid() == 0);
+	c.chan = sv[1];
+	c.kfd = kfd;
+	c.uid = jail_uid_guest(base, d->domid);
+	c.profile = d->profile;
+	c.files = files;
+	pid = hvd_build_spawn(d, &c, cgfds, ncg > 0 ? ncg : 0);
 	if (pid < 0) {
 		hvd_cgroup_destroy(d);
 		goto out;
@@ -213,6 +385,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		hvd_cgroup_destroy(d);
 		goto out;
 	}
+	d->uid = c.confine ? c.uid : 0;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
 		log_warn("d%u: channel", d->domid);
 	d->guest = hvd_conn_new(hvd_base, sv[0], d);
@@ -222,12 +395,17 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	rep->store_mfn = HV_PFN_XENSTORE;
 	rep->console_mfn = HV_PFN_CONSOLE;
 	rep->pid = pid;
-	hvd_console_printf("d%u: built %s%s, pid %d", d->domid, req->kernel,
-	    is_static ? "" : " (dynamic, not chrooted)", (int)pid);
+	if (c.confine)
+		hvd_console_printf("d%u: built %s, pid %d, uid %u, profile %s", d->domid,
+		    req->kernel, (int)pid, (unsigned)c.uid, jail_profile_name(d->profile));
+	else
+		hvd_console_printf("d%u: built %s, pid %d, UNCONFINED", d->domid, req->kernel,
+		    (int)pid);
 	rc = 0;
 out:
-	if (cgfd >= 0)
-		close(cgfd);
+	for (int i = 0; i < ncg; i++)
+		close(cgfds[i]);
+	hvd_kdeps_free(files);
 	if (kfd >= 0)
 		close(kfd);
 	if (sv[0] >= 0)

@@ -26,7 +26,6 @@ static char **hvd_cgroup_stale;
 static unsigned hvd_cgroup_nstale;
 
 static int hvd_cgroup_write(const char *cg, const char *file, const char *val);
-static void hvd_cgroup_rmdir(char *cg);
 
 /* Where cgroup2 is mounted, from /proc/self/mounts. */
 static char *
@@ -113,6 +112,7 @@ hvd_cgroup_init(void)
 		return;
 	}
 	hvd_console_printf("cgroups: domains under %s", hvd_cgroup_base);
+	hvd_limits_init(hvd_cgroup_base);
 }
 
 /* True when domains get their own groups. */
@@ -139,8 +139,8 @@ hvd_cgroup_write(const char *cg, const char *file, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-/* Tries to remove a group; a still-populated one is queued for later. */
-static void
+/* Tries to remove a group (takes cg); a still-populated one is queued for later. */
+void
 hvd_cgroup_rmdir(char *cg)
 {
 	for (int i = 0; i < 20; i++) {
@@ -172,15 +172,19 @@ hvd_cgroup_retry_stale(void)
 	free(old);
 }
 
-/* A fresh group for a domain being built; returns its cgroup.procs fd for the child, or -1. */
+/*
+ * Fresh groups for a domain being built, with its limits set: the v2 group and
+ * one per v1 controller. Puts each group's cgroup.procs fd in fds (the child
+ * joins them all before anything of the guest runs); returns how many, or -1.
+ */
 int
-hvd_cgroup_create(struct hvd_domain *d)
+hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds)
 {
 	char path[512];
-	int fd;
+	int n;
 
 	if (hvd_cgroup_base == NULL)
-		return -1;
+		return 0;
 	hvd_cgroup_retry_stale();
 	xasprintf(&d->cgroup, "%s/dom%u", hvd_cgroup_base, d->domid);
 	if (mkdir(d->cgroup, 0755) < 0 && errno != EEXIST) {
@@ -188,13 +192,19 @@ hvd_cgroup_create(struct hvd_domain *d)
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.procs", d->cgroup);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
+	fds[0] = open(path, O_WRONLY | O_CLOEXEC);
+	if (fds[0] < 0) {
 		log_warn("d%u: %s", d->domid, path);
 		rmdir(d->cgroup);
 		goto fail;
 	}
-	return fd;
+	n = hvd_limits_create(d, cfg, fds + 1);
+	if (n < 0) {
+		close(fds[0]);
+		rmdir(d->cgroup);
+		goto fail;
+	}
+	return n + 1;
 fail:
 	free(d->cgroup);
 	d->cgroup = NULL;
@@ -253,6 +263,7 @@ hvd_cgroup_destroy(struct hvd_domain *d)
 	hvd_cgroup_kill(d);
 	hvd_cgroup_rmdir(d->cgroup);
 	d->cgroup = NULL;
+	hvd_limits_destroy(d);
 }
 
 /* hvd exits: every group goes, then hvd's own. */
@@ -273,6 +284,7 @@ hvd_cgroup_fini(void)
 	free(hvd_cgroup_stale);
 	hvd_cgroup_stale = NULL;
 	hvd_cgroup_nstale = 0;
+	hvd_limits_fini();
 	if (rmdir(hvd_cgroup_base) < 0)
 		log_warn("rmdir %s", hvd_cgroup_base);
 	free(hvd_cgroup_base);

@@ -8,9 +8,9 @@
 /* The builder's gate: refuses (ENOEXEC), with a line naming the file, anything
  * hv_kernel_check does not accept. */
 int
-hvd_elf_check(int fd, const char *path, bool *is_static)
+hvd_elf_check(int fd, const char *path, struct hv_kernel_info *info)
 {
-	switch (hv_kernel_check(fd, is_static)) {
+	switch (hv_kernel_check(fd, info)) {
 	case HV_KERNEL_OK:
 		return 0;
 	case HV_KERNEL_NOT_ELF:

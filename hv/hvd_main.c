@@ -20,7 +20,7 @@
 static _Noreturn void
 hvd_usage(void)
 {
-	fprintf(stderr, "usage: hvd [-f|--foreground] [-v] [--pid-file FILE] [--socket PATH]\n");
+	fprintf(stderr, "usage: hvd [-f|--foreground] [-v] [--pid-file FILE] [--socket PATH] [--insecure]\n");
 	exit(2);
 }
 
@@ -58,11 +58,13 @@ main(int argc, char **argv)
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "insecure", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts opts = { .name = "hvd" };
 	struct event_base *base;
 	char *sockpath = NULL, *sockpath_alloc = NULL, *emptydir;
+	bool insecure = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
@@ -71,6 +73,7 @@ main(int argc, char **argv)
 		case 'v': opts.verbose = 1; break;
 		case 'p': opts.pidfile = optarg; break;
 		case 's': sockpath = optarg; break;
+		case 'I': insecure = true; break;
 		default: hvd_usage();
 		}
 	}
@@ -92,10 +95,10 @@ main(int argc, char **argv)
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("event_base_new");
-	hvd_build_init(base, emptydir);
 	daemon_signals(base);
 	hvd_domain_init();
 	hvd_cgroup_init();
+	hvd_build_init(base, emptydir, insecure);
 	if (hvd_listen(base, sockpath) < 0)
 		fatal("listen on %s", sockpath);
 	hvd_console_printf("hvd started, listening on %s", sockpath);

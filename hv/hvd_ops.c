@@ -142,6 +142,9 @@ hvd_ops_setmaxmem(struct hvd_req *r)
 		return -1;
 	}
 	d->max_mem_kib = req.max_kib;
+	/* the host-side limit follows, so a balloon target is also what the kernel enforces */
+	if (d->built && d->cgroup && hvd_limits_set_memory(d, hvd_build_mem_limit(d)) < 0)
+		log_warn("d%u: memory limit", d->domid);
 	return 0;
 }
 

@@ -57,6 +57,7 @@ struct hv_build_config {
 	const char *cmdline;	/* may be NULL */
 	hv_port_t store_port;	/* guest-side, from hv_evtchn_alloc_unbound(hv, domid, 0) */
 	hv_port_t console_port;
+	uint32_t uid_base;	/* xl.conf's guest_uid_range_base; 0: the default */
 };
 
 struct hv_build_result {
@@ -113,9 +114,13 @@ enum hv_kernel_verdict {
 	HV_KERNEL_FOREIGN_ELF,	/* 32-bit, another machine, not an executable */
 	HV_KERNEL_NO_NOTE,	/* an ELF program not built on the guest runtime */
 };
+struct hv_kernel_info {
+	bool is_static;		/* no PT_INTERP */
+	char profile[16];	/* the sandbox profile its note asks for; "" = "guest" */
+};
 /* Whether the file open at fd is a guest program hvd can run (the builder's own
- * test); *is_static: it has no PT_INTERP. Reads only, never calls hvd. */
-enum hv_kernel_verdict hv_kernel_check(int fd, bool *is_static);
+ * test), and what it asks of its sandbox. Reads only, never calls hvd. */
+enum hv_kernel_verdict hv_kernel_check(int fd, struct hv_kernel_info *info);
 
 /* ---- foreign memory (dom0) ---- */
 

@@ -36,7 +36,7 @@ dom_kernel_check(const char *path)
 {
 	unsigned char head[1024];
 	struct stat st;
-	bool is_static;
+	struct hv_kernel_info info;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 
@@ -48,7 +48,7 @@ dom_kernel_check(const char *path)
 		log_warnx("kernel %s: not a regular file", path);
 		goto out;
 	}
-	switch (hv_kernel_check(fd, &is_static)) {
+	switch (hv_kernel_check(fd, &info)) {
 	case HV_KERNEL_OK:
 		break;
 	case HV_KERNEL_NOT_ELF:

@@ -1,5 +1,8 @@
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "proc_stat.h"
 
@@ -36,4 +39,43 @@ proc_rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* The host pid of the process that is ns_pid inside init's pid namespace
+ * (a confined guest only knows its own pids), or -1. */
+pid_t
+proc_host_pid(pid_t init, pid_t ns_pid)
+{
+	char path[64], ns[64], other[64], line[256];
+	struct dirent *de;
+	pid_t found = -1;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
+	if ((n = readlink(path, ns, sizeof(ns) - 1)) < 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	ns[n] = '\0';
+	while (found < 0 && (de = readdir(d))) {
+		FILE *f;
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+		if ((n = readlink(path, other, sizeof(other) - 1)) < 0)
+			continue;
+		other[n] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (strcmp(ns, other) != 0 || (f = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "NSpid:", 6) == 0) {
+				char *last = strrchr(line, '\t');
+				if (last && atoi(last + 1) == ns_pid)
+					found = pid;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
 }

@@ -10,7 +10,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	bool is_static;
+	struct hv_kernel_info info;
 
 	if (fd < 0) {
 		log_init("fuzz", 0, 0);
@@ -18,6 +18,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		return 0;
-	hvd_elf_check(fd, "fuzz", &is_static);
+	hvd_elf_check(fd, "fuzz", &info);
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "hv_test_guest.h"
 #include "hv_test_util.h"
+#include "proc_stat.h"
 
 static struct hvt t;
 
@@ -326,9 +327,10 @@ Test(hv_domain, destroy_kills_escaped_processes)
 	for (int i = 0; i < 2500 && __atomic_load_n(&pg->magic, __ATOMIC_ACQUIRE) != TG_MAGIC; i++)
 		usleep(2000);
 	cr_assert_eq(pg->magic, TG_MAGIC);
-	pid_t child = pg->arg;
-	cr_assert(child > 0 && !pid_dead(child));
 	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	/* the guest is init of its own pid namespace: its pid for the child is not the host's */
+	pid_t child = proc_host_pid(info.pid, (pid_t)pg->arg);
+	cr_assert(child > 0 && !pid_dead(child));
 	cr_assert_neq(getpgid(child), info.pid, "child did not leave the process group");
 	/* pause freezes it too */
 	cr_assert_eq(hv_domain_pause(t.hv, domid), 0);
