@@ -108,7 +108,11 @@ hvd_build_child(struct hvd_build_child *c)
 		goto fail;
 	if (dup2(nullfd, 0) < 0 || dup2(chan, HV_GUEST_FD) < 0 || dup2(kfd, 4) < 0)
 		goto fail;
-	/* stdout and stderr stay hvd's (/dev/null when it daemonized) for early debugging */
+	/* A confined guest inherits no host file: stdout and stderr are /dev/null too.
+	 * Sanitizer builds keep hvd's stderr, where their reports go. */
+	if (c->confine && (dup2(nullfd, 1) < 0 ||
+	    (c->profile != JAIL_PROFILE_SANITIZER && dup2(nullfd, 2) < 0)))
+		goto fail;
 	if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
 		goto fail;
 	if (c->confine) {
@@ -265,15 +269,12 @@ hvd_build_init(struct event_base *base, const char *emptydir, bool insecure)
 	hvd_build_emptydir = emptydir;
 	hvd_build_insecure = insecure;
 	hvd_build_lacks = hvd_build_missing();
-	if (hvd_build_lacks && insecure) {
-		log_warnx("INSECURE: this host lacks %s; guests run UNCONFINED (--insecure)",
-		    hvd_build_lacks);
-		hvd_console_printf("INSECURE: guests run unconfined (no %s)", hvd_build_lacks);
+	if (insecure) {
+		log_warnx("INSECURE (--insecure): guests run UNCONFINED, as root, with the host's files");
+		hvd_console_printf("INSECURE: guests run unconfined (--insecure)");
 	} else if (hvd_build_lacks)
 		log_warnx("this host lacks %s: guests cannot be confined, so none will be "
 		    "started (hvd --insecure would run them unconfined)", hvd_build_lacks);
-	else if (insecure)
-		log_warnx("--insecure given, but every facility is here: guests are confined");
 }
 
 /* The uid base of the build, or 0 when it is unusable (it would reach system or overflow). */
@@ -319,7 +320,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 {
 	int kfd = -1, cgfds[HVD_CGROUP_FDS_MAX], ncg = 0, sv[2] = { -1, -1 }, rc = -1;
 	struct hv_kernel_info ki;
-	struct hvd_build_child c = { .confine = hvd_build_lacks == NULL };
+	struct hvd_build_child c = { .confine = !hvd_build_insecure };
 	struct hvd_limits_cfg lim;
 	char **files = NULL;
 	uint32_t base;
@@ -367,7 +368,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		.vcpus = d->vcpus ? d->vcpus : 1,
 	};
 	ncg = hvd_cgroup_create(d, &lim, cgfds);
-	if (ncg < 0 && !hvd_build_lacks)
+	if (ncg < 0 && c.confine)
 		goto out;
 	c.chan = sv[1];
 	c.kfd = kfd;

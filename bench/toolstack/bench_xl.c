@@ -3,6 +3,9 @@
  *  1. xl create -c to the guest's prompt, median of 20, next to the cost of
  *     starting xl itself (xl help) measured in the same run;
  *  2. 50 domains created in parallel: wall time until every xl create returned;
+ *  1 and 2 run on two stacks side by side, guests confined (the default) and
+ *  unconfined (hvd --insecure), rounds interleaved, so the price of the
+ *  confinement is a ratio from one run;
  *  3. dom0 memory added per running domain: PSS of hvd, xenstored, consoled
  *     and every xl monitor, before and after starting the domains, per domain.
  * Usage: bench_xl [rounds] (default 20).
@@ -210,55 +213,129 @@ bench_dom0_pss(int *monitors)
 	return total;
 }
 
-int
-main(int argc, char **argv)
+/* A private stack: the confined one, and the same with hvd --insecure as the baseline. */
+struct bench_stack {
+	const char *label;
+	const char *hvd_args;
+	char dir[64];
+	double *prompt;		/* one create-to-prompt time per round */
+	double par;		/* wall time of BENCH_PARALLEL parallel creates */
+	int running;
+};
+
+/* Makes later xl calls and bench_dir point at s. */
+static void
+bench_use(struct bench_stack *s)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 20, mon0 = 0, mon1 = 0;
-	double min, help, prompt, t0, par;
-	long pss0, pss1;
 	char sock[128];
 
-	snprintf(bench_dir, sizeof(bench_dir), "/tmp/benchxl.XXXXXX");
-	if (mkdtemp(bench_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	setenv("PVSTACK_RUNDIR", bench_dir, 1);
-	snprintf(sock, sizeof(sock), "%s/xenstored/socket", bench_dir);
+	snprintf(bench_dir, sizeof(bench_dir), "%s", s->dir);
+	setenv("PVSTACK_RUNDIR", s->dir, 1);
+	snprintf(sock, sizeof(sock), "%s/xenstored/socket", s->dir);
 	setenv("XENSTORED_PATH", sock, 1);
-	if (bench_sh("%s start >/dev/null", BENCH_XENCOMMONS) != 0) {
-		fprintf(stderr, "bench_xl: xencommons start failed\n");
-		return 1;
+}
+
+static int
+bench_stack_start(struct bench_stack *s)
+{
+	snprintf(s->dir, sizeof(s->dir), "/tmp/benchxl.XXXXXX");
+	if (mkdtemp(s->dir) == NULL) {
+		perror("mkdtemp");
+		return -1;
 	}
+	bench_use(s);
+	setenv("HVD_ARGS", s->hvd_args, 1);
+	if (bench_sh("%s start >/dev/null 2>&1", BENCH_XENCOMMONS) != 0) {
+		fprintf(stderr, "bench_xl: xencommons start failed (%s)\n", s->label);
+		return -1;
+	}
+	unsetenv("HVD_ARGS");
 	bench_cfg("p");
 	for (int i = 0; i < BENCH_PARALLEL; i++) {
 		char n[16];
 		snprintf(n, sizeof(n), "b%02d", i);
 		bench_cfg(n);
 	}
+	return 0;
+}
 
-	help = bench_median(bench_xl_help, rounds, &min);
-	prompt = bench_median(bench_create_to_prompt, rounds, &min);
-	printf("xl create -c to the guest's prompt: median %.2f ms, best %.2f ms (%d rounds)\n",
-	    prompt * 1e3, min * 1e3, rounds);
-	printf("  baseline, fork+exec of xl help: median %.2f ms; create-to-prompt = %.1fx that\n",
-	    help * 1e3, prompt / help);
+/* BENCH_PARALLEL creates at once; then checks they all run. */
+static void
+bench_stack_parallel(struct bench_stack *s)
+{
+	double t0;
 
-	pss0 = bench_dom0_pss(&mon0);
+	bench_use(s);
 	t0 = bench_now();
 	bench_sh("for i in $(seq -w 0 %d); do %s create -q %s/b$i.cfg & done; wait",
 	    BENCH_PARALLEL - 1, BENCH_XL, bench_dir);
-	par = bench_now() - t0;
+	s->par = bench_now() - t0;
 	usleep(500000);		/* let monitors settle */
-	pss1 = bench_dom0_pss(&mon1);
-	int running = bench_sh("test $(%s list | grep -c '^b[0-9][0-9] ') -eq %d", BENCH_XL,
+	s->running = bench_sh("test $(%s list | grep -c '^b[0-9][0-9] ') -eq %d", BENCH_XL,
 	    BENCH_PARALLEL) == 0;
-	printf("%d domains created in parallel: %.0f ms (%.1f ms per domain)%s\n", BENCH_PARALLEL,
-	    par * 1e3, par * 1e3 / BENCH_PARALLEL, running ? "" : " -- NOT ALL RUNNING");
+}
+
+static double
+bench_sorted_median(double *v, int n, double *min)
+{
+	qsort(v, n, sizeof(*v), bench_cmp);
+	*min = v[0];
+	return v[n / 2];
+}
+
+int
+main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 20, mon0 = 0, mon1 = 0;
+	struct bench_stack st[2] = {
+		{ .label = "confined", .hvd_args = "" },
+		{ .label = "unconfined (hvd --insecure)", .hvd_args = "--insecure" },
+	};
+	double min, help, med[2], mins[2];
+	long pss0, pss1;
+
+	if (rounds < 1)
+		rounds = 1;
+	for (int i = 0; i < 2; i++) {
+		st[i].prompt = calloc(rounds, sizeof(double));
+		if (bench_stack_start(&st[i]) < 0)
+			return 1;
+	}
+	help = bench_median(bench_xl_help, rounds, &min);
+	/* interleaved, so drift of the machine hits both alike */
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < 2; i++) {
+			bench_use(&st[i]);
+			st[i].prompt[r] = bench_create_to_prompt();
+		}
+	for (int i = 0; i < 2; i++) {
+		med[i] = bench_sorted_median(st[i].prompt, rounds, &mins[i]);
+		printf("xl create -c to the guest's prompt, %s: median %.2f ms, best %.2f ms "
+		    "(%d rounds) = %.1fx a fork+exec of xl help\n", st[i].label, med[i] * 1e3,
+		    mins[i] * 1e3, rounds, med[i] / help);
+	}
+	printf("  baseline, fork+exec of xl help: median %.2f ms\n", help * 1e3);
+	printf("  confinement costs %.2f ms per create-to-prompt: confined/unconfined = %.2f\n",
+	    (med[0] - med[1]) * 1e3, med[0] / med[1]);
+
+	bench_use(&st[0]);
+	pss0 = bench_dom0_pss(&mon0);
+	bench_stack_parallel(&st[0]);
+	pss1 = bench_dom0_pss(&mon1);
+	bench_stack_parallel(&st[1]);
+	for (int i = 0; i < 2; i++)
+		printf("%d domains created in parallel, %s: %.0f ms (%.1f ms per domain)%s\n",
+		    BENCH_PARALLEL, st[i].label, st[i].par * 1e3, st[i].par * 1e3 / BENCH_PARALLEL,
+		    st[i].running ? "" : " -- NOT ALL RUNNING");
+	printf("  confined/unconfined = %.2f\n", st[0].par / st[1].par);
 	printf("dom0 memory per running domain (PSS of hvd, xenstored, consoled and %d monitors): "
 	    "%.0f KiB (%ld KiB before, %ld KiB with %d domains)\n", mon1 - mon0,
 	    (double)(pss1 - pss0) / BENCH_PARALLEL, pss0, pss1, BENCH_PARALLEL);
 
-	bench_sh("%s stop >/dev/null; rm -rf '%s'", BENCH_XENCOMMONS, bench_dir);
-	return running ? 0 : 1;
+	for (int i = 0; i < 2; i++) {
+		bench_use(&st[i]);
+		bench_sh("%s stop >/dev/null; rm -rf '%s'", BENCH_XENCOMMONS, st[i].dir);
+		free(st[i].prompt);
+	}
+	return st[0].running && st[1].running ? 0 : 1;
 }

@@ -1,0 +1,243 @@
+/*
+ * Guest isolation, tried as an attacker would: escape_probe runs in a domain
+ * of a private stack next to an ordinary pvguest (the victim) and tries every
+ * escape; the test asserts each attempt was refused, that the host sees the
+ * guest with its own uid, no capabilities, a seccomp filter and its limits,
+ * and that hvd, xenstored and consoled kept serving the victim throughout.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jail.h"
+#include "libhv.h"
+#include "xltest.h"
+
+#ifndef ISO_PROBE
+#error ISO_PROBE names the built escape_probe
+#endif
+
+static struct xlt t;
+
+static void setup(void) { xlt_start(&t); }
+static void teardown(void) { xlt_stop(&t); }
+
+TestSuite(isolation, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Pid of a daemon of the private stack, from its pid file. */
+static pid_t
+daemon_pid(const char *name)
+{
+	char path[128];
+	int pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", t.xt_dir, name);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fscanf(f, "%d", &pid), 1);
+	fclose(f);
+	return pid;
+}
+
+/* The hypervisor console so far (hvd's notes and the guests' lines). */
+static char *
+hv_console(void)
+{
+	struct hv *hv = hv_open(NULL);
+	char *text;
+
+	cr_assert_not_null(hv);
+	text = hv_console_read(hv, 0);
+	hv_close(hv);
+	return text ? text : strdup("");
+}
+
+/* Waits until the console holds needle; returns the console text. */
+static char *
+wait_console(const char *needle, int ms)
+{
+	char *text = NULL;
+
+	for (int waited = 0; waited <= ms; waited += 50) {
+		free(text);
+		text = hv_console();
+		if (strstr(text, needle))
+			return text;
+		usleep(50000);
+	}
+	return text;
+}
+
+/* Creates the probe domain with cmdline; returns its domid. */
+static int
+create_probe(const char *name, const char *cmdline, const char *extra)
+{
+	char *cfg, *out, *body;
+
+	cr_assert_geq(asprintf(&body, "cmdline = \"%s\"\n%s", cmdline, extra ? extra : ""), 0);
+	cfg = xlt_cfg(&t, name, body);
+	int rc = xlt_run(&out, "$XL create '%s' kernel=%s memory=16", cfg, ISO_PROBE);
+	cr_assert_eq(rc, 0, "create %s: %s", name, out);
+	free(out);
+	free(cfg);
+	free(body);
+	return xlt_domid(name);
+}
+
+/* The victim's console still answers a command. */
+static void
+assert_victim_serves(int victim)
+{
+	char *out;
+
+	xlt_run(&out, "{ sleep 0.3; printf 'uptime\\r'; sleep 0.6; } | timeout 5 %s %d",
+	    ISO_PVCONSOLE, victim);
+	cr_assert(strstr(out, "up 0:") != NULL, "victim's console did not answer:\n%s", out);
+	free(out);
+	cr_assert_eq(xlt_run(&out, "$XL list victim"), 0, "%s", out);
+	free(out);
+	char path[64];
+	snprintf(path, sizeof(path), "/local/domain/%d/name", victim);
+	char *name = xlt_xs_read(path);
+	cr_assert_str_eq(name ? name : "", "victim");
+	free(name);
+}
+
+/* Counts "probe ...: refused" lines and fails on any ALLOWED one. */
+static unsigned
+check_probe_lines(const char *text)
+{
+	unsigned refused = 0;
+	const char *p = text;
+
+	while ((p = strstr(p, "probe "))) {
+		const char *eol = strchr(p, '\n');
+		int len = eol ? (int)(eol - p) : (int)strlen(p);
+		cr_expect(strstr(p, ": ALLOWED") == NULL || (eol && strstr(p, ": ALLOWED") > eol),
+		    "%.*s", len, p);
+		if (strstr(p, ": refused") && (!eol || strstr(p, ": refused") < eol))
+			refused++;
+		p += len;
+	}
+	return refused;
+}
+
+/* What the host sees of a confined guest: its uid, no capabilities, seccomp, limits. */
+static void
+assert_confined_from_host(int domid)
+{
+	pid_t pid = xlt_guest_pid(domid);
+	char path[128], *text = NULL, *out;
+	unsigned uid = 0;
+
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(xlt_run(&text, "cat /proc/%d/status", (int)pid), 0);
+	cr_assert(sscanf(strstr(text, "Uid:"), "Uid:\t%u", &uid) == 1);
+	cr_expect_eq(uid, jail_uid_guest(JAIL_UID_BASE_DEFAULT, (uint32_t)domid));
+	cr_expect(strstr(text, "CapEff:\t0000000000000000"), "%s", text);
+	cr_expect(strstr(text, "CapBnd:\t0000000000000000"), "%s", text);
+	cr_expect(strstr(text, "NoNewPrivs:\t1"), "%s", text);
+	cr_expect(strstr(text, "Seccomp:\t2"), "%s", text);
+	cr_expect(strstr(text, "NSpid:\t") && strstr(text, "\t1\n"), "not init of its own pid "
+	    "namespace:\n%s", text);
+	free(text);
+	/* a user namespace that maps its own uid and nothing else */
+	cr_assert_eq(xlt_run(&text, "cat /proc/%d/uid_map", (int)pid), 0);
+	unsigned in = 0, outside = 0, count = 0;
+	cr_expect_eq(sscanf(text, "%u %u %u", &in, &outside, &count), 3, "%s", text);
+	cr_expect(in == uid && outside == uid && count == 1, "uid_map:\n%s", text);
+	cr_expect_eq(strchr(text, '\n'), text + strlen(text) - 1, "more than one range:\n%s", text);
+	free(text);
+	/* its root: /dev and nothing else */
+	cr_assert_eq(xlt_run(&out, "ls -A /proc/%d/root/", (int)pid), 0);
+	cr_expect_str_eq(out, "dev\n");
+	free(out);
+	/* its memory and process limits, wherever the host keeps the controllers */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	cr_assert_eq(xlt_run(&out, "cat %s", path), 0);
+	cr_expect(strstr(out, "/dom") != NULL, "no group of its own:\n%s", out);
+	free(out);
+	cr_assert_eq(xlt_run(&out, "for f in memory.limit_in_bytes memory.max; do "
+	    "d=$(awk -F: '$2 ~ /memory/ {print $3}' /proc/%d/cgroup); "
+	    "for m in /sys/fs/cgroup/memory /sys/fs/cgroup/unified /sys/fs/cgroup; do "
+	    "[ -f $m$d/$f ] && cat $m$d/$f && exit 0; done; done; "
+	    "d=$(awk -F: '$2 == \"\" {print $3}' /proc/%d/cgroup); cat /sys/fs/cgroup/unified$d/memory.max",
+	    (int)pid, (int)pid), 0, "%s", out);
+	/* 16 MiB of domain memory and the guest profile's 16 MiB overhead */
+	cr_expect_eq(strtoull(out, NULL, 10), 32ull << 20, "memory limit %s", out);
+	free(out);
+}
+
+Test(isolation, every_escape_attempt_is_refused)
+{
+	char *cfg = xlt_cfg(&t, "victim", NULL), *out, cmd[512];
+
+	cr_assert_eq(xlt_run(&out, "$XL create '%s'", cfg), 0, "%s", out);
+	free(out);
+	free(cfg);
+	int victim = xlt_domid("victim");
+	pid_t hvd = daemon_pid("hvd"), xsd = daemon_pid("xenstored"), cons = daemon_pid("consoled");
+
+	snprintf(cmd, sizeof(cmd), "all hvd=%d xenstored=%d consoled=%d rundir=%s", (int)hvd,
+	    (int)xsd, (int)cons, t.xt_dir);
+	/* twice, one domain after the other: nothing the first leaves reaches the second */
+	for (int round = 0; round < 2; round++) {
+		char name[16], done[32];
+		snprintf(name, sizeof(name), "probe%d", round);
+		int id = create_probe(name, cmd, NULL);
+		cr_assert_geq(id, 0);
+		snprintf(done, sizeof(done), "probe done ");
+		char *text = wait_console(done, 60000);
+		cr_assert(strstr(text, done), "the probe did not finish:\n%s", text);
+		unsigned total = (unsigned)atoi(strstr(text, done) + strlen(done));
+		unsigned refused = check_probe_lines(text);
+		cr_expect_geq(total, 40u, "only %u attempts", total);
+		cr_expect_eq(refused, total, "%u of %u refused:\n%s", refused, total, text);
+		free(text);
+		assert_confined_from_host(id);
+		/* dom0 kept serving the other domain throughout */
+		cr_assert_eq(kill(hvd, 0), 0, "hvd died");
+		cr_assert_eq(kill(xsd, 0), 0, "xenstored died");
+		cr_assert_eq(kill(cons, 0), 0, "consoled died");
+		assert_victim_serves(victim);
+		cr_assert_eq(xlt_run(&out, "$XL destroy %s", name), 0, "%s", out);
+		free(out);
+		/* the console's "probe done" of this round must not satisfy the next */
+		struct hv *hv = hv_open(NULL);
+		if (round == 0) {
+			char *old = hv_console_read(hv, 1);
+			free(old);
+		}
+		hv_close(hv);
+	}
+}
+
+Test(isolation, exceeding_memory_kills_only_that_domain)
+{
+	char *cfg = xlt_cfg(&t, "victim", NULL), *out;
+
+	cr_assert_eq(xlt_run(&out, "$XL create '%s'", cfg), 0, "%s", out);
+	free(out);
+	free(cfg);
+	int victim = xlt_domid("victim");
+	int id = create_probe("hog", "alloc 512", "on_crash = \"preserve\"\n");
+	cr_assert_geq(id, 0);
+	/* killed by the kernel inside its own group: a crash, preserved for us to see */
+	int crashed = 0;
+	for (int i = 0; i < 200 && !crashed; i++) {
+		cr_assert_eq(xlt_run(&out, "$XL list hog"), 0, "%s", out);
+		crashed = strstr(out, "---sc-") != NULL;
+		free(out);
+		if (!crashed)
+			usleep(50000);
+	}
+	cr_assert(crashed, "a guest touching 512 MiB in a 16 MiB domain was not stopped");
+	char *text = hv_console();
+	cr_expect(strstr(text, "probe alloc survived") == NULL, "%s", text);
+	free(text);
+	assert_victim_serves(victim);
+}
