@@ -11,18 +11,35 @@
 #include "blk_bench.h"
 #include "blkfront.h"
 #include "pvguest.h"
-#include "xb_msg.h"
 #include "xmalloc.h"
 
 #define CMD_BLK_READ_MAX	(1u << 20)	/* bytes blk read dumps at most */
 #define CMD_BLK_VERIFY_CHUNK	(256u << 10)	/* bytes per verify step */
 #define CMD_BLK_MISMATCH_LINES	8
 
+/* The errno names a disk's failures come with (tests match them). */
+static const char *
+cmd_blk_errname(int err)
+{
+	static const struct { int e; const char *name; } names[] = {
+		{ EIO, "EIO" }, { EROFS, "EROFS" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ EPROTO, "EPROTO" }, { EINVAL, "EINVAL" }, { ETIMEDOUT, "ETIMEDOUT" },
+		{ EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" }, { ENOSPC, "ENOSPC" },
+		{ ESHUTDOWN, "ESHUTDOWN" }, { EBUSY, "EBUSY" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].e == err)
+			return names[i].name;
+	}
+	return "E?";
+}
+
 /* "blk write: xvda: EROFS (Read-only file system)" */
 static int
 cmd_blk_fail(struct shell *sh, const char *op, const char *vdev, int err)
 {
-	shell_printf(sh, "blk %s: %s: %s (%s)\n", op, vdev, xb_msg_errname(err), strerror(err));
+	shell_printf(sh, "blk %s: %s: %s (%s)\n", op, vdev, cmd_blk_errname(err), strerror(err));
 	return -1;
 }
 

@@ -19,7 +19,8 @@
 
 struct blkfront_dev {
 	char bd_devid[16];
-	char bd_state[FRONTEND_PATH_MAX + 8];	/* <backend>/state */
+	char bd_backend[FRONTEND_PATH_MAX];
+	char bd_state[FRONTEND_PATH_MAX + 8];	/* <backend>/state, watched */
 	char bd_online[FRONTEND_PATH_MAX + 8];	/* <backend>/online */
 	char bd_token[32];
 	struct blkfront *bd_bf;
@@ -90,7 +91,7 @@ static void
 blkfront_bus_changed(struct xenbus *xb, const char *path, const char *token, void *arg)
 {
 	struct blkfront_dev *d = arg;
-	XenbusState st = xenbus_read_state(xb, XENBUS_TX_NONE, d->bd_state);
+	XenbusState st = xenbus_read_state(xb, XENBUS_TX_NONE, d->bd_backend);
 	XenbusState was = d->bd_seen;
 
 	(void)path;
@@ -123,6 +124,7 @@ blkfront_bus_track(const char *devid)
 		return;		/* not complete yet: a later scan tries again */
 	struct blkfront_dev *d = xcalloc(1, sizeof(*d));
 	strcpy(d->bd_devid, devid);
+	strcpy(d->bd_backend, fe.fe_backend);
 	snprintf(d->bd_state, sizeof(d->bd_state), "%s/state", fe.fe_backend);
 	snprintf(d->bd_online, sizeof(d->bd_online), "%s/online", fe.fe_backend);
 	snprintf(d->bd_token, sizeof(d->bd_token), "blkfront-%u", ++blkfront_bus.b_seq);
