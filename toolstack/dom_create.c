@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "dom.h"
+#include "jail.h"
+#include "xlconf.h"
 #include "log.h"
 
 /* Allocates both event channels and starts the kernel program (stopped). */
@@ -18,8 +20,13 @@ static int
 dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout *l)
 {
 	struct hv_build_config bc = { .kernel = dom->cd_kernel, .cmdline = dom->cd_cmdline };
+	const struct xlconf *xc = xlconf_get();
 	struct hv_build_result br;
 	int sp, cp;
+
+	if (xc == NULL)
+		return -1;	/* xl.conf is malformed, and said where */
+	bc.uid_base = (uint32_t)xlconf_int(xc, "guest_uid_range_base");
 
 	if ((sp = hv_evtchn_alloc_unbound(hv, l->dl_domid, 0)) < 0 ||
 	    (cp = hv_evtchn_alloc_unbound(hv, l->dl_domid, 0)) < 0) {
@@ -33,6 +40,13 @@ dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout 
 		if (errno == ENOEXEC)
 			log_warnx("kernel %s: hvd refused it: not a guest program this hypervisor "
 			    "can run (an ELF program built on the pvstack guest runtime)", dom->cd_kernel);
+		else if (errno == EOPNOTSUPP)
+			log_warnx("domain %u: hvd starts no guest on this host: it cannot confine "
+			    "them (its log names the missing facility)", l->dl_domid);
+		else if (errno == EINVAL && bc.uid_base)
+			log_warnx("domain %u: hvd refused guest_uid_range_base %u from %s "
+			    "(it must be at least 65536 and leave room for %u uids)", l->dl_domid,
+			    bc.uid_base, xc->xc_path, JAIL_UID_RANGE);
 		else
 			log_warn("domain %u: hvd could not build kernel %s", l->dl_domid,
 			    dom->cd_kernel);

@@ -128,7 +128,7 @@ check_probe_lines(const char *text)
 
 /* What the host sees of a confined guest: its uid, no capabilities, seccomp, limits. */
 static void
-assert_confined_from_host(int domid)
+assert_confined_from_host(int domid, uint32_t uid_base)
 {
 	pid_t pid = xlt_guest_pid(domid);
 	char path[128], *text = NULL, *out;
@@ -137,7 +137,7 @@ assert_confined_from_host(int domid)
 	cr_assert_gt(pid, 0);
 	cr_assert_eq(xlt_run(&text, "cat /proc/%d/status", (int)pid), 0);
 	cr_assert(sscanf(strstr(text, "Uid:"), "Uid:\t%u", &uid) == 1);
-	cr_expect_eq(uid, jail_uid_guest(JAIL_UID_BASE_DEFAULT, (uint32_t)domid));
+	cr_expect_eq(uid, jail_uid_guest(uid_base, (uint32_t)domid));
 	cr_expect(strstr(text, "CapEff:\t0000000000000000"), "%s", text);
 	cr_expect(strstr(text, "CapBnd:\t0000000000000000"), "%s", text);
 	cr_expect(strstr(text, "NoNewPrivs:\t1"), "%s", text);
@@ -198,7 +198,7 @@ Test(isolation, every_escape_attempt_is_refused)
 		cr_expect_geq(total, 40u, "only %u attempts", total);
 		cr_expect_eq(refused, total, "%u of %u refused:\n%s", refused, total, text);
 		free(text);
-		assert_confined_from_host(id);
+		assert_confined_from_host(id, JAIL_UID_BASE_DEFAULT);
 		/* dom0 kept serving the other domain throughout */
 		cr_assert_eq(kill(hvd, 0), 0, "hvd died");
 		cr_assert_eq(kill(xsd, 0), 0, "xenstored died");
@@ -240,4 +240,31 @@ Test(isolation, exceeding_memory_kills_only_that_domain)
 	cr_expect(strstr(text, "probe alloc survived") == NULL, "%s", text);
 	free(text);
 	assert_victim_serves(victim);
+}
+
+Test(isolation, guest_uids_come_from_xl_conf)
+{
+	char path[128], *out;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/xl.conf", t.xt_dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "# the range Xen would call xen-qemuuser-range-base\nguest_uid_range_base = 300000\n");
+	fclose(f);
+	setenv("PVSTACK_CONFDIR", t.xt_dir, 1);
+	int a = create_probe("pa", "hold", NULL), b = create_probe("pb", "hold", NULL);
+	cr_assert(a > 0 && b > 0);
+	assert_confined_from_host(a, 300000);
+	assert_confined_from_host(b, 300000);
+	/* a base that would reach system uids is refused, and xl says which file set it */
+	f = fopen(path, "w");
+	fprintf(f, "guest_uid_range_base = 1000\n");
+	fclose(f);
+	char *cfg = xlt_cfg(&t, "low", NULL);
+	cr_expect_neq(xlt_run(&out, "$XL create '%s'", cfg), 0);
+	cr_expect(strstr(out, "guest_uid_range_base") && strstr(out, "xl.conf"), "%s", out);
+	free(out);
+	free(cfg);
+	unsetenv("PVSTACK_CONFDIR");
 }
