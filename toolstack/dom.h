@@ -94,6 +94,13 @@ int dom_device_will_wait(const struct cfg_domain *cfg);
 int dom_device_precheck(const struct cfg_domain *cfg);
 /* Asks every backend to close (online=0, state=5) and waits a little for state 6. */
 void dom_device_close(struct xs *xs, hv_domid_t domid);
+/* A device's frontend, backend and /libxl copy directories (buffers of len bytes). */
+void dom_device_paths(hv_domid_t domid, const char *kind, int devid, char *fe, char *be,
+    char *lb, size_t len);
+/* xl block-attach: one vbd on a running domain, waited for; -1 (reported, nothing left). */
+int dom_device_attach_vbd(struct xs *xs, hv_domid_t domid, const struct cfg_disk *d);
+/* Closes (unless force) and removes one device; -1 ENOENT when the domain has no such device. */
+int dom_device_detach(struct xs *xs, hv_domid_t domid, const char *kind, int devid, int force);
 
 /* dom_create.c */
 struct dom_create_opts {

@@ -90,15 +90,23 @@ dom_device_keys(struct dom_ops *o, const char *dir, const char *copy,
 	}
 }
 
-/* Creates a device's two directories with their owners: frontend the guest's, backend dom0's. */
-static void
-dom_device_dirs(struct dom_ops *o, hv_domid_t domid, const char *kind, int devid,
-    char *fe, char *be, char *lb, size_t len)
+/* A device's frontend, backend and /libxl copy directories. */
+void
+dom_device_paths(hv_domid_t domid, const char *kind, int devid, char *fe, char *be, char *lb,
+    size_t len)
 {
 	snprintf(fe, len, "/local/domain/%u/device/%s/%d", domid, kind, devid);
 	snprintf(be, len, "/local/domain/%u/backend/%s/%u/%d", DOM_BACKEND_DOMID, kind, domid,
 	    devid);
 	snprintf(lb, len, "/libxl/%u/device/%s/%d", domid, kind, devid);
+}
+
+/* Creates a device's two directories with their owners: frontend the guest's, backend dom0's. */
+static void
+dom_device_dirs(struct dom_ops *o, hv_domid_t domid, const char *kind, int devid,
+    char *fe, char *be, char *lb, size_t len)
+{
+	dom_device_paths(domid, kind, devid, fe, be, lb, len);
 	dom_ops_mkdir(o, fe);
 	dom_ops_perms(o, fe, domid, DOM_BACKEND_DOMID);
 	dom_ops_mkdir(o, be);
@@ -219,6 +227,14 @@ dom_device_failed(struct xs *xs, const struct dom_dev *d, const char *status)
 {
 	char err[512], code[32], out[1024], script[256];
 
+	/* The backend records the exit status and output just after the script's own
+	 * hotplug-status: give it a moment, so the report carries them. */
+	for (int i = 0; i < 50; i++) {
+		dom_device_get(xs, d, "hotplug-exit-status", code, sizeof(code));
+		if (*code)
+			break;
+		poll(NULL, 0, 20);
+	}
 	dom_device_get(xs, d, "script", script, sizeof(script));
 	dom_device_get(xs, d, "hotplug-error", err, sizeof(err));
 	dom_device_get(xs, d, "hotplug-exit-status", code, sizeof(code));
@@ -343,12 +359,46 @@ out:
 	return rc;
 }
 
+/* Asks a backend to close: online=0 (do not wait for a reconnect), and Closing unless Closed. */
+static void
+dom_device_request_close(struct xs *xs, const char *be)
+{
+	char p[192], *st;
+
+	snprintf(p, sizeof(p), "%s/online", be);
+	dom_xs_write(xs, XS_TX_NONE, p, "0");
+	snprintf(p, sizeof(p), "%s/state", be);
+	st = dom_xs_read(xs, p);
+	if (st == NULL || atoi(st) != 6)
+		dom_xs_write(xs, XS_TX_NONE, p, "5");
+	free(st);
+}
+
+/* Waits until the backend is Closed (or gone) or the deadline passes; 0 when it closed. */
+static int
+dom_device_wait_closed(struct xs *xs, const char *be, long long deadline_ms)
+{
+	char p[192];
+
+	snprintf(p, sizeof(p), "%s/state", be);
+	for (;;) {
+		char *st = dom_xs_read(xs, p);
+		int closed = st == NULL || atoi(st) == 6;
+		free(st);
+		if (closed)
+			return 0;
+		if (dom_now_ms() > deadline_ms)
+			return -1;
+		poll(NULL, 0, 20);
+	}
+}
+
 /* Asks every vbd/vif backend to close, and gives running backends 10 s to reach Closed. */
 void
 dom_device_close(struct xs *xs, hv_domid_t domid)
 {
 	static const char *const kinds[] = { "vbd", "vif" };
-	char dir[128], p[192];
+	char dir[128], be[192];
 
 	for (size_t k = 0; k < 2; k++) {
 		unsigned num = 0;
@@ -357,23 +407,84 @@ dom_device_close(struct xs *xs, hv_domid_t domid)
 		char **ids = xs_directory(xs, XS_TX_NONE, dir, &num);
 		int running = dom_device_backend_running(kinds[k]);
 		for (unsigned i = 0; ids && i < num; i++) {
-			snprintf(p, sizeof(p), "%s/%s/online", dir, ids[i]);
-			dom_xs_write(xs, XS_TX_NONE, p, "0");
-			snprintf(p, sizeof(p), "%s/%s/state", dir, ids[i]);
-			dom_xs_write(xs, XS_TX_NONE, p, "5");
+			snprintf(be, sizeof(be), "%s/%s", dir, ids[i]);
+			dom_device_request_close(xs, be);
 		}
-		long long start = dom_now_ms();
+		long long deadline = dom_now_ms() + DOM_INIT_TIMEOUT_MS;
 		for (unsigned i = 0; running && ids && i < num; i++) {
-			snprintf(p, sizeof(p), "%s/%s/state", dir, ids[i]);
-			for (;;) {
-				char *st = dom_xs_read(xs, p);
-				int closed = st == NULL || atoi(st) == 6;
-				free(st);
-				if (closed || dom_now_ms() - start > DOM_INIT_TIMEOUT_MS)
-					break;
-				poll(NULL, 0, 20);
-			}
+			snprintf(be, sizeof(be), "%s/%s", dir, ids[i]);
+			dom_device_wait_closed(xs, be, deadline);
 		}
 		free(ids);
 	}
+}
+
+/* Whether a node exists. */
+static int
+dom_device_exists(struct xs *xs, const char *path)
+{
+	char *v = dom_xs_read(xs, path);
+
+	free(v);
+	return v != NULL;
+}
+
+/* One vbd on a running domain: written in one transaction, then waited for as create does. */
+int
+dom_device_attach_vbd(struct xs *xs, hv_domid_t domid, const struct cfg_disk *d)
+{
+	struct cfg_domain one = { .cd_disks = (struct cfg_disk *)d, .cd_ndisks = 1 };
+	char fe[128], be[128], lb[128];
+	struct dom_ops o = { 0 };
+	int rc;
+
+	dom_device_paths(domid, "vbd", d->cd_devid, fe, be, lb, sizeof(fe));
+	if (dom_device_exists(xs, fe) || dom_device_exists(xs, be)) {
+		log_warnx("vbd %s: domain %u already has a disk %s (virtual-device %d)", d->cd_vdev,
+		    domid, d->cd_vdev, d->cd_devid);
+		return -1;
+	}
+	dom_device_precheck(&one);
+	dom_device_vbd(&o, domid, d);
+	rc = dom_ops_commit(&o);
+	dom_ops_free(&o);
+	if (rc < 0) {
+		log_warn("vbd %s: cannot write its xenstore directories for domain %u", d->cd_vdev,
+		    domid);
+		return -1;
+	}
+	if (dom_device_wait(xs, domid, &one) < 0) {
+		dom_device_detach(xs, domid, "vbd", d->cd_devid, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Takes one device away as libxl does: online=0 and Closing, up to 10 s for
+ * the backend to reach Closed (the backend runs the remove script before it
+ * says Closed), then the backend, frontend and /libxl directories go. force
+ * skips the wait. A backend that does not close in time is removed anyway.
+ */
+int
+dom_device_detach(struct xs *xs, hv_domid_t domid, const char *kind, int devid, int force)
+{
+	char fe[128], be[128], lb[128];
+
+	dom_device_paths(domid, kind, devid, fe, be, lb, sizeof(fe));
+	if (!dom_device_exists(xs, fe) && !dom_device_exists(xs, be)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!force) {
+		dom_device_request_close(xs, be);
+		if (dom_device_backend_running(kind) &&
+		    dom_device_wait_closed(xs, be, dom_now_ms() + DOM_INIT_TIMEOUT_MS) < 0)
+			log_warnx("%s %d: the backend did not close within %d s; removing it anyway",
+			    kind, devid, DOM_INIT_TIMEOUT_MS / 1000);
+	}
+	xs_rm(xs, XS_TX_NONE, be);
+	xs_rm(xs, XS_TX_NONE, fe);
+	xs_rm(xs, XS_TX_NONE, lb);
+	return 0;
 }

@@ -18,6 +18,9 @@ const struct xl_cmd *const xl_cmds[] = {
 	&xl_cmd_dmesg,
 	&xl_cmd_domid,
 	&xl_cmd_domname,
+	&xl_cmd_block_attach,
+	&xl_cmd_block_list,
+	&xl_cmd_block_detach,
 	&xl_cmd_help,
 	NULL,
 };
