@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config meson ninja-build clang
 libevent-dev libnl-3-dev libnl-route-3-dev libudev-dev libaio-dev
 libcriterion-dev libxen-dev libyajl-dev
-xenstore-utils iproute2 procps util-linux"
+xenstore-utils iproute2 procps util-linux
+fio"
 
 missing=""
 for p in $PKGS; do
