@@ -2,7 +2,7 @@
 # The main job: set everything up, start the dom0 daemons and boot the small
 # guest with its console attached, as `xm create -c` did in the Xen 3 notes.
 #
-#   sudo scripts/demo.sh            interactive: type at the guest's prompt,
+#   sh scripts/demo.sh              interactive: type at the guest's prompt,
 #                                   Ctrl+] detaches (the guest keeps running)
 #   sudo scripts/demo.sh --stop     shut the guest down and stop the daemons
 #
