@@ -4,7 +4,7 @@
 #
 #   sh scripts/demo.sh              interactive: type at the guest's prompt,
 #                                   Ctrl+] detaches (the guest keeps running)
-#   sudo scripts/demo.sh --stop     shut the guest down and stop the daemons
+#   sh scripts/demo.sh --stop       shut the guest down and stop the daemons
 #
 # Without a terminal on stdin (a script, CI) it types `help` and `uptime` into
 # the guest, shows the answers, and powers the guest off.
