@@ -133,6 +133,23 @@ void *hv_foreign_map(struct hv *hv, hv_domid_t domid, int prot, uint64_t pfn, si
 /* Drops the cached mapping of a dead domain (the memory lives until every mapper forgets it). */
 void hv_foreign_forget(struct hv *hv, hv_domid_t domid);
 
+/* A domain's memory as a descriptor, for privilege separation: a dom0 daemon
+ * fetches it and hands it to a confined worker, which maps it itself. */
+struct hv_foreign_mem {
+	int fd;			/* the memfd; the caller closes it */
+	uint64_t nr_pages;
+	uint64_t gnttab_pfn;
+	uint32_t gnttab_frames;
+};
+/* Fetches domid's memfd from hvd without mapping it. */
+int hv_foreign_memfd(struct hv *hv, hv_domid_t domid, struct hv_foreign_mem *mem);
+/*
+ * A handle with no hvd connection that knows one domain's memory (mem->fd is
+ * mapped, not kept): foreign maps and grant map/unmap/copy on that domain work
+ * as dom0's; everything needing hvd fails. For backend workers.
+ */
+struct hv *hv_open_foreign(hv_domid_t domid, const struct hv_foreign_mem *mem);
+
 /* ---- event channels (dom0 and guests) ---- */
 
 struct hv_evtchn;
@@ -162,6 +179,10 @@ int hv_evtchn_unmask(struct hv_evtchn *xce, hv_port_t port);
 int hv_evtchn_port_fd(struct hv_evtchn *xce, hv_port_t port);
 /* Consumes the port's pending events; returns how many (0 when none). */
 int hv_evtchn_ack(struct hv_evtchn *xce, hv_port_t port);
+/* Both eventfds of an interdomain port (the one we wait on, the one we
+ * signal), for a confined worker that notifies without a handle; the port
+ * leaves the handle's epoll set, the fds stay the handle's. */
+int hv_evtchn_port_fds(struct hv_evtchn *xce, hv_port_t port, int *wait_fd, int *signal_fd);
 
 /* dom0 on behalf of another domain (xc_evtchn_alloc_unbound): a port in dom's
  * space for remote_dom to bind; returns the port. */

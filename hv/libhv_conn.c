@@ -112,7 +112,8 @@ hv_close(struct hv *hv)
 	if (hv->ginfo.mem)
 		munmap(hv->ginfo.mem, hv->ginfo.nr_pages * HV_PAGE_SIZE);
 	free(hv->gref_used);
-	close(hv->fd);
+	if (hv->fd >= 0)
+		close(hv->fd);
 	free(hv);
 }
 

@@ -262,6 +262,23 @@ hv_evtchn_port_fd(struct hv_evtchn *xce, hv_port_t port)
 	return p->wait_fd;
 }
 
+/* Hands both of a port's eventfds to a caller that passes them to a worker. */
+int
+hv_evtchn_port_fds(struct hv_evtchn *xce, hv_port_t port, int *wait_fd, int *signal_fd)
+{
+	struct hv_evtchn_port *p = hv_evtchn_find(xce, port);
+
+	if (p == NULL || p->signal_fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (hv_evtchn_port_fd(xce, port) < 0)
+		return -1;
+	*wait_fd = p->wait_fd;
+	*signal_fd = p->signal_fd;
+	return 0;
+}
+
 /* Drains a port that lives on the caller's loop. */
 int
 hv_evtchn_ack(struct hv_evtchn *xce, hv_port_t port)

@@ -7,38 +7,86 @@
 #include "msg.h"
 #include "xmalloc.h"
 
-/* Fetches a domain's memfd from hvd and maps all of it once. */
+/* Maps a domain's memfd whole and caches it in the handle. */
 static struct hv_mapping *
-hv_foreign_fetch(struct hv *hv, hv_domid_t domid)
+hv_foreign_adopt(struct hv *hv, hv_domid_t domid, const struct hv_foreign_mem *mem)
+{
+	struct hv_mapping *m;
+	void *base;
+
+	if (mem->nr_pages == 0 || mem->nr_pages > (1ull << 32) ||
+	    mem->gnttab_pfn + mem->gnttab_frames > mem->nr_pages) {
+		errno = EPROTO;
+		return NULL;
+	}
+	base = mmap(NULL, mem->nr_pages * HV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    mem->fd, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	m = xcalloc(1, sizeof(*m));
+	m->domid = domid;
+	m->base = base;
+	m->nr_pages = mem->nr_pages;
+	m->gnttab_pfn = mem->gnttab_pfn;
+	m->gnttab_frames = mem->gnttab_frames;
+	m->next = hv->maps;
+	hv->maps = m;
+	return m;
+}
+
+/* xc's memory fetch without the map: the memfd and its geometry. */
+int
+hv_foreign_memfd(struct hv *hv, hv_domid_t domid, struct hv_foreign_mem *mem)
 {
 	struct hv_req_domid req = { .domid = domid };
 	struct hv_rep_domain_memfd r;
 	struct hv_reply rep = { .buf = &r, .cap = sizeof(r) };
-	struct hv_mapping *m = NULL;
-	void *base;
 
 	if (hv_call(hv, HV_DOMAIN_MEMFD, &req, sizeof(req), &rep) < 0)
-		return NULL;
-	if (rep.len != sizeof(r) || rep.nfds != 1 || r.nr_pages == 0 ||
-	    r.nr_pages > (1ull << 32) || r.gnttab_pfn + r.gnttab_frames > r.nr_pages) {
+		return -1;
+	if (rep.len != sizeof(r) || rep.nfds != 1) {
+		msg_close_fds(rep.fds, rep.nfds);
 		errno = EPROTO;
-		goto out;
+		return -1;
 	}
-	base = mmap(NULL, r.nr_pages * HV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    rep.fds[0], 0);
-	if (base == MAP_FAILED)
-		goto out;
-	m = xcalloc(1, sizeof(*m));
-	m->domid = domid;
-	m->base = base;
-	m->nr_pages = r.nr_pages;
-	m->gnttab_pfn = r.gnttab_pfn;
-	m->gnttab_frames = r.gnttab_frames;
-	m->next = hv->maps;
-	hv->maps = m;
-out:
-	msg_close_fds(rep.fds, rep.nfds);
+	mem->fd = rep.fds[0];
+	mem->nr_pages = r.nr_pages;
+	mem->gnttab_pfn = r.gnttab_pfn;
+	mem->gnttab_frames = r.gnttab_frames;
+	return 0;
+}
+
+/* Fetches a domain's memfd from hvd and maps all of it once. */
+static struct hv_mapping *
+hv_foreign_fetch(struct hv *hv, hv_domid_t domid)
+{
+	struct hv_foreign_mem mem;
+	struct hv_mapping *m;
+
+	if (hv_foreign_memfd(hv, domid, &mem) < 0)
+		return NULL;
+	m = hv_foreign_adopt(hv, domid, &mem);
+	int saved = errno;
+	close(mem.fd);
+	errno = saved;
 	return m;
+}
+
+/* A connectionless dom0 handle over one domain's memory (backend workers). */
+struct hv *
+hv_open_foreign(hv_domid_t domid, const struct hv_foreign_mem *mem)
+{
+	struct hv *hv = xcalloc(1, sizeof(*hv));
+
+	hv->fd = -1;
+	hv->self = 0;
+	if (hv_foreign_adopt(hv, domid, mem) == NULL) {
+		int saved = errno;
+		free(hv);
+		errno = saved;
+		return NULL;
+	}
+	return hv;
 }
 
 /* The cached mapping of domid, fetching it on first use. */

@@ -1,0 +1,58 @@
+/* blkback's daemon side: one struct vbd per device, the images they hold open. */
+#ifndef PVSTACK_VBD_H
+#define PVSTACK_VBD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+struct backend_dev;
+struct backend_worker;
+
+/* An opened image (file, block device, or loop device over a file). */
+struct vbd_image {
+	char vi_path[256];		/* as the user named it, without prefix */
+	int vi_fd_buffered;		/* -1: no medium (empty cdrom) */
+	int vi_fd_direct;		/* -1: the file system refuses O_DIRECT */
+	uint64_t vi_sectors;		/* 512-byte units */
+	uint32_t vi_sector_size;
+	uint32_t vi_phys_sector_size;
+	bool vi_media;			/* false: an empty cdrom */
+	bool vi_blockdev;
+	bool vi_discard;
+	dev_t vi_dev;			/* identity for the sharing check */
+	ino_t vi_ino;
+	char vi_loop[32];		/* the loop device taken for a phy: file, or "" */
+};
+
+struct vbd {
+	TAILQ_ENTRY(vbd) v_entry;
+	struct backend_dev *v_dev;
+	uint32_t v_domid;
+	bool v_readonly;
+	bool v_shared;			/* mode w!: sharing allowed */
+	bool v_cdrom;
+	struct vbd_image v_img;
+};
+
+/* The daemon-wide state: every open vbd, for the sharing check. */
+struct blkback_state {
+	TAILQ_HEAD(, vbd) bs_vbds;
+};
+
+/* vbd_image.c */
+/* Opens params ("file:/x", "phy:/dev/y", "/x", ...); on failure the reason in err. */
+int vbd_image_open(struct vbd_image *img, const char *params, bool readonly, char *err,
+    size_t errlen);
+void vbd_image_close(struct vbd_image *img);
+/* The other vbd that already uses the same image in a conflicting way, or NULL. */
+struct vbd *vbd_image_conflict(struct blkback_state *bs, const struct vbd *v);
+
+/* blkworker.c: the worker half of blkback_ops. */
+int blkworker_config(struct backend_worker *w, const void *blob, size_t len, int *fds, int nfds);
+int blkworker_connect(struct backend_worker *w, const void *blob, size_t len, int *fds, int nfds);
+void blkworker_disconnect(struct backend_worker *w);
+
+#endif

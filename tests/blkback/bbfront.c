@@ -1,0 +1,310 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <xen/io/protocols.h>
+
+#include "bbfront.h"
+#include "libhv.h"
+#include "xs.h"
+
+#define BBF_FIRST_REF	8
+
+/* Writes a frontend or backend key; asserts. */
+static void
+bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void
+bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
+{
+	char path[256], val[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", fe ? f->f_fe : f->f_be, key);
+	cr_assert_eq(xs_write(f->f_st->s_xs, tx, path, val, strlen(val)), 0, "write %s: %s", path,
+	    strerror(errno));
+}
+
+void
+bbf_domain(struct bbfront *f, struct stack *st)
+{
+	struct hv_domain_config cfg = { .mem_kib = BBF_MEM_PAGES * 4, .vcpus = 1 };
+	struct hv_build_config b = { 0 };
+	struct hv_build_result res;
+	char cmdline[128];
+	int n;
+
+	memset(f, 0, sizeof(*f));
+	f->f_st = st;
+	f->f_next_ref = BBF_FIRST_REF;
+	cr_assert_eq(hv_domain_create(st->s_hv, &cfg, &f->f_domid), 0, "create: %s", strerror(errno));
+	cr_assert_not_null(f->f_xce = hv_evtchn_open(st->s_hv));
+	cr_assert_geq(f->f_bell = hv_evtchn_bind_unbound_port(f->f_xce, f->f_domid), 0);
+	n = snprintf(cmdline, sizeof(cmdline), "doorbell=%d ports=", f->f_bell);
+	for (unsigned q = 0; q < BBF_MAX_QUEUES; q++) {
+		f->f_port[q] = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
+		cr_assert_gt(f->f_port[q], 0);
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%d", q ? "," : "", f->f_port[q]);
+	}
+	b.kernel = stack_prog("tests/blkback/bbguest");
+	b.cmdline = cmdline;
+	b.store_port = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
+	b.console_port = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
+	cr_assert_eq(hv_domain_build(st->s_hv, f->f_domid, &b, &res), 0, "build: %s", strerror(errno));
+	cr_assert_eq(hv_domain_unpause(st->s_hv, f->f_domid), 0);
+	f->f_mem = hv_foreign_map(st->s_hv, f->f_domid, PROT_READ | PROT_WRITE, 0, BBF_MEM_PAGES);
+	cr_assert_not_null(f->f_mem);
+	f->f_gnt = (grant_entry_v1_t *)(f->f_mem + HV_PFN_GNTTAB * 4096);
+}
+
+void
+bbf_destroy(struct bbfront *f)
+{
+	hv_foreign_forget(f->f_st->s_hv, f->f_domid);
+	hv_evtchn_close(f->f_xce);
+	hv_domain_destroy(f->f_st->s_hv, f->f_domid);
+	f->f_mem = NULL;
+}
+
+void *
+bbf_page(struct bbfront *f, uint64_t pfn)
+{
+	cr_assert_lt(pfn, BBF_MEM_PAGES);
+	return f->f_mem + pfn * 4096;
+}
+
+uint32_t
+bbf_grant(struct bbfront *f, uint64_t pfn, bool readonly)
+{
+	uint32_t ref = f->f_next_ref++;
+	grant_entry_v1_t *e = &f->f_gnt[ref];
+
+	cr_assert_lt(ref, 2048u);
+	e->frame = pfn;
+	e->domid = 0;
+	__atomic_store_n(&e->flags, GTF_permit_access | (readonly ? GTF_readonly : 0),
+	    __ATOMIC_RELEASE);
+	return ref;
+}
+
+uint32_t
+bbf_ref(struct bbfront *f, uint64_t pfn)
+{
+	cr_assert_lt(pfn, BBF_MEM_PAGES);
+	if (f->f_pfn_ref[pfn] == 0)
+		f->f_pfn_ref[pfn] = bbf_grant(f, pfn, false);
+	return f->f_pfn_ref[pfn];
+}
+
+void
+bbf_ungrant(struct bbfront *f, uint32_t ref)
+{
+	__atomic_store_n(&f->f_gnt[ref].flags, 0, __ATOMIC_RELEASE);
+}
+
+void
+bbf_devdirs(struct bbfront *f, uint32_t devid, const char *params, const char *mode,
+    const char *const *extra)
+{
+	struct xs *xs = f->f_st->s_xs;
+	xs_tx_t tx;
+
+	f->f_devid = devid;
+	snprintf(f->f_fe, sizeof(f->f_fe), "/local/domain/%u/device/vbd/%u", f->f_domid, devid);
+	snprintf(f->f_be, sizeof(f->f_be), "/local/domain/0/backend/vbd/%u/%u", f->f_domid, devid);
+	do {
+		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
+		bbf_write(f, tx, true, "backend", "%s", f->f_be);
+		bbf_write(f, tx, true, "backend-id", "0");
+		bbf_write(f, tx, true, "state", "1");
+		bbf_write(f, tx, true, "virtual-device", "%u", devid);
+		bbf_write(f, tx, true, "device-type", "disk");
+		bbf_write(f, tx, false, "frontend", "%s", f->f_fe);
+		bbf_write(f, tx, false, "frontend-id", "%u", f->f_domid);
+		bbf_write(f, tx, false, "online", "1");
+		bbf_write(f, tx, false, "params", "%s", params);
+		bbf_write(f, tx, false, "mode", "%s", mode);
+		bbf_write(f, tx, false, "type", "phy");
+		bbf_write(f, tx, false, "dev", "xvd%c", 'a' + devid % 26);
+		bbf_write(f, tx, false, "device-type", "disk");
+		for (unsigned i = 0; extra && extra[i]; i++) {
+			char k[64];
+			const char *eq = strchr(extra[i], '=');
+			snprintf(k, sizeof(k), "%.*s", (int)(eq - extra[i]), extra[i]);
+			bbf_write(f, tx, false, k, "%s", eq + 1);
+		}
+		bbf_write(f, tx, false, "state", "1");
+	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
+}
+
+void
+bbf_rmdirs(struct bbfront *f)
+{
+	xs_rm(f->f_st->s_xs, XS_TX_NONE, f->f_be);
+	xs_rm(f->f_st->s_xs, XS_TX_NONE, f->f_fe);
+}
+
+char *
+bbf_be_read(struct bbfront *f, const char *key)
+{
+	return stack_xs_read(f->f_st, "%s/%s", f->f_be, key);
+}
+
+int
+bbf_be_state(struct bbfront *f)
+{
+	char *v = bbf_be_read(f, "state");
+	int s = v ? atoi(v) : 0;
+
+	free(v);
+	return s;
+}
+
+int
+bbf_wait_be(struct bbfront *f, int state, int ms)
+{
+	long long deadline = stack_now_ms() + ms;
+
+	while (bbf_be_state(f) != state) {
+		if (stack_now_ms() > deadline)
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+void
+bbf_fe_state(struct bbfront *f, int state)
+{
+	bbf_write(f, XS_TX_NONE, true, "state", "%d", state);
+}
+
+void
+bbf_connect(struct bbfront *f, unsigned nq, unsigned order, bool persistent, int fe_state)
+{
+	struct xs *xs = f->f_st->s_xs;
+	char dir[32];
+	xs_tx_t tx;
+
+	cr_assert_leq(nq, BBF_MAX_QUEUES);
+	f->f_nq = nq;
+	f->f_order = order;
+	do {
+		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
+		for (unsigned q = 0; q < nq; q++) {
+			uint64_t pfn = BBF_PFN_RINGS + q * 16;
+			blkif_sring_t *sring = bbf_page(f, pfn);
+			memset(sring, 0, 4096u << order);
+			SHARED_RING_INIT(sring);
+			FRONT_RING_INIT(&f->f_ring[q], sring, 4096u << order);
+			if (nq > 1)
+				snprintf(dir, sizeof(dir), "queue-%u/", q);
+			else
+				dir[0] = '\0';
+			char key[64];
+			for (unsigned i = 0; i < (1u << order); i++) {
+				uint32_t ref = bbf_grant(f, pfn + i, false);
+				if (order == 0)
+					snprintf(key, sizeof(key), "%sring-ref", dir);
+				else
+					snprintf(key, sizeof(key), "%sring-ref%u", dir, i);
+				bbf_write(f, tx, true, key, "%u", ref);
+			}
+			if (order) {
+				snprintf(key, sizeof(key), "%sring-page-order", dir);
+				bbf_write(f, tx, true, key, "%u", order);
+			}
+			snprintf(key, sizeof(key), "%sevent-channel", dir);
+			bbf_write(f, tx, true, key, "%d", f->f_port[q]);
+		}
+		if (nq > 1)
+			bbf_write(f, tx, true, "multi-queue-num-queues", "%u", nq);
+		bbf_write(f, tx, true, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
+		bbf_write(f, tx, true, "feature-persistent", "%d", persistent);
+		bbf_write(f, tx, true, "state", "%d", fe_state);
+	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
+}
+
+void
+bbf_push(struct bbfront *f, unsigned q, const blkif_request_t *req)
+{
+	blkif_front_ring_t *r = &f->f_ring[q];
+	int notify;
+
+	memcpy(RING_GET_REQUEST(r, r->req_prod_pvt), req, sizeof(*req));
+	r->req_prod_pvt++;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, notify);
+	if (notify)
+		hv_evtchn_notify(f->f_xce, f->f_bell);
+}
+
+int
+bbf_wait_rsp(struct bbfront *f, unsigned q, blkif_response_t *rsp, int ms)
+{
+	blkif_front_ring_t *r = &f->f_ring[q];
+	long long deadline = stack_now_ms() + ms;
+
+	while (__atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE) == r->rsp_cons) {
+		if (stack_now_ms() > deadline)
+			return -1;
+		usleep(200);
+	}
+	memcpy(rsp, RING_GET_RESPONSE(r, r->rsp_cons), sizeof(*rsp));
+	r->rsp_cons++;
+	r->sring->rsp_event = r->rsp_cons + 1;
+	return 0;
+}
+
+int
+bbf_rw(struct bbfront *f, unsigned q, int op, uint64_t sector, uint64_t pfn, unsigned nsect)
+{
+	blkif_request_t req = { .operation = op, .nr_segments = 1, .id = 0xb10c0000 + sector,
+	    .sector_number = sector };
+	blkif_response_t rsp;
+	uint32_t ref = bbf_ref(f, pfn);
+
+	req.seg[0] = (struct blkif_request_segment){ .gref = ref, .first_sect = 0,
+	    .last_sect = nsect - 1 };
+	bbf_push(f, q, &req);
+	cr_assert_eq(bbf_wait_rsp(f, q, &rsp, 5000), 0, "no response to %s of sector %llu",
+	    op == BLKIF_OP_READ ? "read" : "write", (unsigned long long)sector);
+	cr_assert_eq(rsp.id, req.id);
+	cr_assert_eq(rsp.operation, op);
+	return rsp.status;
+}
+
+void
+bbf_close(struct bbfront *f)
+{
+	bbf_fe_state(f, 5);
+	long long deadline = stack_now_ms() + 5000;
+	while (bbf_be_state(f) < 5 && stack_now_ms() < deadline)
+		usleep(1000);
+	bbf_fe_state(f, 6);
+	cr_assert_eq(bbf_wait_be(f, 6, 5000), 0, "backend never reached Closed (state %d)",
+	    bbf_be_state(f));
+}
+
+int
+bbf_detach(struct bbfront *f, int ms)
+{
+	struct xs *xs = f->f_st->s_xs;
+	char p[192];
+	xs_tx_t tx;
+
+	do {
+		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
+		snprintf(p, sizeof(p), "%s/online", f->f_be);
+		xs_write(xs, tx, p, "0", 1);
+		snprintf(p, sizeof(p), "%s/state", f->f_be);
+		xs_write(xs, tx, p, "5", 1);
+	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
+	return bbf_wait_be(f, 6, ms);
+}

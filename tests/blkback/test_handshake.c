@@ -1,0 +1,187 @@
+/* blkback's xenbus handshake on a private stack: the keys of InitWait and
+ * Connected, connect from frontend state 3 and 4, close and reconnect while
+ * online=1, teardown on detach, and the errors a user meets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "bbfront.h"
+#include "libhv.h"
+#include "xs.h"
+
+static struct stack st;
+static struct bbfront fe;
+static char img[160];
+
+/* A sparse image of mib MiB in the rundir. */
+static void
+make_image(char *path, size_t len, const char *name, unsigned mib)
+{
+	snprintf(path, len, "%s/%s", st.s_rundir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)mib << 20), 0);
+	close(fd);
+}
+
+static void
+setup(void)
+{
+	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
+	stack_start(&st, "blkback-hs", STACK_WITH(STACK_BLKBACK));
+	make_image(img, sizeof(img), "disk.img", 16);
+	bbf_domain(&fe, &st);
+}
+
+static void
+teardown(void)
+{
+	bbf_destroy(&fe);
+	int status = stack_kill(&st, STACK_BLKBACK);
+	stack_stop(&st);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "blkback did not exit cleanly on SIGTERM (status %#x)", status);
+}
+
+TestSuite(handshake, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A backend key equals want. */
+static void
+expect_key(const char *key, const char *want)
+{
+	char *v = bbf_be_read(&fe, key);
+
+	cr_expect(v && strcmp(v, want) == 0, "%s = %s, want %s", key, v ? v : "(absent)", want);
+	free(v);
+}
+
+Test(handshake, initwait_keys)
+{
+	char buf[16];
+
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0, "no InitWait (state %d)", bbf_be_state(&fe));
+	expect_key("hotplug-status", "connected");
+	expect_key("feature-max-indirect-segments", "256");
+	expect_key("max-ring-page-order", "4");
+	snprintf(buf, sizeof(buf), "%ld", sysconf(_SC_NPROCESSORS_ONLN) > 4 ? 4 :
+	    sysconf(_SC_NPROCESSORS_ONLN));
+	expect_key("multi-queue-max-queues", buf);
+}
+
+Test(handshake, connect_from_initialised)
+{
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_connect(&fe, 1, 0, false, 3);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0, "no Connected from frontend state 3");
+	expect_key("sectors", "32768");
+	expect_key("sector-size", "512");
+	expect_key("info", "0");
+	expect_key("feature-flush-cache", "1");
+	expect_key("feature-persistent", "1");
+	expect_key("feature-discard", "1");
+	expect_key("discard-granularity", "4096");
+}
+
+Test(handshake, connect_from_connected_readonly)
+{
+	bbf_devdirs(&fe, 51712, img, "r", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_connect(&fe, 1, 0, false, 4);	/* Mini-OS skips state 3 */
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0, "no Connected from frontend state 4");
+	expect_key("info", "4");		/* VDISK_READONLY */
+	expect_key("feature-discard", "0");
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_ERROR,
+	    "a write to a read-only disk succeeded");
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+}
+
+Test(handshake, close_reconnect_detach)
+{
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_connect(&fe, 1, 0, true, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+	bbf_close(&fe);
+	/* online=1: a frontend back at Initialising finds InitWait again */
+	bbf_fe_state(&fe, 1);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0, "no InitWait after reconnect (state %d)",
+	    bbf_be_state(&fe));
+	bbf_connect(&fe, 1, 0, false, 3);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 8, BBF_PFN_DATA + 1, 8), BLKIF_RSP_OKAY);
+	/* xl's detach: online=0, backend Closing; the frontend follows */
+	bbf_detach(&fe, 0);
+	cr_assert_eq(bbf_wait_be(&fe, 5, 5000), 0);
+	bbf_close(&fe);
+	bbf_rmdirs(&fe);
+	cr_assert_eq(stack_xs_wait(&st, "/local/domain/0/backend/vbd/1/51712/state", "x", 300), -1);
+}
+
+Test(handshake, missing_image_named)
+{
+	char path[200], *err, *hs;
+
+	snprintf(path, sizeof(path), "%s/no-such.img", st.s_rundir);
+	bbf_devdirs(&fe, 768, path, "w", NULL);
+	cr_assert_eq(stack_xs_wait(&st, "/local/domain/0/backend/vbd/1/768/hotplug-status",
+	    "error", 5000), 0);
+	err = bbf_be_read(&fe, "hotplug-error");
+	cr_assert_not_null(err);
+	cr_expect(strstr(err, path) && strstr(err, "No such file"), "hotplug-error: %s", err);
+	free(err);
+	hs = bbf_be_read(&fe, "state");
+	cr_expect(hs && atoi(hs) < 2, "state %s after a failed probe", hs);
+	free(hs);
+	cr_assert_eq(bbf_detach(&fe, 5000), 0, "a failed device does not close");
+}
+
+Test(handshake, directory_and_format_refused)
+{
+	char *err;
+
+	bbf_devdirs(&fe, 768, st.s_rundir, "w", NULL);
+	cr_assert_eq(stack_xs_wait(&st, "/local/domain/0/backend/vbd/1/768/hotplug-status",
+	    "error", 5000), 0);
+	err = bbf_be_read(&fe, "hotplug-error");
+	cr_expect(err && strstr(err, "is a directory"), "hotplug-error: %s", err);
+	free(err);
+	bbf_devdirs(&fe, 832, img, "w", (const char *const[]){ "format=qcow2", NULL });
+	cr_assert_eq(stack_xs_wait(&st, "/local/domain/0/backend/vbd/1/832/hotplug-status",
+	    "error", 5000), 0);
+	err = bbf_be_read(&fe, "hotplug-error");
+	cr_expect(err && strstr(err, "qcow2") && strstr(err, img), "hotplug-error: %s", err);
+	free(err);
+}
+
+Test(handshake, busy_names_other_domain)
+{
+	struct bbfront other;
+	char *err, p[192];
+
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_domain(&other, &st);
+	bbf_devdirs(&other, 51712, img, "w", NULL);
+	snprintf(p, sizeof(p), "%s/hotplug-status", other.f_be);
+	cr_assert_eq(stack_xs_wait(&st, p, "busy", 5000), 0, "a second writer was not refused");
+	err = bbf_be_read(&other, "hotplug-error");
+	snprintf(p, sizeof(p), "domain %u", fe.f_domid);
+	cr_expect(err && strstr(err, p) && strstr(err, img), "hotplug-error: %s", err);
+	free(err);
+	bbf_detach(&other, 5000);
+	bbf_rmdirs(&other);
+	/* w! shares it */
+	bbf_devdirs(&other, 51728, img, "w!", NULL);
+	cr_assert_eq(bbf_wait_be(&other, 2, 5000), 0, "w! was refused");
+	bbf_detach(&other, 5000);
+	bbf_rmdirs(&other);
+	bbf_destroy(&other);
+}
