@@ -18,6 +18,7 @@
 #include "dom_ops.h"
 #include "log.h"
 #include "paths.h"
+#include "xlconf.h"
 #include "xmalloc.h"
 
 /* One device being waited for. */
@@ -143,12 +144,24 @@ dom_device_vbd(struct dom_ops *o, hv_domid_t domid, const struct cfg_disk *d)
 	free(script);
 }
 
+/* A vif default from xl.conf (vif.default.*); the built-in one when xl.conf is malformed. */
+static const char *
+dom_device_vif_default(const char *key, const char *builtin)
+{
+	const struct xlconf *xc = xlconf_get();
+
+	return xc ? xlconf_string(xc, key) : builtin;
+}
+
 /* One vif: §3.2's toolstack keys; mtu is read-only to the guest. */
 static void
 dom_device_vif(struct dom_ops *o, hv_domid_t domid, const struct cfg_nic *n)
 {
 	char fe[128], be[128], lb[128], handle[16], fid[16], bid[16], mtu[16], p[160];
-	char *script = dom_device_script(n->cn_script, "vif-bridge");
+	char *script = dom_device_script(n->cn_script,
+	    dom_device_vif_default("vif.default.script", "vif-bridge"));
+	const char *bridge = n->cn_bridge ? n->cn_bridge :
+	    dom_device_vif_default("vif.default.bridge", "xenbr0");
 
 	snprintf(handle, sizeof(handle), "%d", n->cn_devid);
 	snprintf(fid, sizeof(fid), "%u", domid);
@@ -159,7 +172,7 @@ dom_device_vif(struct dom_ops *o, hv_domid_t domid, const struct cfg_nic *n)
 	    { "trusted", n->cn_trusted == 0 ? "0" : "1" } };
 	const char *const back[][2] = { { "frontend", fe }, { "frontend-id", fid },
 	    { "online", "1" }, { "state", "1" }, { "script", script }, { "mac", n->cn_mac },
-	    { "bridge", n->cn_bridge ? n->cn_bridge : "xenbr0" }, { "handle", handle },
+	    { "bridge", bridge }, { "handle", handle },
 	    { "type", n->cn_type ? n->cn_type : "vif" }, { "ip", n->cn_ip },
 	    { "vifname", n->cn_vifname }, { "gatewaydev", n->cn_gatewaydev },
 	    { "rate", n->cn_rate }, { "mtu", mtu }, { "hotplug-status", "" } };

@@ -403,3 +403,39 @@ Test(xl_block, a_failing_script_is_reported_and_nothing_is_left)
 	cr_expect_not(node_exists(be), "%s left after a failed attach", be);
 	cr_expect_not(node_exists(fe), "%s left after a failed attach", fe);
 }
+
+Test(xl_block, xl_conf_gives_the_vif_defaults)
+{
+	char conf[128], be[96], want[192], *out;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/xl.conf", T.xt_dir);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs("# host defaults\nvif.default.bridge = \"br-test\"\nvif.default.script = 'vif-test'\n",
+	    f);
+	fclose(f);
+	setenv("PVSTACK_CONFDIR", T.xt_dir, 1);
+	char *cfg = xlt_cfg(&T, "v1", "vif = [ '', 'bridge=br-other' ]");
+	cr_assert_eq(xlt_run(&out, "$XL create %s", cfg), 0, "%s", out);
+	free(out);
+	int id = xlt_domid("v1");
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%d/0", id);
+	expect_node(be, "bridge", "br-test");
+	snprintf(want, sizeof(want), "%s/vif-test", XLT_SCRIPTDIR);
+	expect_node(be, "script", want);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%d/1", id);
+	expect_node(be, "bridge", "br-other");
+
+	/* A malformed xl.conf stops xl with the file, line and key. */
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs("run_hotplug_scripts = \"yes\"\n", f);
+	fclose(f);
+	free(cfg);
+	cfg = xlt_cfg(&T, "v2", NULL);
+	cr_expect_neq(xlt_run(&out, "$XL create %s", cfg), 0);
+	snprintf(want, sizeof(want), "%s:1: run_hotplug_scripts: expected a number", conf);
+	cr_expect(strstr(out, want) != NULL, "%s", out);
+	free(out);
+	free(cfg);
+	unsetenv("PVSTACK_CONFDIR");
+}
