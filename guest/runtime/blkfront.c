@@ -127,6 +127,22 @@ blkfront_names(struct blkfront *bf)
 	free(dev);
 }
 
+/* Why the backend never said Connected: its own words when it left them
+ * (hotplug-error, as blkback and the hotplug scripts write it). */
+static void
+blkfront_connect_failed(struct blkfront *bf, char *why, size_t len)
+{
+	int err = errno;
+	char *msg = frontend_backend_read(&bf->bf_fe, "hotplug-error");
+
+	if (msg != NULL && msg[0] != '\0')
+		snprintf(why, len, "%s: %s", bf->bf_fe.fe_backend, msg);
+	else
+		snprintf(why, len, "%s: connect: %s", bf->bf_fe.fe_backend, strerror(err));
+	free(msg);
+	errno = err;
+}
+
 /* Frees what open built; the rings go only once the backend let them go. */
 static void
 blkfront_free(struct blkfront *bf)
@@ -171,7 +187,7 @@ blkfront_open(struct guest *g, const char *devid, int timeout_ms, char *why, siz
 	}
 	left = deadline < 0 ? -1 : (int)(deadline - events_now_ms());
 	if (frontend_connect(&bf->bf_fe, blkfront_publish, bf, left < 0 && deadline >= 0 ? 0 : left) < 0) {
-		snprintf(why, len, "%s: connect: %s", bf->bf_fe.fe_backend, strerror(errno));
+		blkfront_connect_failed(bf, why, len);
 		goto fail;
 	}
 	if (blkfront_read_props(bf, why, len) < 0)

@@ -29,7 +29,7 @@
 #define BLKFRONT_MAX_QUEUES	4	/* rings we use when the backend offers more */
 #define BLKFRONT_MAX_RING_ORDER	2	/* up to 4 pages (128 slots) per ring */
 #define BLKFRONT_MAX_INDIRECT	256	/* segments per indirect request: 1 MiB */
-#define BLKFRONT_POOL_MAX	1024	/* granted data pages per disk (4 MiB) */
+#define BLKFRONT_POOL_MAX	1280	/* granted data pages per disk (5 MiB: 4 requests of 1 MiB) */
 #define BLKFRONT_CONNECT_MS	10000
 #define BLKFRONT_IO_MS		30000
 
