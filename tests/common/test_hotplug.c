@@ -8,10 +8,12 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -554,4 +556,41 @@ Test(block, empty_cdrom_connects_without_a_device)
 	cr_expect(o.res.hres_ok, "%s", o.output);
 	cr_expect_str_eq(key(be, "hotplug-status"), "connected");
 	cr_expect_not(exists("/local/domain/0/backend/vbd/5/5632/physical-device"));
+}
+
+Test(block, a_device_mounted_in_dom0_is_busy)
+{
+	char be[128], loop[64] = "", cmd[512], mnt[96];
+	char *img = image("fs.img");
+	struct outcome o;
+	FILE *p;
+
+	/* A mount namespace of our own: the script (our child) sees the mount, the host does not. */
+	cr_assert_eq(unshare(CLONE_NEWNS), 0);
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "mkfs.ext2 -q -F %s >/dev/null 2>&1 && losetup -f --show %s",
+	    img, img);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	cr_assert_not_null(fgets(loop, sizeof(loop), p));
+	pclose(p);
+	loop[strcspn(loop, "\n")] = '\0';
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	mkdir(mnt, 0755);
+	cr_assert_eq(mount(loop, mnt, "ext2", MS_RDONLY, NULL), 0, "mount %s: %s", loop,
+	    strerror(errno));
+
+	vbd(be, sizeof(be), 5, 51712, loop, "w");
+	run(HOTPLUG_BLOCK, HOTPLUG_ADD, be, 0, NULL, &o);
+	cr_expect_eq(o.res.hres_exit, 1);
+	cr_expect_str_eq(key(be, "hotplug-status"), "busy");
+	cr_expect(strstr(key(be, "hotplug-error"), "is mounted on") != NULL, "%s",
+	    key(be, "hotplug-error"));
+	/* Read-only use of a read-only mount is fine. */
+	vbd(be, sizeof(be), 5, 51728, loop, "r");
+	run(HOTPLUG_BLOCK, HOTPLUG_ADD, be, 0, NULL, &o);
+	cr_expect(o.res.hres_ok, "%s", o.output);
+
+	cr_expect_eq(umount(mnt), 0);
+	loop_free(loop);
+	free(img);
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -438,4 +440,96 @@ Test(xl_block, xl_conf_gives_the_vif_defaults)
 	free(out);
 	free(cfg);
 	unsetenv("PVSTACK_CONFDIR");
+}
+
+Test(xl_block, phy_and_empty_cdrom_forms_attach_through_the_script)
+{
+	int id = create("b5");
+	char *img = image("phy.img"), *out, cmd[256], dev[64] = "", be[96], want[32];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", img);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	cr_assert_not_null(fgets(dev, sizeof(dev), p));
+	pclose(p);
+	dev[strcspn(dev, "\n")] = '\0';
+	fake_start();
+	int rc = xlt_run(&out, "$XL block-attach b5 phy:%s,xvdd,w", dev);
+	cr_expect_eq(rc, 0, "%s", out);
+	free(out);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%d/51760", id);
+	expect_node(be, "physical-device-path", dev);
+	expect_node(be, "node", NULL);
+	struct stat st;
+	cr_assert_eq(stat(dev, &st), 0);
+	snprintf(want, sizeof(want), "%x:%x", major(st.st_rdev), minor(st.st_rdev));
+	expect_node(be, "physical-device", want);
+	cr_expect_eq(xlt_run(&out, "$XL block-attach b5 ,hdc:cdrom,r"), 0, "%s", out);
+	free(out);
+	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%d/5632", id);
+	expect_node(be, "device-type", "cdrom");
+	expect_node(be, "mode", "r");
+	expect_node(be, "hotplug-status", "connected");
+	expect_node(be, "physical-device", NULL);
+	cr_expect_eq(xlt_run(&out, "$XL block-detach b5 xvdd && $XL block-detach b5 hdc"), 0,
+	    "%s", out);
+	free(out);
+	char *bf = backing(dev);
+	cr_expect_str_eq(bf, img, "detach of a phy disk must leave the device alone");
+	free(bf);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	cr_expect_eq(system(cmd), 0);
+	free(img);
+}
+
+/* Loop devices whose backing file is path. */
+static int
+loops_of(const char *path)
+{
+	char cmd[256], line[256];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "losetup -n -O NAME -j '%s'", path);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	while (fgets(line, sizeof(line), p))
+		n++;
+	pclose(p);
+	return n;
+}
+
+Test(xl_block, attach_detach_cycles_leave_nothing_behind)
+{
+	int id = create("b6");
+	char *img = image("cycle.img"), *out, dir[96];
+	int fds_before, cycles = 50;
+
+	fake_start();
+	/* One cycle first, so lazily opened things are open before counting. */
+	cr_assert_eq(xlt_run(&out, "$XL block-attach b6 file:%s,xvdb,w && $XL block-detach b6 xvdb",
+	    img), 0, "%s", out);
+	free(out);
+	fds_before = xlt_daemon_fds(&T, "xenstored");
+	for (int i = 0; i < cycles; i++) {
+		int rc = xlt_run(&out, "$XL block-attach b6 file:%s,xvdb,w && $XL block-detach b6 xvdb",
+		    img);
+		cr_assert_eq(rc, 0, "cycle %d: %s", i, out);
+		free(out);
+	}
+	cr_expect_eq(loops_of(img), 0, "loop devices left on %s", img);
+	/* Clients that just left may still be closing on xenstored's side. */
+	int fds_after = xlt_daemon_fds(&T, "xenstored");
+	for (int i = 0; i < 100 && fds_after > fds_before; i++) {
+		usleep(20000);
+		fds_after = xlt_daemon_fds(&T, "xenstored");
+	}
+	cr_expect_eq(fds_after, fds_before, "xenstored fds %d -> %d after %d cycles", fds_before,
+	    fds_after, cycles);
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/vbd/%d", id);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/51728", dir);
+	cr_expect_not(node_exists(p));
+	snprintf(p, sizeof(p), "/local/domain/%d/device/vbd/51728", id);
+	cr_expect_not(node_exists(p));
+	free(img);
 }
