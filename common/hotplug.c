@@ -73,12 +73,13 @@ hotplug_env_ours(const char *e, char *const *ours, size_t n)
 	return 0;
 }
 
-/* The script's environment: ours (contract + per kind) over the daemon's. */
+/* The script's environment: ours (contract + per kind) over the daemon's; the
+ * first *np entries are ours to free. */
 static char **
 hotplug_env(const struct hotplug_req *r, size_t *np)
 {
 	char *ours[64];
-	size_t n = 0, total = 0;
+	size_t n = 0, total = 0, k;
 	char **env;
 
 	xasprintf(&ours[n++], "XENBUS_PATH=%s", r->hr_backend_dir);
@@ -90,14 +91,13 @@ hotplug_env(const struct hotplug_req *r, size_t *np)
 	for (char **e = environ; *e; e++)
 		total++;
 	env = xcalloc(total + n + 1, sizeof(*env));
-	for (size_t i = 0; i < n; i++)
-		env[i] = ours[i];
-	*np = n;
+	for (k = 0; k < n; k++)
+		env[k] = ours[k];
 	for (char **e = environ; *e; e++)
 		if (!hotplug_env_ours(*e, ours, n))
-			env[(*np)++] = *e;
-	env[*np] = NULL;
-	*np = n;	/* the first n are ours to free */
+			env[k++] = *e;
+	env[k] = NULL;
+	*np = n;
 	return env;
 }
 
