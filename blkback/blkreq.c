@@ -44,6 +44,8 @@ blkreq_rw(struct blkreq *r, const blkif_request_t *c, const struct blkreq_limits
 	for (unsigned i = 0; i < r->nseg; i++)
 		if (blkreq_seg(r, i, c->seg[i].gref, c->seg[i].first_sect, c->seg[i].last_sect))
 			return BLKIF_RSP_ERROR;
+	if (r->nseg == 0)
+		r->sector = 0;		/* a flush alone names no sectors */
 	return r->nseg ? blkreq_range(r, lim) : BLKIF_RSP_OKAY;
 }
 
