@@ -21,6 +21,25 @@ static const char *const jail_profile_names[JAIL_PROFILE_MAX] = {
 	[JAIL_PROFILE_WORKER] = "worker",
 };
 
+#define JAIL_MIB	(1024ull * 1024)
+
+static const struct jail_limits jail_profile_table[JAIL_PROFILE_MAX] = {
+	/* the runtime's own pages, stack, page tables and socket buffers */
+	[JAIL_PROFILE_GUEST] = { 16 * JAIL_MIB, 64, false },
+	/* shadow memory, quarantine and the LSan tracer; ASan reads /proc/self/maps */
+	[JAIL_PROFILE_SANITIZER] = { 256 * JAIL_MIB, 64, true },
+	/* user-mode Linux runs every guest process as a host process */
+	[JAIL_PROFILE_UML] = { 64 * JAIL_MIB, 1024, true },
+};
+
+const struct jail_limits *
+jail_profile_limits(enum jail_profile p)
+{
+	if ((unsigned)p >= JAIL_PROFILE_MAX || p == JAIL_PROFILE_WORKER)
+		return NULL;
+	return &jail_profile_table[p];
+}
+
 uid_t
 jail_uid_guest(uint32_t base, uint32_t domid)
 {

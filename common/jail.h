@@ -29,6 +29,15 @@ enum jail_profile {
 	JAIL_PROFILE_MAX,
 };
 
+/* What a profile allows a guest beyond its configured memory, and what its root holds. */
+struct jail_limits {
+	uint64_t mem_overhead;	/* bytes above the domain's memory */
+	unsigned pids;		/* pids.max */
+	bool proc;		/* a /proc of its own pid namespace in its root */
+};
+/* The guest profiles' limits; NULL for JAIL_PROFILE_WORKER or out of range. */
+const struct jail_limits *jail_profile_limits(enum jail_profile p);
+
 /* The uid/gid a domain's guest or its backend workers run as. */
 uid_t jail_uid_guest(uint32_t base, uint32_t domid);
 uid_t jail_uid_backend(uint32_t base, uint32_t domid);

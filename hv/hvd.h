@@ -82,16 +82,10 @@ void hvd_build_init(struct event_base *base, const char *emptydir, bool insecure
 /* Host memory the domain's processes may use: its memory plus its profile's overhead. */
 uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
 
-/* hvd_sandbox.c: what a guest's root and limits look like, per seccomp profile */
-struct hvd_sandbox_profile {
-	uint64_t mem_overhead;	/* bytes allowed above the domain's memory */
-	unsigned pids;		/* pids.max */
-	bool proc;		/* a /proc of its own pid namespace */
-};
-enum jail_profile;
-const struct hvd_sandbox_profile *hvd_sandbox_profile(enum jail_profile p);
+/* hvd_sandbox.c */
+struct jail_limits;
 /* Child side: the private read-only root over dir, with files bound in; pivots into it. */
-int hvd_sandbox_root(const char *dir, char *const *files, const struct hvd_sandbox_profile *prof,
+int hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
     uid_t uid);
 
 /* hvd_kdeps.c: interpreter and libraries of a dynamic kernel (NULL-terminated) */

@@ -117,7 +117,7 @@ hvd_build_child(struct hvd_build_child *c)
 		goto fail;
 	if (c->confine) {
 		if (hvd_sandbox_root(hvd_build_emptydir, c->files,
-		    hvd_sandbox_profile(c->profile), c->uid) < 0 ||
+		    jail_profile_limits(c->profile), c->uid) < 0 ||
 		    jail_drop_privileges(c->uid, c->uid) < 0)
 			goto fail;
 	} else if (chdir("/") < 0)
@@ -307,7 +307,7 @@ hvd_build_profile(struct hvd_domain *d, const struct hv_kernel_info *ki, const c
 uint64_t
 hvd_build_mem_limit(const struct hvd_domain *d)
 {
-	const struct hvd_sandbox_profile *prof = hvd_sandbox_profile(d->profile);
+	const struct jail_limits *prof = jail_profile_limits(d->profile);
 	uint64_t kib = d->max_mem_kib > d->mem_kib ? d->max_mem_kib : d->mem_kib;
 
 	return kib * 1024 + (prof ? prof->mem_overhead : 0);
@@ -364,7 +364,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		goto out;
 	lim = (struct hvd_limits_cfg){
 		.mem_bytes = hvd_build_mem_limit(d),
-		.pids = hvd_sandbox_profile(d->profile)->pids,
+		.pids = jail_profile_limits(d->profile)->pids,
 		.vcpus = d->vcpus ? d->vcpus : 1,
 	};
 	ncg = hvd_cgroup_create(d, &lim, cgfds);

@@ -27,25 +27,6 @@
 #include "hvd.h"
 #include "jail.h"
 
-#define HVD_SANDBOX_MIB	(1024ull * 1024)
-
-static const struct hvd_sandbox_profile hvd_sandbox_profiles[JAIL_PROFILE_MAX] = {
-	/* the runtime's own pages, stack, page tables and socket buffers */
-	[JAIL_PROFILE_GUEST] = { 16 * HVD_SANDBOX_MIB, 64, false },
-	/* shadow memory, quarantine and the LSan tracer */
-	[JAIL_PROFILE_SANITIZER] = { 256 * HVD_SANDBOX_MIB, 64, true },
-	/* user-mode Linux runs every guest process as a host process */
-	[JAIL_PROFILE_UML] = { 64 * HVD_SANDBOX_MIB, 1024, true },
-};
-
-const struct hvd_sandbox_profile *
-hvd_sandbox_profile(enum jail_profile p)
-{
-	if ((unsigned)p >= JAIL_PROFILE_MAX || p == JAIL_PROFILE_WORKER)
-		return NULL;
-	return &hvd_sandbox_profiles[p];
-}
-
 /* mkdir -p of path's parent directories, inside the new root; async-signal-safe. */
 static int
 hvd_sandbox_parents(char *path)
@@ -100,7 +81,7 @@ hvd_sandbox_bind(const char *src)
  * relative to it, so no lookup crosses hvd's private directories as that uid.
  */
 int
-hvd_sandbox_root(const char *dir, char *const *files, const struct hvd_sandbox_profile *prof,
+hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
     uid_t uid)
 {
 	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;

@@ -126,6 +126,25 @@ probe_processes(const struct probe_target *t)
 	probe_call("kill -1", kill(-1, SIGKILL));
 }
 
+/* /proc is absent, or (sanitizer and uml profiles) shows only the domain's own pid namespace. */
+static void
+probe_host_proc(const struct probe_target *t)
+{
+	char self[16] = "", path[64];
+	ssize_t n;
+
+	if (access("/proc", F_OK) < 0) {
+		probe_call("host /proc", open("/proc/1/status", O_RDONLY));
+		return;
+	}
+	n = readlink("/proc/self", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->hvd);
+	int hvd_seen = access(path, F_OK) == 0;
+	probe_report("host /proc", strcmp(self, "1") == 0 && !hvd_seen,
+	    "/proc/self is %s, hvd %s", self, hvd_seen ? "visible" : "absent");
+}
+
 static void
 probe_files(const struct probe_target *t)
 {
@@ -142,7 +161,7 @@ probe_files(const struct probe_target *t)
 	probe_call("chroot", chroot("/dev"));
 	probe_call("double-chroot escape", open("/../../../../etc/passwd", O_RDONLY));
 	probe_call("host /etc/passwd", open("/etc/passwd", O_RDONLY));
-	probe_call("host /proc", open("/proc/1/status", O_RDONLY));
+	probe_host_proc(t);
 	probe_call("host /sys", open("/sys/kernel/uevent_helper", O_RDONLY));
 	probe_call("host /dev/mem", open("/dev/mem", O_RDONLY));
 	snprintf(path, sizeof(path), "%s/hvd.sock", t->rundir);
