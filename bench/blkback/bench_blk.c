@@ -8,7 +8,8 @@
  *   opens it), and 4 KiB random read at QD32 from the page cache (an image on
  *   tmpfs, where neither side can use O_DIRECT).
  * Prints a table with the guest's share of fio's IOPS per case. Not a test.
- * Usage: bench_blk [SECONDS [IMAGE_MIB]] (default 5 s, 1024 MiB).
+ * Usage: bench_blk [SECONDS [IMAGE_MIB]] (default 5 s, 1024 MiB); the guest's
+ * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,6 +136,8 @@ bench_config(char *path, size_t len)
 	    "disk = [ 'format=raw, vdev=xvda, access=rw, target=%s',\n"
 	    "         'format=raw, vdev=xvdb, access=rw, target=%s' ]\n",
 	    BENCH_PVGUEST, bench_disk, bench_shm);
+	if (getenv("BENCH_BLK_CMDLINE") != NULL)	/* "blkfront.max_queues=1" ... */
+		fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_BLK_CMDLINE"));
 	return fclose(f);
 }
 

@@ -41,6 +41,25 @@ bad:
 	return -1;
 }
 
+/* "blkfront.<name>=N" on the guest's command line (as Linux's module
+ * parameters max_queues, max_ring_page_order, max_indirect_segments): our
+ * limit lowered, or def. */
+static unsigned long long
+blkfront_param(struct blkfront *bf, const char *name, unsigned long long def)
+{
+	char key[64];
+	const char *cmdline = (const char *)bf->bf_g->g_start.cmd_line;
+
+	snprintf(key, sizeof(key), "blkfront.%s=", name);
+	for (const char *at = strstr(cmdline, key); at != NULL; at = strstr(at + 1, key)) {
+		if (at != cmdline && at[-1] != ' ')
+			continue;
+		unsigned long long v = strtoull(at + strlen(key), NULL, 10);
+		return v < def ? v : def;
+	}
+	return def;
+}
+
 /* Transport limits the backend published before InitWait: queues, ring
  * pages, indirect segments. We take at most our own limits. */
 static int
@@ -52,6 +71,9 @@ blkfront_read_limits(struct blkfront *bf, char *why, size_t len)
 	    blkfront_read_ull(bf, "max-ring-page-order", 0, &order, why, len) < 0 ||
 	    blkfront_read_ull(bf, "feature-max-indirect-segments", 0, &indirect, why, len) < 0)
 		return -1;
+	queues = blkfront_param(bf, "max_queues", queues);
+	order = blkfront_param(bf, "max_ring_page_order", order);
+	indirect = blkfront_param(bf, "max_indirect_segments", indirect);
 	bf->bf_max_queues = (unsigned)(queues > 64 ? 64 : queues);
 	bf->bf_max_order = (unsigned)(order > 16 ? 16 : order);
 	bf->bf_nqueues = queues == 0 ? 1 : queues < BLKFRONT_MAX_QUEUES ? (unsigned)queues :
