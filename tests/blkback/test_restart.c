@@ -1,0 +1,175 @@
+/*
+ * kill -9 of a device's worker during I/O: the daemon notices at once, says
+ * so in the backend's hotplug-error, starts a new worker that re-attaches to
+ * the frontend's ring, every request in flight is answered exactly once, and
+ * the next request succeeds. A worker that keeps dying closes its device.
+ * SIGTERM to blkback leaves the device to a restarted blkback.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "bbfront.h"
+#include "libhv.h"
+#include "xs.h"
+
+#define NREQ	32
+
+static struct stack st;
+static struct bbfront fe;
+static char img[160];
+
+static void
+setup(void)
+{
+	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
+	stack_start(&st, "blkback-restart", STACK_WITH(STACK_BLKBACK));
+	snprintf(img, sizeof(img), "%s/disk.img", st.s_rundir);
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+	bbf_domain(&fe, &st);
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_connect(&fe, 1, 0, true, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+}
+
+static void
+teardown(void)
+{
+	bbf_destroy(&fe);
+	stack_stop(&st);
+}
+
+TestSuite(restart, .init = setup, .fini = teardown, .timeout = 90);
+
+/* The pid of blkback's only child (the worker), waiting up to ms; -1 if none. */
+static pid_t
+worker_pid(pid_t not, int ms)
+{
+	char path[96], buf[256];
+	long long deadline = stack_now_ms() + ms;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st.s_pid[STACK_BLKBACK],
+	    st.s_pid[STACK_BLKBACK]);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		pid_t pid = -1;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				pid = atoi(buf);
+			fclose(f);
+		}
+		if (pid > 0 && pid != not)
+			return pid;
+		if (stack_now_ms() > deadline)
+			return -1;
+		usleep(2000);
+	}
+}
+
+/* Pushes NREQ writes of distinct pages to distinct sectors (1 MiB each apart). */
+static void
+push_writes(unsigned seed)
+{
+	for (unsigned i = 0; i < NREQ; i++) {
+		uint8_t *p = bbf_page(&fe, BBF_PFN_DATA + i);
+		memset(p, (int)(seed + i), 4096);
+		blkif_request_t q = { .operation = BLKIF_OP_WRITE, .nr_segments = 1,
+		    .id = seed * 1000 + i, .sector_number = i * 2048 };
+		q.seg[0] = (struct blkif_request_segment){ bbf_ref(&fe, BBF_PFN_DATA + i), 0, 7 };
+		memcpy(RING_GET_REQUEST(&fe.f_ring[0], fe.f_ring[0].req_prod_pvt), &q, sizeof(q));
+		fe.f_ring[0].req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS(&fe.f_ring[0]);
+	hv_evtchn_notify(fe.f_xce, fe.f_bell);
+}
+
+/* Collects NREQ responses: each id once, each OKAY. */
+static void
+collect(unsigned seed)
+{
+	bool seen[NREQ] = { false };
+	blkif_response_t rsp;
+
+	for (unsigned n = 0; n < NREQ; n++) {
+		cr_assert_eq(bbf_wait_rsp(&fe, 0, &rsp, 10000), 0, "only %u of %u responses", n, NREQ);
+		cr_assert(rsp.id >= seed * 1000 && rsp.id < seed * 1000 + NREQ, "unknown id %llu",
+		    (unsigned long long)rsp.id);
+		cr_assert(!seen[rsp.id - seed * 1000], "id %llu answered twice",
+		    (unsigned long long)rsp.id);
+		seen[rsp.id - seed * 1000] = true;
+		cr_assert_eq(rsp.status, BLKIF_RSP_OKAY);
+	}
+	cr_assert_eq(bbf_wait_rsp(&fe, 0, &rsp, 200), -1, "an extra response");
+	int fd = open(img, O_RDONLY);
+	for (unsigned i = 0; i < NREQ; i++) {
+		uint8_t got[4096];
+		cr_assert_eq(pread(fd, got, 4096, (off_t)i * 2048 * 512), 4096);
+		cr_assert_arr_eq(got, bbf_page(&fe, BBF_PFN_DATA + i), 4096, "request %u lost", i);
+	}
+	close(fd);
+}
+
+Test(restart, kill9_during_io)
+{
+	pid_t w = worker_pid(0, 5000), w2;
+	char *err;
+
+	cr_assert_gt(w, 0, "no worker");
+	push_writes(1);
+	cr_assert_eq(kill(w, SIGKILL), 0);
+	collect(1);
+	w2 = worker_pid(w, 5000);
+	cr_assert_gt(w2, 0, "no new worker");
+	cr_assert_neq(w2, w);
+	err = bbf_be_read(&fe, "hotplug-error");
+	cr_expect(err && strstr(err, "killed by signal 9") && strstr(err, "restarted"),
+	    "hotplug-error: %s", err);
+	free(err);
+	cr_assert_eq(bbf_be_state(&fe), 4);
+	/* the next requests go to the new worker */
+	push_writes(2);
+	collect(2);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 0, BBF_PFN_DATA + 100, 8), BLKIF_RSP_OKAY);
+}
+
+Test(restart, dying_worker_closes_device)
+{
+	pid_t w = 0;
+	char *err;
+
+	for (int i = 0; i < 8 && bbf_be_state(&fe) == 4; i++) {
+		if ((w = worker_pid(w, 2000)) <= 0)
+			break;
+		kill(w, SIGKILL);
+		usleep(50000);
+	}
+	cr_assert_eq(bbf_wait_be(&fe, 6, 5000), 0, "state %d", bbf_be_state(&fe));
+	err = bbf_be_read(&fe, "hotplug-error");
+	cr_expect(err && strstr(err, "died 6 times"), "hotplug-error: %s", err);
+	free(err);
+	cr_assert_eq(kill(st.s_pid[STACK_BLKBACK], 0), 0, "blkback died");
+}
+
+Test(restart, daemon_restart_takes_over)
+{
+	int status;
+
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+	status = stack_kill(&st, STACK_BLKBACK);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "blkback exit %#x", status);
+	cr_assert_eq(bbf_be_state(&fe), 4, "SIGTERM changed the device's state");
+	/* requests queued while no backend runs are served by the next one */
+	push_writes(3);
+	stack_spawn(&st, STACK_BLKBACK);
+	collect(3);
+}
