@@ -7,7 +7,10 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <errno.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +130,29 @@ check_probe_lines(const char *text)
 	return refused;
 }
 
+/* The first line of a control file of pid's group for controller ctl: v1_file
+ * in the v1 hierarchy holding ctl, or v2_file in the v2 group when ctl is there. */
+static char *
+cgroup_read(pid_t pid, const char *ctl, const char *v1_file, const char *v2_file)
+{
+	char *out;
+	int rc = xlt_run(&out,
+	    "p=$(awk -F: '$2 ~ /(^|,)%s(,|$)/ {print $3}' /proc/%d/cgroup); "
+	    "m=$(awk '$3 == \"cgroup\" && $4 ~ /(^|,)%s(,|$)/ {print $2}' /proc/mounts); "
+	    "if [ -n \"$p\" ] && [ -f \"$m$p/%s\" ]; then head -1 \"$m$p/%s\"; else "
+	    "p=$(awk -F: '$1 == 0 {print $3}' /proc/%d/cgroup); "
+	    "m=$(awk '$3 == \"cgroup2\" {print $2; exit}' /proc/mounts); head -1 \"$m$p/%s\"; fi",
+	    ctl, (int)pid, ctl, v1_file, v1_file, (int)pid, v2_file);
+	cr_assert_eq(rc, 0, "%s of %d: %s", ctl, (int)pid, out);
+	return out;
+}
+
 /* What the host sees of a confined guest: its uid, no capabilities, seccomp, limits. */
 static void
 assert_confined_from_host(int domid, uint32_t uid_base)
 {
 	pid_t pid = xlt_guest_pid(domid);
-	char path[128], *text = NULL, *out;
+	char *text = NULL, *out;
 	unsigned uid = 0;
 
 	cr_assert_gt(pid, 0);
@@ -169,21 +189,17 @@ assert_confined_from_host(int domid, uint32_t uid_base)
 		    xlt_run(NULL, "ls -A /proc/%d/root/ | grep -qvxE 'dev|lib|lib64|usr|proc'",
 		    (int)pid) != 0, "more than its libraries in its root:\n%s", out);
 	free(out);
-	/* its memory and process limits, wherever the host keeps the controllers */
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	cr_assert_eq(xlt_run(&out, "cat %s", path), 0);
-	cr_expect(strstr(out, "/dom") != NULL, "no group of its own:\n%s", out);
-	free(out);
-	cr_assert_eq(xlt_run(&out, "for f in memory.limit_in_bytes memory.max; do "
-	    "d=$(awk -F: '$2 ~ /memory/ {print $3}' /proc/%d/cgroup); "
-	    "for m in /sys/fs/cgroup/memory /sys/fs/cgroup/unified /sys/fs/cgroup; do "
-	    "[ -f $m$d/$f ] && cat $m$d/$f && exit 0; done; done; "
-	    "d=$(awk -F: '$2 == \"\" {print $3}' /proc/%d/cgroup); cat /sys/fs/cgroup/unified$d/memory.max",
-	    (int)pid, (int)pid), 0, "%s", out);
-	/* 16 MiB of domain memory and its profile's overhead */
-	cr_expect_eq(strtoull(out, NULL, 10), (16ull << 20) + lim->mem_overhead, "memory limit %s",
-	    out);
-	free(out);
+	/* its memory, process and CPU limits, wherever the host keeps each controller */
+	char *mem = cgroup_read(pid, "memory", "memory.limit_in_bytes", "memory.max");
+	char *pids = cgroup_read(pid, "pids", "pids.max", "pids.max");
+	char *cpu = cgroup_read(pid, "cpu", "cpu.cfs_quota_us", "cpu.max");
+	/* 16 MiB of domain memory and its profile's overhead; one vcpu is one CPU's time */
+	cr_expect_eq(strtoull(mem, NULL, 10), (16ull << 20) + lim->mem_overhead, "memory %s", mem);
+	cr_expect_eq(strtoul(pids, NULL, 10), lim->pids, "pids %s", pids);
+	cr_expect_eq(strtoul(cpu, NULL, 10), 100000ul, "cpu %s", cpu);
+	free(mem);
+	free(pids);
+	free(cpu);
 }
 
 Test(isolation, every_escape_attempt_is_refused)
@@ -281,4 +297,55 @@ Test(isolation, guest_uids_come_from_xl_conf)
 	free(out);
 	free(cfg);
 	unsetenv("PVSTACK_CONFDIR");
+}
+
+/* hvd started as an ordinary user cannot confine guests: it must refuse to build, and say why. */
+TestSuite(isolation_host, .timeout = 60);
+
+Test(isolation_host, a_host_that_cannot_confine_refuses_guests)
+{
+	char dir[] = "/tmp/isohost.XXXXXX", sock[96], logf[96], *log = NULL;
+	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
+	struct hv_build_config b = { .kernel = ISO_PROBE, .cmdline = "hold" };
+	struct hv *hv = NULL;
+	hv_domid_t domid;
+	size_t len = 0;
+	pid_t pid;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(chown(dir, 65534, 65534), 0);
+	snprintf(sock, sizeof(sock), "%s/hvd.sock", dir);
+	snprintf(logf, sizeof(logf), "%s/hvd.log", dir);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		setenv("PVSTACK_RUNDIR", dir, 1);
+		if (fd < 0 || dup2(fd, 2) < 0 || setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(126);
+		execl(ISO_HVD, "hvd", "-f", "--socket", sock, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(pid, 0);
+	for (int i = 0; i < 200 && (hv = hv_open(sock)) == NULL; i++)
+		usleep(20000);
+	cr_assert_not_null(hv, "hvd as nobody did not come up");
+	cr_assert_eq(hv_domain_create(hv, &cfg, &domid), 0);
+	errno = 0;
+	cr_expect_eq(hv_domain_build(hv, domid, &b, NULL), -1, "an unconfined guest was started");
+	cr_expect_eq(errno, EOPNOTSUPP, "%s", strerror(errno));
+	hv_close(hv);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	FILE *f = fopen(logf, "r");
+	cr_assert_not_null(f);
+	cr_assert_geq(getdelim(&log, &len, '\0', f), 0);
+	fclose(f);
+	cr_expect(strstr(log, "lacks root") != NULL, "hvd's log does not say why:\n%s", log);
+	cr_expect(strstr(log, "--insecure") != NULL, "%s", log);
+	free(log);
+	char *cmd;
+	cr_assert_geq(asprintf(&cmd, "rm -rf '%s'", dir), 0);
+	cr_expect_eq(system(cmd), 0);
+	free(cmd);
 }
