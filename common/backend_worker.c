@@ -17,10 +17,8 @@
 
 #include "backend_priv.h"
 #include "log.h"
-#include "msg.h"
-#ifdef BACKEND_HAVE_JAIL
 #include "jail.h"
-#endif
+#include "msg.h"
 
 #define BACKEND_WORKER_SOCK	3
 
@@ -184,14 +182,10 @@ backend_worker_main(struct backend *be, struct backend_dev *d, int sock)
 		backend_worker_send(&w, BACKEND_MSG_FAIL, errno, "bad configuration");
 		_exit(1);
 	}
-#ifdef BACKEND_HAVE_JAIL
 	if (jail_worker(JAIL_UID_BASE_DEFAULT, w.w_domid) < 0) {
 		backend_worker_send(&w, BACKEND_MSG_FAIL, errno, "cannot confine the worker");
 		_exit(1);
 	}
-#else
-	log_debug("running unconfined (no common/jail.c in this build)");
-#endif
 	evutil_make_socket_nonblocking(w.w_sock);
 	w.w_sock_ev = event_new(w.w_base, w.w_sock, EV_READ | EV_PERSIST, backend_worker_on_sock, &w);
 	if (w.w_sock_ev == NULL || event_add(w.w_sock_ev, NULL) < 0)

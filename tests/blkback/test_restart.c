@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 
 #include "bbfront.h"
+#include "jail.h"
 #include "libhv.h"
 #include "xs.h"
 
@@ -172,4 +173,48 @@ Test(restart, daemon_restart_takes_over)
 	push_writes(3);
 	stack_spawn(&st, STACK_BLKBACK);
 	collect(3);
+}
+
+/* A status line of /proc/<pid>/status, e.g. "Uid:" (malloc'd). */
+static char *
+status_line(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0) {
+			fclose(f);
+			return strdup(line + strlen(key));
+		}
+	fclose(f);
+	return NULL;
+}
+
+Test(restart, worker_confined)
+{
+	pid_t w = worker_pid(0, 5000);
+	char *uid, *seccomp, *capeff, root[256], want[32];
+	ssize_t n;
+
+	cr_assert_gt(w, 0);
+	uid = status_line(w, "Uid:");
+	seccomp = status_line(w, "Seccomp:");
+	capeff = status_line(w, "CapEff:");
+	snprintf(want, sizeof(want), "%u", jail_uid_backend(JAIL_UID_BASE_DEFAULT, fe.f_domid));
+	cr_expect(uid && strstr(uid, want), "worker uid: %s, want %s", uid, want);
+	cr_expect(seccomp && atoi(seccomp) == 2, "worker seccomp mode: %s", seccomp);
+	cr_expect(capeff && strtoull(capeff, NULL, 16) == 0, "worker capabilities: %s", capeff);
+	snprintf(want, sizeof(want), "/proc/%d/root", w);
+	n = readlink(want, root, sizeof(root) - 1);
+	root[n > 0 ? n : 0] = '\0';
+	cr_expect(n > 0 && strcmp(root, "/") != 0, "worker root is %s", root);
+	free(uid);
+	free(seccomp);
+	free(capeff);
+	/* and it still serves the disk */
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 }
