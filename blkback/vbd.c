@@ -55,9 +55,9 @@ vbd_write_limits(struct backend_dev *d)
 
 /* The image and the keys that shape it; 1 when the toolstack is not done yet. */
 static int
-vbd_open(struct backend_dev *d, struct vbd *v)
+vbd_open(struct backend_dev *d, struct vbd *v, const char *target)
 {
-	char *params = backend_dev_read(d, false, "params");
+	char *params = target ? xstrdup(target) : backend_dev_read(d, false, "params");
 	char *mode = backend_dev_read(d, false, "mode");
 	char *format = backend_dev_read(d, false, "format");
 	char *devtype = backend_dev_read(d, false, "device-type");
@@ -133,44 +133,53 @@ vbd_config(struct backend_dev *d, struct vbd *v, struct backend_blob *cfg)
 	return 0;
 }
 
-/* Probe: open the image (refusing a conflicting share), configure the worker, advertise. */
+/* Probe: the device's script if it names one, then the image (refusing a
+ * conflicting share), the worker's config, the limits; 1 while waiting. */
 static int
 vbd_probe(struct backend_dev *d, struct backend_blob *cfg)
 {
 	struct blkback_state *bs = backend_priv(backend_dev_backend(d));
-	struct vbd *v = xcalloc(1, sizeof(*v)), *other;
-	char what[64];
+	struct vbd *v = backend_dev_priv(d), *other;
+	char what[64], *target = NULL;
 	int rc;
 
-	v->v_dev = d;
-	v->v_domid = backend_dev_domid(d);
-	if ((rc = vbd_open(d, v)) != 0) {
-		free(v);
+	if (v == NULL) {
+		v = xcalloc(1, sizeof(*v));
+		v->v_dev = d;
+		v->v_domid = backend_dev_domid(d);
+		v->v_img.vi_fd_buffered = v->v_img.vi_fd_direct = -1;
+		backend_dev_set_priv(d, v);
+	}
+	if ((rc = vbd_script_add(v, &target)) != 0) {
+		if (rc < 0)
+			backend_dev_mark_failed(d);
 		return rc;
 	}
+	rc = vbd_open(d, v, target);
+	free(target);
+	if (rc != 0)
+		return rc;
 	if ((other = vbd_image_conflict(bs, v)) != NULL) {
 		vbd_what(d, what, sizeof(what));
 		backend_dev_fail(d, "busy", "%s: image %s is already in use by domain %u (%s, %s); "
 		    "mode w! shares it anyway", what, v->v_img.vi_path, other->v_domid,
 		    backend_dev_name(other->v_dev), other->v_readonly ? "read-only" : "writable");
-		goto fail;
+		vbd_image_close(&v->v_img);
+		return -1;
 	}
-	if (vbd_config(d, v, cfg) < 0)
-		goto fail;
+	rc = vbd_config(d, v, cfg);
 	/* the worker holds its own copies now; a loop device lives while they do */
 	vbd_image_close(&v->v_img);
+	if (rc < 0)
+		return -1;
 	TAILQ_INSERT_TAIL(&bs->bs_vbds, v, v_entry);
-	backend_dev_set_priv(d, v);
+	v->v_listed = true;
 	vbd_write_limits(d);
 	backend_dev_write(d, XS_TX_NONE, "hotplug-status", "connected");
 	log_info("%s: %s%s, %llu sectors%s", backend_dev_name(d), v->v_img.vi_path,
 	    v->v_img.vi_loop[0] ? " (loop)" : "", (unsigned long long)v->v_img.vi_sectors,
 	    v->v_readonly ? ", read-only" : "");
 	return 0;
-fail:
-	vbd_image_close(&v->v_img);
-	free(v);
-	return -1;
 }
 
 /* Reads one queue's ring refs and event channel; binds the channel. */
@@ -292,7 +301,10 @@ vbd_release(struct backend_dev *d)
 
 	if (v == NULL)
 		return;
-	TAILQ_REMOVE(&bs->bs_vbds, v, v_entry);
+	vbd_script_release(v);
+	if (v->v_listed)
+		TAILQ_REMOVE(&bs->bs_vbds, v, v_entry);
+	vbd_image_close(&v->v_img);
 	free(v);
 	backend_dev_set_priv(d, NULL);
 }

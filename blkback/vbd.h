@@ -10,6 +10,9 @@
 
 struct backend_dev;
 struct backend_worker;
+struct hotplug;
+
+enum vbd_script_state { VBD_SCRIPT_NONE, VBD_SCRIPT_RUNNING, VBD_SCRIPT_OK, VBD_SCRIPT_FAILED };
 
 /* An opened image (file, block device, or loop device over a file). */
 struct vbd_image {
@@ -34,7 +37,10 @@ struct vbd {
 	bool v_readonly;
 	bool v_shared;			/* mode w!: sharing allowed */
 	bool v_cdrom;
+	bool v_listed;			/* in bs_vbds: probed */
 	struct vbd_image v_img;
+	enum vbd_script_state v_script;
+	struct hotplug *v_hp;		/* the script running now */
 };
 
 /* The daemon-wide state: every open vbd, for the sharing check. */
@@ -49,6 +55,14 @@ int vbd_image_open(struct vbd_image *img, const char *params, bool readonly, cha
 void vbd_image_close(struct vbd_image *img);
 /* The other vbd that already uses the same image in a conflicting way, or NULL. */
 struct vbd *vbd_image_conflict(struct blkback_state *bs, const struct vbd *v);
+
+/* vbd_script.c */
+/* Runs the device's own hotplug script when it names one: 0 nothing (more) to
+ * wait for, 1 running (the device is kicked when it ends), -1 it failed (its
+ * keys say why). *target: what to open afterwards (malloc'd) or NULL. */
+int vbd_script_add(struct vbd *v, char **target);
+/* The device goes: cancel a running script, or run remove after a successful add. */
+void vbd_script_release(struct vbd *v);
 
 /* blkworker.c: the worker half of blkback_ops. */
 int blkworker_config(struct backend_worker *w, const void *blob, size_t len, int *fds, int nfds);

@@ -231,6 +231,13 @@ backend_start(struct backend *be)
 	return be->be_watch ? 0 : -1;
 }
 
+/* Whether backend_free is letting the devices go. */
+bool
+backend_stopping(struct backend *be)
+{
+	return be->be_stopping;
+}
+
 /* Workers alive now. */
 unsigned
 backend_nr_workers(struct backend *be)
@@ -251,6 +258,7 @@ backend_free(struct backend *be)
 
 	if (be == NULL)
 		return;
+	be->be_stopping = true;
 	while ((d = TAILQ_FIRST(&be->be_devs)) != NULL)
 		backend_dev_free(d);
 	backend_spawn_reap_all(be);

@@ -31,6 +31,7 @@ struct backend_dev;
 struct backend_worker;
 struct hv;
 struct hv_evtchn;
+struct xsa;
 
 #define BACKEND_MAX_FDS		8	/* MSG_MAX_FDS */
 #define BACKEND_BLOB_MAX	4096
@@ -57,7 +58,8 @@ struct backend_ops {
 	/* The worker serves the rings: the device properties, written in the
 	 * same transaction as state 4. */
 	int (*publish)(struct backend_dev *d, xs_tx_t tx);
-	/* The device is gone: frees what probe kept in backend_dev_priv(). */
+	/* The device is gone: frees what probe kept in backend_dev_priv() (called
+	 * whenever that is set, even if probe never succeeded). */
 	void (*release)(struct backend_dev *d);
 
 	/* worker side, in the worker process */
@@ -101,6 +103,15 @@ long long backend_dev_read_ull(struct backend_dev *d, bool fe, const char *key,
     unsigned long long dflt, unsigned long long max);
 int backend_dev_write(struct backend_dev *d, xs_tx_t tx, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The daemon's loop and its asynchronous xenstore connection (hotplug_run wants both). */
+struct event_base *backend_dev_base(struct backend_dev *d);
+struct xsa *backend_dev_xsa(struct backend_dev *d);
+/* Runs the state machine again (a probe that returned 1 is ready now). */
+void backend_dev_kick(struct backend_dev *d);
+/* The failure is already reported (a hotplug script's keys): wait for teardown. */
+void backend_dev_mark_failed(struct backend_dev *d);
+/* The daemon is shutting down: devices are let go, not torn down (no remove scripts). */
+bool backend_stopping(struct backend *be);
 /* Says why the device cannot work: log, hotplug-error, hotplug-status (error or busy). */
 void backend_dev_fail(struct backend_dev *d, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -33,6 +33,9 @@ struct backend *backend_dev_backend(struct backend_dev *d) { return d->d_be; }
 struct hv *backend_dev_hv(struct backend_dev *d) { return d->d_be->be_hv; }
 void *backend_dev_priv(struct backend_dev *d) { return d->d_priv; }
 void backend_dev_set_priv(struct backend_dev *d, void *priv) { d->d_priv = priv; }
+struct event_base *backend_dev_base(struct backend_dev *d) { return d->d_be->be_base; }
+struct xsa *backend_dev_xsa(struct backend_dev *d) { return d->d_be->be_xsa; }
+void backend_dev_mark_failed(struct backend_dev *d) { d->d_failed = true; }
 
 /* Empties a blob, closing the descriptors it owns. */
 void
@@ -315,7 +318,7 @@ backend_dev_free(struct backend_dev *d)
 	if (d->d_child)
 		backend_spawn_release(d->d_child);
 	d->d_child = NULL;
-	if (d->d_probed && be->be_ops->release)
+	if (d->d_priv && be->be_ops->release)
 		be->be_ops->release(d);
 	if (d->d_fe_watch)
 		xsa_unwatch(be->be_xsa, d->d_fe_watch);
@@ -407,6 +410,13 @@ backend_dev_update(struct backend_dev *d)
 		return;
 	}
 	backend_dev_step(d, fe, online);
+}
+
+/* Something the device waited for happened (a hotplug script ended). */
+void
+backend_dev_kick(struct backend_dev *d)
+{
+	backend_dev_update(d);
 }
 
 /* The frontend's state node changed. */

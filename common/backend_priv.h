@@ -26,6 +26,7 @@ struct backend {
 	struct xsa_watch *be_watch;
 	char be_root[64];		/* /local/domain/0/backend/<kind> */
 	int be_log_dest;
+	bool be_stopping;
 	void *be_priv;
 	TAILQ_HEAD(, backend_dev) be_devs;
 	TAILQ_HEAD(, backend_child) be_reaping;

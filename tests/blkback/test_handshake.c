@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -184,4 +185,67 @@ Test(handshake, busy_names_other_domain)
 	bbf_detach(&other, 5000);
 	bbf_rmdirs(&other);
 	bbf_destroy(&other);
+}
+
+/* Writes an executable script in the rundir; returns its path (static). */
+static const char *
+script(const char *name, const char *body)
+{
+	static char path[200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", st.s_rundir, name);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+	return path;
+}
+
+Test(handshake, named_script_runs_add_and_remove)
+{
+	char body[600], extra[256], marker[200], *v;
+
+	snprintf(marker, sizeof(marker), "%s/removed", st.s_rundir);
+	snprintf(body, sizeof(body),
+	    "case $1 in\n"
+	    "add) %s \"$XENBUS_PATH/physical-device-path\" %s ;;\n"
+	    "remove) echo \"$XENBUS_PATH\" > %s ;;\n"
+	    "esac", stack_prog("xenstored/xenstore-write"), img, marker);
+	snprintf(extra, sizeof(extra), "script=%s", script("my-disk", body));
+	bbf_devdirs(&fe, 51712, "my-disk-target", "w", (const char *const[]){ extra, NULL });
+	cr_assert_eq(bbf_wait_be(&fe, 2, 10000), 0, "no InitWait after the script (state %d)",
+	    bbf_be_state(&fe));
+	expect_key("hotplug-exit-status", "0");
+	expect_key("hotplug-status", "connected");
+	expect_key("physical-device-path", img);
+	bbf_connect(&fe, 1, 0, false, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	expect_key("sectors", "32768");
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+	bbf_detach(&fe, 0);
+	bbf_close(&fe);
+	for (long long end = stack_now_ms() + 5000; access(marker, F_OK) < 0;) {
+		cr_assert_lt(stack_now_ms(), end, "the script's remove never ran");
+		usleep(5000);
+	}
+	v = bbf_be_read(&fe, "physical-device-path");
+	free(v);
+}
+
+Test(handshake, failing_named_script_reported)
+{
+	char extra[256], *v;
+
+	snprintf(extra, sizeof(extra), "script=%s",
+	    script("bad-disk", "echo 'no luck with' \"$XENBUS_PATH\" >&2\nexit 3"));
+	bbf_devdirs(&fe, 51712, "whatever", "w", (const char *const[]){ extra, NULL });
+	cr_assert_eq(stack_xs_wait(&st, "/local/domain/0/backend/vbd/1/51712/hotplug-status",
+	    "error", 10000), 0);
+	expect_key("hotplug-exit-status", "3");
+	v = bbf_be_read(&fe, "hotplug-stderr");
+	cr_expect(v && strstr(v, "no luck with"), "hotplug-stderr: %s", v);
+	free(v);
+	cr_expect_lt(bbf_be_state(&fe), 2);
+	cr_assert_eq(bbf_detach(&fe, 5000), 0);
 }

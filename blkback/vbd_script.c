@@ -1,0 +1,121 @@
+/*
+ * A vbd's own hotplug script. Disks on files and block devices are opened by
+ * blkback itself (no loop device, no script: the default block script is
+ * not run for them); a disk whose backend names another script (script=) gets
+ * it run with Xen's contract through common/hotplug.c, add before the device
+ * is opened and remove when it goes, and blkback then opens what the script
+ * set up (node, physical-device-path), as Linux blkback waits for
+ * physical-device.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "hotplug.h"
+#include "log.h"
+#include "vbd.h"
+#include "xmalloc.h"
+
+/* The script this device names, or NULL when blkback opens the image itself. */
+static char *
+vbd_script_path(struct vbd *v)
+{
+	char *script = backend_dev_read(v->v_dev, false, "script");
+	const char *base;
+
+	if (script == NULL || *script == '\0') {
+		free(script);
+		return NULL;
+	}
+	base = strrchr(script, '/') ? strrchr(script, '/') + 1 : script;
+	if (strcmp(base, "block") == 0) {
+		free(script);
+		return NULL;
+	}
+	return script;
+}
+
+/* The add script ended: its keys are recorded, the device goes on. */
+static void
+vbd_script_done(struct hotplug *hp, const struct hotplug_result *res, void *arg)
+{
+	struct vbd *v = arg;
+
+	(void)hp;
+	v->v_hp = NULL;
+	v->v_script = res->hres_ok ? VBD_SCRIPT_OK : VBD_SCRIPT_FAILED;
+	if (!res->hres_ok)
+		log_warnx("%s: hotplug script: %s", backend_dev_name(v->v_dev),
+		    res->hres_error ? res->hres_error : "failed");
+	backend_dev_kick(v->v_dev);
+}
+
+/* Starts the script with action; the handle, or NULL. */
+static struct hotplug *
+vbd_script_run(struct backend_dev *d, const char *script, enum hotplug_action a,
+    hotplug_done_cb done, void *arg)
+{
+	struct hotplug_req r = { .hr_script = script, .hr_action = a, .hr_kind = "vbd",
+	    .hr_backend_dir = backend_dev_bepath(d) };
+
+	return hotplug_run(backend_dev_base(d), backend_dev_xsa(d), &r, done, arg);
+}
+
+int
+vbd_script_add(struct vbd *v, char **target)
+{
+	char *script;
+
+	*target = NULL;
+	switch (v->v_script) {
+	case VBD_SCRIPT_RUNNING:
+		return 1;
+	case VBD_SCRIPT_FAILED:
+		return -1;
+	case VBD_SCRIPT_OK:
+		if ((*target = backend_dev_read(v->v_dev, false, "node")) == NULL)
+			*target = backend_dev_read(v->v_dev, false, "physical-device-path");
+		return 0;
+	case VBD_SCRIPT_NONE:
+		break;
+	}
+	if ((script = vbd_script_path(v)) == NULL)
+		return 0;
+	log_info("%s: running %s add", backend_dev_name(v->v_dev), script);
+	v->v_hp = vbd_script_run(v->v_dev, script, HOTPLUG_ADD, vbd_script_done, v);
+	free(script);
+	if (v->v_hp == NULL) {
+		backend_dev_fail(v->v_dev, "error", "cannot run the hotplug script");
+		v->v_script = VBD_SCRIPT_FAILED;
+		return -1;
+	}
+	v->v_script = VBD_SCRIPT_RUNNING;
+	return 1;
+}
+
+/* remove needs no answer. */
+static void
+vbd_script_removed(struct hotplug *hp, const struct hotplug_result *res, void *arg)
+{
+	(void)hp;
+	(void)res;
+	(void)arg;
+}
+
+void
+vbd_script_release(struct vbd *v)
+{
+	char *script;
+
+	if (v->v_hp) {
+		hotplug_cancel(v->v_hp);
+		v->v_hp = NULL;
+	}
+	if (v->v_script != VBD_SCRIPT_OK ||
+	    backend_stopping(backend_dev_backend(v->v_dev)) || (script = vbd_script_path(v)) == NULL)
+		return;
+	if (vbd_script_run(v->v_dev, script, HOTPLUG_REMOVE, vbd_script_removed, NULL) == NULL)
+		log_warn("%s: %s remove", backend_dev_name(v->v_dev), script);
+	free(script);
+}
