@@ -14,6 +14,7 @@
 #include "blkfront.h"
 
 #define BLK_BENCH_MAX_QD	256
+#define BLK_BENCH_SPIN_US	100	/* rings polled this long before sleeping */
 
 struct blk_bench_params {
 	bool bp_random;

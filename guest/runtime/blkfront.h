@@ -99,6 +99,10 @@ int blkfront_queue(struct blkfront *bf, struct blkfront_io *io);
 void blkfront_kick(struct blkfront *bf);
 /* blkfront_queue then blkfront_kick. */
 int blkfront_submit(struct blkfront *bf, struct blkfront_io *io);
+/* Takes the responses already on the rings without waiting for their
+ * notification (a caller spinning between completions), then kicks; returns
+ * how many requests completed. */
+int blkfront_poll(struct blkfront *bf);
 
 /* Synchronous I/O, split into requests as large as the disk takes and kept
  * several in flight: 0, or -1 with errno (EIO when the backend failed one). */

@@ -55,6 +55,7 @@ struct blkfront {
 	unsigned bf_pool_free;
 	unsigned bf_granted;		/* pages granted in all */
 	unsigned bf_inflight;
+	unsigned long bf_completed;	/* responses taken, for blkfront_poll */
 	int bf_broken;			/* errno that stopped the disk, or 0 */
 	char bf_why[160];		/* what stopped it */
 };

@@ -413,6 +413,7 @@ blkfront_complete(struct blkfront *bf, struct blkfront_queue *q, uint16_t id, in
 	q->q_slot_op[id] = BLKFRONT_SLOT_FREE;
 	q->q_free[q->q_nfree++] = id;
 	bf->bf_inflight--;
+	bf->bf_completed++;
 	io->bio_error = err;
 	if (io->bio_done != NULL)
 		io->bio_done(io, io->bio_arg);
@@ -479,6 +480,22 @@ blkfront_queue_responses(struct blkfront *bf, struct blkfront_queue *q)
 		}
 		RING_FINAL_CHECK_FOR_RESPONSES(&q->q_ring, more);
 	} while (more);
+}
+
+int
+blkfront_poll(struct blkfront *bf)
+{
+	unsigned long before = bf->bf_completed;
+
+	for (unsigned i = 0; i < bf->bf_nqueues && !bf->bf_broken; i++) {
+		struct blkfront_queue *q = &bf->bf_queues[i];
+		if (q->q_sring != NULL &&
+		    __atomic_load_n(&q->q_sring->rsp_prod, __ATOMIC_ACQUIRE) != q->q_ring.rsp_cons)
+			blkfront_queue_responses(bf, q);
+	}
+	if (!bf->bf_broken)
+		blkfront_kick(bf);
+	return (int)(bf->bf_completed - before);
 }
 
 /* The queue's port: responses, then whatever the callbacks queued goes out
