@@ -172,6 +172,7 @@ bench_boot(void)
 	if (mkdtemp(bench_run) == NULL)
 		return -1;
 	setenv("PVSTACK_RUNDIR", bench_run, 1);
+	setenv("PVSTACK_CONFDIR", bench_run, 1);	/* no host xl.conf or xencommons */
 	snprintf(cfg, sizeof(cfg), "%s/xenstored/socket", bench_run);
 	setenv("XENSTORED_PATH", cfg, 1);
 	if (bench_sh("%s start >/dev/null 2>&1", BENCH_XENCOMMONS) != 0) {

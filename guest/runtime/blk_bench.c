@@ -199,7 +199,8 @@ blk_bench_done(struct blkfront_io *io, void *arg)
 /* Looks at the rings for up to BLK_BENCH_SPIN_US before the loop sleeps: a
  * response that comes meanwhile is taken and its unit refilled at once, so
  * the backend finds new requests before it goes to sleep, and neither side
- * pays a wake-up per batch (about 20 us each way on these machines). */
+ * pays a wake-up per batch (about 20 us each way on these machines). While
+ * we look, the backend is asked for no notification. */
 static int
 blk_bench_spin(struct blkfront *bf)
 {
@@ -207,13 +208,13 @@ blk_bench_spin(struct blkfront *bf)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		int n = blkfront_poll(bf);
+		int n = blkfront_poll(bf, false);
 		if (n != 0 || blkfront_inflight(bf) == 0)
 			return n;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) <
 	    BLK_BENCH_SPIN_US * 1000LL);
-	return 0;
+	return blkfront_poll(bf, true);		/* re-armed before the loop sleeps */
 }
 
 /* Whether the parameters fit the disk and our limits. */

@@ -261,6 +261,13 @@ blkfront_close(struct blkfront *bf, int timeout_ms)
 	return rc;
 }
 
+void
+blkfront_forget(struct blkfront *bf)
+{
+	blkfront_stop(bf, ESHUTDOWN, "backend went back to InitWait");
+	blkfront_free(bf);
+}
+
 const struct blkfront_info *
 blkfront_info(const struct blkfront *bf)
 {

@@ -68,6 +68,9 @@ struct blkfront *blkfront_open(struct guest *g, const char *devid, int timeout_m
     size_t len);
 /* Fails what is in flight, walks the close handshake, frees rings and pages. */
 int blkfront_close(struct blkfront *bf, int timeout_ms);
+/* The backend started over (InitWait while we were connected): fails what
+ * is in flight and frees our side without a handshake, ready for a new open. */
+void blkfront_forget(struct blkfront *bf);
 const struct blkfront_info *blkfront_info(const struct blkfront *bf);
 /* The config's name (backend "dev", else decoded from the number). */
 const char *blkfront_name(const struct blkfront *bf);
@@ -101,8 +104,9 @@ void blkfront_kick(struct blkfront *bf);
 int blkfront_submit(struct blkfront *bf, struct blkfront_io *io);
 /* Takes the responses already on the rings without waiting for their
  * notification (a caller spinning between completions), then kicks; returns
- * how many requests completed. */
-int blkfront_poll(struct blkfront *bf);
+ * how many requests completed. Without arm the backend is told not to
+ * notify (it would wake nobody); call it with arm before sleeping. */
+int blkfront_poll(struct blkfront *bf, bool arm);
 
 /* Synchronous I/O, split into requests as large as the disk takes and kept
  * several in flight: 0, or -1 with errno (EIO when the backend failed one). */

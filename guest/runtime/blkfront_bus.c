@@ -101,7 +101,10 @@ blkfront_bus_changed(struct xenbus *xb, const char *path, const char *token, voi
 		if (st == XenbusStateClosing || st == XenbusStateClosed || st == XenbusStateUnknown)
 			blkfront_bus_disconnect(d, xenbus_state_name(st));
 		else if (st == XenbusStateInitWait && was != XenbusStateInitWait) {
-			blkfront_bus_disconnect(d, "backend restarted");
+			blkfront_bus.b_report(blkfront_bus.b_g, "blk: %s: backend in InitWait again, "
+			    "reconnecting\n", blkfront_name(d->bd_bf));
+			blkfront_forget(d->bd_bf);
+			d->bd_bf = NULL;
 			blkfront_bus_connect(d);
 		}
 		return;

@@ -450,11 +450,12 @@ blkfront_stop(struct blkfront *bf, int err, const char *fmt, ...)
 
 /* Every response is copied once and checked before anything trusts it;
  * RING_FINAL_CHECK_FOR_RESPONSES re-arms rsp_event so the backend notifies
- * only when we are about to sleep. */
+ * only when we are about to sleep. Without arm (a caller polling the ring),
+ * rsp_event is left behind, so the backend does not notify at all. */
 static void
-blkfront_queue_responses(struct blkfront *bf, struct blkfront_queue *q)
+blkfront_queue_responses(struct blkfront *bf, struct blkfront_queue *q, bool arm)
 {
-	int more;
+	int more = 0;
 
 	do {
 		RING_IDX prod = __atomic_load_n(&q->q_sring->rsp_prod, __ATOMIC_ACQUIRE);
@@ -478,20 +479,21 @@ blkfront_queue_responses(struct blkfront *bf, struct blkfront_queue *q)
 			if (bf->bf_broken)
 				return;
 		}
-		RING_FINAL_CHECK_FOR_RESPONSES(&q->q_ring, more);
+		if (arm)
+			RING_FINAL_CHECK_FOR_RESPONSES(&q->q_ring, more);
 	} while (more);
 }
 
 int
-blkfront_poll(struct blkfront *bf)
+blkfront_poll(struct blkfront *bf, bool arm)
 {
 	unsigned long before = bf->bf_completed;
 
 	for (unsigned i = 0; i < bf->bf_nqueues && !bf->bf_broken; i++) {
 		struct blkfront_queue *q = &bf->bf_queues[i];
-		if (q->q_sring != NULL &&
-		    __atomic_load_n(&q->q_sring->rsp_prod, __ATOMIC_ACQUIRE) != q->q_ring.rsp_cons)
-			blkfront_queue_responses(bf, q);
+		if (q->q_sring != NULL && (arm ||
+		    __atomic_load_n(&q->q_sring->rsp_prod, __ATOMIC_ACQUIRE) != q->q_ring.rsp_cons))
+			blkfront_queue_responses(bf, q, arm);
 	}
 	if (!bf->bf_broken)
 		blkfront_kick(bf);
@@ -509,7 +511,7 @@ blkfront_queue_event(hv_port_t port, void *arg)
 	(void)port;
 	if (bf->bf_broken)
 		return;
-	blkfront_queue_responses(bf, q);
+	blkfront_queue_responses(bf, q, true);
 	if (!bf->bf_broken)
 		blkfront_kick(bf);
 }

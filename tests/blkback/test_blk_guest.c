@@ -155,6 +155,7 @@ setup(void)
 	cr_assert(stack_have(STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_BLKBACK)),
 	    "hvd, xenstored, consoled and blkback must be built");
 	stack_start(&s, "blkguest", STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_BLKBACK));
+	setenv("PVSTACK_CONFDIR", s.s_rundir, 1);	/* xl reads no host xl.conf */
 	outlen = 0;
 	out[0] = '\0';
 }

@@ -336,3 +336,20 @@ Test(blkfront, disk_attached_to_a_running_guest)
 	expect_in(run("blk write xvda 3 hot"), "ok");
 	cr_assert_eq(memcmp(f.f_disk + 3 * 512, "hot", 4), 0);
 }
+
+Test(blkfront, backend_back_in_initwait_reconnects)
+{
+	fbe_init(&f, 0, SECTORS);
+	boot_with_disk("w", 0);
+	expect_in(run("blk write xvda 2 first"), "ok");
+	fbe_stop(&f);			/* a backend that starts over lets go of everything */
+	gt_store_set(t.store, be_key("state"), "2");
+	connect_disk(0);
+	cr_assert(gt_wait_output(&t, "blk: xvda: backend in InitWait again, reconnecting", 0, 10000),
+	    "%s", t.out);
+	cr_assert(gt_wait_output(&t, "blk: xvda: connected", strstr(t.out, "reconnecting") - t.out,
+	    10000), "%s", t.out);
+	expect_in(run("blk write xvda 3 second"), "ok");
+	cr_assert_eq(memcmp(f.f_disk + 2 * 512, "first", 6), 0);
+	cr_assert_eq(memcmp(f.f_disk + 3 * 512, "second", 7), 0);
+}
