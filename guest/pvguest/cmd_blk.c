@@ -321,9 +321,9 @@ static const struct shell_cmd cmd_blk_flush = {
 	.sc_min = 1, .sc_max = 1, .sc_exec = cmd_blk_flush_exec,
 };
 
-/* rand|seq read|write BS QD SECONDS into bench parameters. */
+/* rand|seq read|write BS QD SECONDS [POLL_US] into bench parameters. */
 static int
-cmd_blk_bench_params(struct shell *sh, char **argv, struct blk_bench_params *p)
+cmd_blk_bench_params(struct shell *sh, int argc, char **argv, struct blk_bench_params *p)
 {
 	unsigned long long qd, secs;
 
@@ -351,6 +351,15 @@ cmd_blk_bench_params(struct shell *sh, char **argv, struct blk_bench_params *p)
 	}
 	p->bp_qd = (unsigned)qd;
 	p->bp_seconds = (unsigned)secs;
+	p->bp_spin_us = BLK_BENCH_SPIN_US;
+	if (argc == 8) {
+		unsigned long long us;
+		if (cmd_blk_number(sh, "bench", "POLL_US", argv[7], &us) < 0 || us > 100000) {
+			shell_printf(sh, "blk bench: POLL_US is 0..100000\n");
+			return -1;
+		}
+		p->bp_spin_us = (unsigned)us;
+	}
 	return 0;
 }
 
@@ -361,8 +370,7 @@ cmd_blk_bench_exec(struct shell *sh, int argc, char **argv)
 	struct blk_bench_params p;
 	struct blk_bench_result r;
 
-	(void)argc;
-	if (bf == NULL || cmd_blk_bench_params(sh, argv, &p) < 0)
+	if (bf == NULL || cmd_blk_bench_params(sh, argc, argv, &p) < 0)
 		return -1;
 	if (blk_bench_run(bf, pvguest_guest(sh)->g_ev, &p, &r) < 0)
 		return cmd_blk_fail(sh, "bench", blkfront_name(bf), errno);
@@ -377,9 +385,9 @@ cmd_blk_bench_exec(struct shell *sh, int argc, char **argv)
 }
 
 static const struct shell_cmd cmd_blk_bench = {
-	.sc_name = "bench", .sc_usage = "VDEV rand|seq read|write BS QD SECONDS",
+	.sc_name = "bench", .sc_usage = "VDEV rand|seq read|write BS QD SECONDS [POLL_US]",
 	.sc_help = "QD requests of BS bytes in flight for SECONDS; ends with IOPS n MiB/s m",
-	.sc_min = 6, .sc_max = 6, .sc_exec = cmd_blk_bench_exec,
+	.sc_min = 6, .sc_max = 7, .sc_exec = cmd_blk_bench_exec,
 };
 
 static const struct shell_cmd *const cmd_blk_sub[] = {

@@ -196,13 +196,13 @@ blk_bench_done(struct blkfront_io *io, void *arg)
 		blk_bench_retry(b);
 }
 
-/* Looks at the rings for up to BLK_BENCH_SPIN_US before the loop sleeps: a
+/* Looks at the rings for up to spin_us before the loop sleeps: a
  * response that comes meanwhile is taken and its unit refilled at once, so
  * the backend finds new requests before it goes to sleep, and neither side
  * pays a wake-up per batch (about 20 us each way on these machines). While
  * we look, the backend is asked for no notification. */
 static int
-blk_bench_spin(struct blkfront *bf)
+blk_bench_spin(struct blkfront *bf, unsigned spin_us)
 {
 	struct timespec t0, t;
 
@@ -213,7 +213,7 @@ blk_bench_spin(struct blkfront *bf)
 			return n;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) <
-	    BLK_BENCH_SPIN_US * 1000LL);
+	    spin_us * 1000LL);
 	return blkfront_poll(bf, true);		/* re-armed before the loop sleeps */
 }
 
@@ -263,7 +263,7 @@ blk_bench_run(struct blkfront *bf, struct events *ev, const struct blk_bench_par
 	long long quiet_since = events_now_ms();
 	while (b.b_active > 0) {
 		unsigned long long before = r->br_ios;
-		if (blk_bench_spin(bf) > 0)
+		if (p->bp_spin_us > 0 && blk_bench_spin(bf, p->bp_spin_us) > 0)
 			continue;
 		if (events_poll(ev, blkfront_inflight(bf) ? 1000 : 0) < 0 && errno != EINTR) {
 			r->br_error = errno;

@@ -14,7 +14,7 @@
 #include "blkfront.h"
 
 #define BLK_BENCH_MAX_QD	256
-#define BLK_BENCH_SPIN_US	100	/* rings polled this long before sleeping */
+#define BLK_BENCH_SPIN_US	100	/* default: rings polled this long before sleeping */
 
 struct blk_bench_params {
 	bool bp_random;
@@ -22,6 +22,7 @@ struct blk_bench_params {
 	uint32_t bp_bs;			/* bytes, a multiple of the sector size */
 	unsigned bp_qd;
 	unsigned bp_seconds;
+	unsigned bp_spin_us;		/* polling before each sleep; 0: sleep at once */
 };
 
 struct blk_bench_result {
