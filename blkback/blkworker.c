@@ -63,14 +63,17 @@ blkworker_config(struct backend_worker *w, const void *blob, size_t len, int *fd
 	return 0;
 }
 
-/* After a batch of completions: the responses go out, per ring. */
+/* After a batch of completions: the responses go out, and requests the
+ * frontend queued meanwhile are taken now rather than after its next event. */
 static void
 blkworker_after_io(void *arg)
 {
 	struct blkw *bw = arg;
 
-	for (unsigned q = 0; q < bw->bw_nrings; q++)
+	for (unsigned q = 0; q < bw->bw_nrings; q++) {
 		blkring_flush(bw->bw_rings[q]);
+		blkring_kick(bw->bw_rings[q]);
+	}
 }
 
 /* Undoes a connect, in-flight I/O first. */

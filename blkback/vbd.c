@@ -182,21 +182,16 @@ vbd_probe(struct backend_dev *d, struct backend_blob *cfg)
 	return 0;
 }
 
-/* Reads one queue's ring refs and event channel; binds the channel. */
+/* Reads one queue's ring refs and event channel; binds the channel. The
+ * ring-page-order is the frontend's, for every queue (order VBD_ABSENT: a
+ * one-page ring named ring-ref). */
 static int
-vbd_connect_queue(struct backend_dev *d, const char *dir, struct blkback_ring *ring,
-    struct backend_blob *conn)
+vbd_connect_queue(struct backend_dev *d, const char *dir, long long order,
+    struct blkback_ring *ring, struct backend_blob *conn)
 {
 	char key[64];
-	long long order, ref, port;
+	long long ref, port;
 
-	snprintf(key, sizeof(key), "%sring-page-order", dir);
-	order = backend_dev_read_ull(d, true, key, VBD_ABSENT, BLKBACK_MAX_RING_ORDER);
-	if (order < 0) {
-		backend_dev_fail(d, NULL, "frontend %s: bad %s (at most %u)", backend_dev_fepath(d),
-		    key, BLKBACK_MAX_RING_ORDER);
-		return -1;
-	}
 	ring->br_order = order == (long long)VBD_ABSENT ? 0 : order;
 	for (unsigned i = 0; i < (1u << ring->br_order); i++) {
 		if (order == (long long)VBD_ABSENT)
@@ -233,6 +228,7 @@ vbd_connect(struct backend_dev *d, struct backend_blob *conn)
 	char *proto = backend_dev_read(d, true, "protocol");
 	char *pers = backend_dev_read(d, true, "feature-persistent");
 	long long nq = backend_dev_read_ull(d, true, "multi-queue-num-queues", 1, BLKBACK_MAX_QUEUES);
+	long long order;
 	char dir[32];
 	int rc = -1;
 
@@ -247,6 +243,12 @@ vbd_connect(struct backend_dev *d, struct backend_blob *conn)
 		    backend_dev_fepath(d), BLKBACK_MAX_QUEUES);
 		goto out;
 	}
+	order = backend_dev_read_ull(d, true, "ring-page-order", VBD_ABSENT, BLKBACK_MAX_RING_ORDER);
+	if (order < 0) {
+		backend_dev_fail(d, NULL, "frontend %s: bad ring-page-order (at most %u)",
+		    backend_dev_fepath(d), BLKBACK_MAX_RING_ORDER);
+		goto out;
+	}
 	c.bk_nr_queues = nq;
 	c.bk_persistent = pers && strcmp(pers, "1") == 0;
 	for (unsigned q = 0; q < c.bk_nr_queues; q++) {
@@ -254,7 +256,7 @@ vbd_connect(struct backend_dev *d, struct backend_blob *conn)
 			snprintf(dir, sizeof(dir), "queue-%u/", q);
 		else
 			dir[0] = '\0';
-		if (vbd_connect_queue(d, dir, &c.bk_rings[q], conn) < 0)
+		if (vbd_connect_queue(d, dir, order, &c.bk_rings[q], conn) < 0)
 			goto out;
 	}
 	memcpy(conn->b_data, &c, sizeof(c));

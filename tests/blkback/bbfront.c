@@ -217,13 +217,11 @@ bbf_connect(struct bbfront *f, unsigned nq, unsigned order, bool persistent, int
 					snprintf(key, sizeof(key), "%sring-ref%u", dir, i);
 				bbf_write(f, tx, true, key, "%u", ref);
 			}
-			if (order) {
-				snprintf(key, sizeof(key), "%sring-page-order", dir);
-				bbf_write(f, tx, true, key, "%u", order);
-			}
 			snprintf(key, sizeof(key), "%sevent-channel", dir);
 			bbf_write(f, tx, true, key, "%d", f->f_port[q]);
 		}
+		if (order)
+			bbf_write(f, tx, true, "ring-page-order", "%u", order);
 		if (nq > 1)
 			bbf_write(f, tx, true, "multi-queue-num-queues", "%u", nq);
 		bbf_write(f, tx, true, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
