@@ -11,6 +11,7 @@ const struct shell_cmd *const pvguest_cmds[] = {
 	&cmd_xs,
 	&cmd_devices,
 	&cmd_blk,
+	&cmd_net,
 	&cmd_poweroff,
 	&cmd_reboot,
 	&cmd_crash,

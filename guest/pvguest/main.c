@@ -9,6 +9,7 @@
 
 #include "blkfront.h"
 #include "hv_elfnote.h"
+#include "net_stack.h"
 #include "pvguest.h"
 
 HV_GUEST_ELFNOTE();
@@ -31,7 +32,7 @@ pvguest_shutdown(struct guest *g, unsigned reason)
 	guest_shutdown(g, reason);
 }
 
-/* blkfront says on the console what happens to each disk. */
+/* blkfront and netfront say on the console what happens to each device. */
 static void
 pvguest_blk_report(struct guest *g, const char *fmt, ...)
 {
@@ -83,6 +84,8 @@ main(void)
 		    strerror(errno));
 	if (blkfront_bus_init(&g, pvguest_blk_report) < 0)
 		console_printf(g.g_cons, "pvguest: device/vbd unwatched: %s\n", strerror(errno));
+	if (net_stack_init(&g, pvguest_blk_report) < 0)
+		console_printf(g.g_cons, "pvguest: device/vif unwatched: %s\n", strerror(errno));
 	shell_init(&sh, pvguest_cmds, SHELL_PROMPT, pvguest_out, &g, &g);
 	shell_prompt(&sh);
 	for (;;) {

@@ -17,6 +17,7 @@ extern const struct shell_cmd cmd_crash;
 extern const struct shell_cmd cmd_xs;
 extern const struct shell_cmd cmd_devices;
 extern const struct shell_cmd cmd_blk;
+extern const struct shell_cmd cmd_net;
 
 /* The guest the shell's commands act on. */
 struct guest *pvguest_guest(struct shell *sh);
