@@ -12,8 +12,10 @@
 #include <event2/event.h>
 
 #include "backend_priv.h"
+#include "jail.h"
 #include "libhv.h"
 #include "log.h"
+#include "xlconf.h"
 #include "xmalloc.h"
 #include "xs_async.h"
 
@@ -40,6 +42,8 @@ backend_new(struct event_base *base, const struct backend_ops *ops, struct hv *h
 	be->be_log_dest = log_dest;
 	be->be_priv = priv;
 	snprintf(be->be_root, sizeof(be->be_root), "/local/domain/0/backend/%s", ops->kind);
+	be->be_uid_base = xlconf_get() ? xlconf_int(xlconf_get(), "guest_uid_range_base") :
+	    JAIL_UID_BASE_DEFAULT;
 	TAILQ_INIT(&be->be_devs);
 	TAILQ_INIT(&be->be_reaping);
 	return be;
@@ -108,8 +112,16 @@ static void
 backend_touch(struct backend *be, uint32_t domid, uint32_t devid)
 {
 	struct backend_dev *d = backend_find(be, domid, devid);
+	char *state;
 
 	if (d) {
+		/* the directory removed under a live device: its own watch event says so */
+		if ((state = backend_dev_read(d, false, "state")) == NULL) {
+			log_info("%s: backend directory removed", d->d_name);
+			backend_dev_free(d);
+			return;
+		}
+		free(state);
 		backend_dev_update(d);
 		return;
 	}

@@ -73,6 +73,7 @@ struct backend_ops {
 
 /* ---- the daemon ---- */
 
+/* Workers run as jail_uid_backend(xl.conf's guest_uid_range_base, domid). */
 struct backend *backend_new(struct event_base *base, const struct backend_ops *ops,
     struct hv *hv, int log_dest, void *priv);
 /* Connects to xenstored, watches backend/<kind>, takes the devices already there. */

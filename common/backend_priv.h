@@ -27,6 +27,7 @@ struct backend {
 	char be_root[64];		/* /local/domain/0/backend/<kind> */
 	int be_log_dest;
 	bool be_stopping;
+	uint32_t be_uid_base;		/* xl.conf's guest_uid_range_base */
 	void *be_priv;
 	TAILQ_HEAD(, backend_dev) be_devs;
 	TAILQ_HEAD(, backend_child) be_reaping;

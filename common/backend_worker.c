@@ -182,7 +182,7 @@ backend_worker_main(struct backend *be, struct backend_dev *d, int sock)
 		backend_worker_send(&w, BACKEND_MSG_FAIL, errno, "bad configuration");
 		_exit(1);
 	}
-	if (jail_worker(JAIL_UID_BASE_DEFAULT, w.w_domid) < 0) {
+	if (jail_worker(be->be_uid_base, w.w_domid) < 0) {
 		backend_worker_send(&w, BACKEND_MSG_FAIL, errno, "cannot confine the worker");
 		_exit(1);
 	}

@@ -17,6 +17,7 @@
 
 #include "bbfront.h"
 #include "jail.h"
+#include "xlconf.h"
 #include "libhv.h"
 #include "xs.h"
 
@@ -206,7 +207,8 @@ Test(restart, worker_confined)
 	uid = status_line(w, "Uid:");
 	seccomp = status_line(w, "Seccomp:");
 	capeff = status_line(w, "CapEff:");
-	snprintf(want, sizeof(want), "%u", jail_uid_backend(JAIL_UID_BASE_DEFAULT, fe.f_domid));
+	snprintf(want, sizeof(want), "%u", jail_uid_backend(xlconf_int(xlconf_get(),
+	    "guest_uid_range_base"), fe.f_domid));
 	cr_expect(uid && strstr(uid, want), "worker uid: %s, want %s", uid, want);
 	cr_expect(seccomp && atoi(seccomp) == 2, "worker seccomp mode: %s", seccomp);
 	cr_expect(capeff && strtoull(capeff, NULL, 16) == 0, "worker capabilities: %s", capeff);
@@ -219,4 +221,33 @@ Test(restart, worker_confined)
 	free(capeff);
 	/* and it still serves the disk */
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+}
+
+Test(restart, uid_base_from_xl_conf)
+{
+	char conf[160], *uid, want[32];
+	pid_t w;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/xl.conf", st.s_rundir);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs("guest_uid_range_base = 300000\n", f);
+	fclose(f);
+	stack_kill(&st, STACK_BLKBACK);
+	setenv("PVSTACK_CONFDIR", st.s_rundir, 1);
+	stack_spawn(&st, STACK_BLKBACK);
+	unsetenv("PVSTACK_CONFDIR");
+	cr_assert_gt(w = worker_pid(0, 5000), 0, "no worker after the restart");
+	/* the worker exists before it drops its uid: wait for the drop */
+	snprintf(want, sizeof(want), "%u", jail_uid_backend(300000, fe.f_domid));
+	for (long long end = stack_now_ms() + 5000;;) {
+		uid = status_line(w, "Uid:");
+		if ((uid && strstr(uid, want)) || stack_now_ms() > end)
+			break;
+		free(uid);
+		usleep(5000);
+	}
+	cr_expect(uid && strstr(uid, want), "worker uid: %s, want %s", uid, want);
+	free(uid);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 }
