@@ -15,6 +15,7 @@
 #include "udev_wait.h"
 #include "vif.h"
 #include "xlconf.h"
+#include "xs.h"
 
 /* The option summary. */
 static void
@@ -90,6 +91,8 @@ main_settings(struct netback_state *nb, struct event_base *base)
 	nb->nb_base = base;
 	nb->nb_run_scripts = xlconf_bool(xc, "run_hotplug_scripts");
 	nb->nb_max_queues = ncpu < 1 ? 1 : ncpu > NETBACK_MAX_QUEUES ? NETBACK_MAX_QUEUES : ncpu;
+	/* the scripts we run talk to our xenstored with Debian's xenstore-utils */
+	setenv("XENSTORED_PATH", xs_socket_path(), 0);
 	if (!nb->nb_run_scripts && (nb->nb_udev = udev_wait_open(base)) == NULL)
 		log_warn("run_hotplug_scripts=0 but udev cannot be watched; vifs naming a "
 		    "script will fail");

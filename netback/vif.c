@@ -48,6 +48,8 @@ vif_tap_up(struct vif *v)
 	}
 	if (nblink_setup(v->v_name, v->v_bridge, v->v_mtu, err, sizeof(err)) < 0) {
 		backend_dev_fail(v->v_dev, "error", "vif %u: %s", backend_dev_devid(v->v_dev), err);
+		while (v->v_ntaps > 0)		/* no tap left on no bridge */
+			close(v->v_tapfd[--v->v_ntaps]);
 		return -1;
 	}
 	log_info("%s: %s on %s, mtu %u, guest mac %s%s", backend_dev_name(v->v_dev), v->v_name,

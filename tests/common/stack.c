@@ -26,6 +26,7 @@ static const struct {
 	[STACK_XENSTORED] = { "xenstored/xenstored", "xenstored", { "-N" } },
 	[STACK_CONSOLED] = { "consoled/consoled", "consoled", { "--foreground" } },
 	[STACK_BLKBACK] = { "blkback/blkback", "blkback", { "-F", "-v" } },
+	[STACK_NETBACK] = { "netback/netback", "netback", { "-F", "-v" } },
 };
 
 /* A path in the build tree. */
@@ -77,7 +78,7 @@ stack_spawn(struct stack *s, enum stack_daemon d)
 	snprintf(pidarg, sizeof(pidarg), "--pid-file=%s", pidf);
 	for (int i = 0; stack_daemons[d].args[i]; i++)
 		argv[n++] = stack_daemons[d].args[i];
-	if (d == STACK_BLKBACK || d == STACK_CONSOLED)
+	if (d == STACK_BLKBACK || d == STACK_NETBACK || d == STACK_CONSOLED)
 		argv[n++] = pidarg;
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0);

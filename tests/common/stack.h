@@ -14,7 +14,8 @@
 struct hv;
 struct xs;
 
-enum stack_daemon { STACK_HVD, STACK_XENSTORED, STACK_CONSOLED, STACK_BLKBACK, STACK_NDAEMONS };
+enum stack_daemon { STACK_HVD, STACK_XENSTORED, STACK_CONSOLED, STACK_BLKBACK, STACK_NETBACK,
+    STACK_NDAEMONS };
 
 #define STACK_WITH(d)	(1u << (d))
 
