@@ -48,6 +48,8 @@ void dom_uuid_format(const uint8_t uuid[16], char *buf);
 /* dom_defaults.c */
 /* Writes the random uuid and vif MACs into cfg (before validation and storing). */
 void dom_defaults_fill(struct cfg *cfg);
+/* A random MAC in Xen's range (00:16:3e, fourth byte below 0x80) into buf. */
+void dom_defaults_mac(char *buf, size_t len);
 
 /* dom_kernel.c */
 /* 0 when path is a program hvd can start as a guest; -1 with the reason printed. */
@@ -99,6 +101,9 @@ void dom_device_paths(hv_domid_t domid, const char *kind, int devid, char *fe, c
     char *lb, size_t len);
 /* xl block-attach: one vbd on a running domain, waited for; -1 (reported, nothing left). */
 int dom_device_attach_vbd(struct xs *xs, hv_domid_t domid, const struct cfg_disk *d);
+/* xl network-attach: one vif on a running domain (devid and MAC chosen when
+ * the spec has none), waited for; -1 (reported, nothing left). */
+int dom_device_attach_vif(struct xs *xs, hv_domid_t domid, struct cfg_nic *n);
 /* Closes (unless force) and removes one device; -1 ENOENT when the domain has no such device. */
 int dom_device_detach(struct xs *xs, hv_domid_t domid, const char *kind, int devid, int force);
 

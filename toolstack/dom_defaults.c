@@ -12,7 +12,7 @@
 #include "xmalloc.h"
 
 /* A MAC in Xen's OUI 00:16:3e with the fourth byte below 0x80, as libxl draws them. */
-static void
+void
 dom_defaults_mac(char *buf, size_t len)
 {
 	uint8_t r[3] = { 0 };

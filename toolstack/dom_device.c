@@ -473,6 +473,56 @@ dom_device_attach_vbd(struct xs *xs, hv_domid_t domid, const struct cfg_disk *d)
 	return 0;
 }
 
+/* The lowest devid that none of the domain's vifs (front or back) has. */
+static int
+dom_device_free_vif(struct xs *xs, hv_domid_t domid)
+{
+	char fe[128], be[128], lb[128];
+
+	for (int devid = 0;; devid++) {
+		dom_device_paths(domid, "vif", devid, fe, be, lb, sizeof(fe));
+		if (!dom_device_exists(xs, fe) && !dom_device_exists(xs, be))
+			return devid;
+	}
+}
+
+/* One vif on a running domain, as create writes it, then waited for. */
+int
+dom_device_attach_vif(struct xs *xs, hv_domid_t domid, struct cfg_nic *n)
+{
+	struct cfg_domain one = { .cd_nics = n, .cd_nnics = 1 };
+	char fe[128], be[128], lb[128], mac[24];
+	struct dom_ops o = { 0 };
+	int rc;
+
+	if (n->cn_devid < 0)
+		n->cn_devid = dom_device_free_vif(xs, domid);
+	if (n->cn_mac == NULL) {
+		dom_defaults_mac(mac, sizeof(mac));
+		n->cn_mac = xstrdup(mac);
+	}
+	dom_device_paths(domid, "vif", n->cn_devid, fe, be, lb, sizeof(fe));
+	if (dom_device_exists(xs, fe) || dom_device_exists(xs, be)) {
+		log_warnx("vif %d: domain %u already has a vif with devid %d", n->cn_devid, domid,
+		    n->cn_devid);
+		return -1;
+	}
+	dom_device_precheck(&one);
+	dom_device_vif(&o, domid, n);
+	rc = dom_ops_commit(&o);
+	dom_ops_free(&o);
+	if (rc < 0) {
+		log_warn("vif %d: cannot write its xenstore directories for domain %u", n->cn_devid,
+		    domid);
+		return -1;
+	}
+	if (dom_device_wait(xs, domid, &one) < 0) {
+		dom_device_detach(xs, domid, "vif", n->cn_devid, 0);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Takes one device away as libxl does: online=0 and Closing, up to 10 s for
  * the backend to reach Closed (the backend runs the remove script before it

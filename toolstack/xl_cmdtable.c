@@ -21,6 +21,9 @@ const struct xl_cmd *const xl_cmds[] = {
 	&xl_cmd_block_attach,
 	&xl_cmd_block_list,
 	&xl_cmd_block_detach,
+	&xl_cmd_network_attach,
+	&xl_cmd_network_list,
+	&xl_cmd_network_detach,
 	&xl_cmd_help,
 	NULL,
 };
