@@ -12,7 +12,9 @@
 #include "libhv.h"
 #include "log.h"
 #include "paths.h"
+#include "udev_wait.h"
 #include "vbd.h"
+#include "xlconf.h"
 
 /* The option summary. */
 static void
@@ -87,8 +89,11 @@ main(int argc, char **argv)
 	struct hv *hv;
 
 	TAILQ_INIT(&bs.bs_vbds);
+	bs.bs_udev = NULL;
 	main_options(argc, argv, &opts);
 	daemon_start(&opts);
+	if (xlconf_get() == NULL)
+		fatalx("%s/xl.conf is malformed", paths_confdir());
 	main_raise_nofile();
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -102,6 +107,8 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	backend_free(be);
+	if (bs.bs_udev)
+		udev_wait_close(bs.bs_udev);
 	hv_close(hv);
 	daemon_stop();
 	event_base_free(base);

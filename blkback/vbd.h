@@ -11,6 +11,8 @@
 struct backend_dev;
 struct backend_worker;
 struct hotplug;
+struct udev_wait;
+struct udev_wait_req;
 
 enum vbd_script_state { VBD_SCRIPT_NONE, VBD_SCRIPT_RUNNING, VBD_SCRIPT_OK, VBD_SCRIPT_FAILED };
 
@@ -41,11 +43,13 @@ struct vbd {
 	struct vbd_image v_img;
 	enum vbd_script_state v_script;
 	struct hotplug *v_hp;		/* the script running now */
+	struct udev_wait_req *v_udev;	/* or udev running it (run_hotplug_scripts=0) */
 };
 
 /* The daemon-wide state: every open vbd, for the sharing check. */
 struct blkback_state {
 	TAILQ_HEAD(, vbd) bs_vbds;
+	struct udev_wait *bs_udev;	/* opened on first use when udev runs the scripts */
 };
 
 /* vbd_image.c */

@@ -5,8 +5,11 @@
  * it run with Xen's contract through common/hotplug.c, add before the device
  * is opened and remove when it goes, and blkback then opens what the script
  * set up (node, physical-device-path), as Linux blkback waits for
- * physical-device.
+ * physical-device. With run_hotplug_scripts=0 in xl.conf, udev runs the
+ * script instead (udev-rules/xen-backend.rules, on a synthetic uevent) and
+ * common/udev_wait.c tells us when it has; the script's keys are the same.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +17,9 @@
 #include "backend.h"
 #include "hotplug.h"
 #include "log.h"
+#include "udev_wait.h"
 #include "vbd.h"
+#include "xlconf.h"
 #include "xmalloc.h"
 
 /* The script this device names, or NULL when blkback opens the image itself. */
@@ -62,6 +67,57 @@ vbd_script_run(struct backend_dev *d, const char *script, enum hotplug_action a,
 	return hotplug_run(backend_dev_base(d), backend_dev_xsa(d), &r, done, arg);
 }
 
+/* udev has run the add script (err 0) or not in time: its keys tell which. */
+static void
+vbd_script_udev_done(int err, void *arg)
+{
+	struct vbd *v = arg;
+	char *hs;
+
+	v->v_udev = NULL;
+	if (err) {
+		backend_dev_fail(v->v_dev, "error", "udev did not run the hotplug script "
+		    "(run_hotplug_scripts=0): %s", strerror(err));
+		v->v_script = VBD_SCRIPT_FAILED;
+	} else {
+		hs = backend_dev_read(v->v_dev, false, "hotplug-status");
+		v->v_script = hs && strcmp(hs, "connected") == 0 ? VBD_SCRIPT_OK : VBD_SCRIPT_FAILED;
+		free(hs);
+	}
+	backend_dev_kick(v->v_dev);
+}
+
+/* Whether udev runs the scripts on this host (xl.conf's run_hotplug_scripts=0). */
+static bool
+vbd_script_by_udev(void)
+{
+	const struct xlconf *xc = xlconf_get();
+
+	return xc && !xlconf_bool(xc, "run_hotplug_scripts");
+}
+
+/* Asks udev to run the script with action; the request, or NULL (device failed for add). */
+static struct udev_wait_req *
+vbd_script_udev(struct vbd *v, enum hotplug_action a, udev_wait_cb cb, void *arg)
+{
+	struct blkback_state *bs = backend_priv(backend_dev_backend(v->v_dev));
+	struct udev_wait_req *r;
+
+	if (bs->bs_udev == NULL &&
+	    (bs->bs_udev = udev_wait_open(backend_dev_base(v->v_dev))) == NULL) {
+		if (a == HOTPLUG_ADD)
+			backend_dev_fail(v->v_dev, "error", "run_hotplug_scripts=0 but udev cannot "
+			    "run the hotplug script: %s", strerror(errno));
+		return NULL;
+	}
+	r = udev_wait_hotplug(bs->bs_udev, UDEV_WAIT_VBD_SYSPATH, "vbd", v->v_domid,
+	    backend_dev_devid(v->v_dev), a, HOTPLUG_TIMEOUT_MS, cb, arg);
+	if (r == NULL && a == HOTPLUG_ADD)
+		backend_dev_fail(v->v_dev, "error", "cannot raise the uevent for udev: %s",
+		    strerror(errno));
+	return r;
+}
+
 int
 vbd_script_add(struct vbd *v, char **target)
 {
@@ -82,6 +138,16 @@ vbd_script_add(struct vbd *v, char **target)
 	}
 	if ((script = vbd_script_path(v)) == NULL)
 		return 0;
+	if (vbd_script_by_udev()) {
+		log_info("%s: udev runs %s add", backend_dev_name(v->v_dev), script);
+		free(script);
+		if ((v->v_udev = vbd_script_udev(v, HOTPLUG_ADD, vbd_script_udev_done, v)) == NULL) {
+			v->v_script = VBD_SCRIPT_FAILED;
+			return -1;
+		}
+		v->v_script = VBD_SCRIPT_RUNNING;
+		return 1;
+	}
 	log_info("%s: running %s add", backend_dev_name(v->v_dev), script);
 	v->v_hp = vbd_script_run(v->v_dev, script, HOTPLUG_ADD, vbd_script_done, v);
 	free(script);
@@ -103,6 +169,14 @@ vbd_script_removed(struct hotplug *hp, const struct hotplug_result *res, void *a
 	(void)arg;
 }
 
+/* udev's remove needs no answer either. */
+static void
+vbd_script_udev_removed(int err, void *arg)
+{
+	(void)err;
+	(void)arg;
+}
+
 void
 vbd_script_release(struct vbd *v)
 {
@@ -112,9 +186,18 @@ vbd_script_release(struct vbd *v)
 		hotplug_cancel(v->v_hp);
 		v->v_hp = NULL;
 	}
+	if (v->v_udev) {
+		udev_wait_cancel(v->v_udev);
+		v->v_udev = NULL;
+	}
 	if (v->v_script != VBD_SCRIPT_OK ||
 	    backend_stopping(backend_dev_backend(v->v_dev)) || (script = vbd_script_path(v)) == NULL)
 		return;
+	if (vbd_script_by_udev()) {
+		free(script);
+		vbd_script_udev(v, HOTPLUG_REMOVE, vbd_script_udev_removed, NULL);
+		return;
+	}
 	if (vbd_script_run(v->v_dev, script, HOTPLUG_REMOVE, vbd_script_removed, NULL) == NULL)
 		log_warn("%s: %s remove", backend_dev_name(v->v_dev), script);
 	free(script);
