@@ -3,8 +3,10 @@
  * xenstored, consoled, blkback), pvguest created by xl with file: disks, its
  * console on a pty (xl create -c), and the image files read back here:
  * several disks written byte for byte, a read-only disk refusing writes,
- * discard punching holes in a sparse image, and a disk attached to and
- * detached from the running guest with xl block-attach/block-detach.
+ * discard punching holes in a sparse image, a disk attached to and
+ * detached from the running guest with xl block-attach/block-detach, and the
+ * disk's worker killed during I/O (blkback starts another; the guest's next
+ * request succeeds).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -291,4 +293,45 @@ Test(blk_guest, attach_and_detach_on_a_running_guest)
 	expect_in(o, "xvda");
 	expect_in(run("blk write xvda 1 still"), "ok");
 	expect_sector(first, 1, "still");
+}
+
+/* The pid of a child of blkback's daemon (the disk's worker), or -1. */
+static pid_t
+worker_pid(void)
+{
+	char cmd[128], line[32];
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)s.s_pid[STACK_BLKBACK]);
+	FILE *p = popen(cmd, "r");
+	pid_t pid = -1;
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		pid = (pid_t)atoi(line);
+	if (p != NULL)
+		pclose(p);
+	return pid;
+}
+
+Test(blk_guest, worker_killed_during_io_the_next_request_succeeds)
+{
+	char disks[512];
+	const char *img = image("kill.img");
+
+	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
+	boot(disks);
+	pid_t w = worker_pid();
+	cr_assert_gt(w, 0, "blkback has a worker for the disk");
+	size_t from = outlen;
+	cr_assert_eq(write(con_fd, "blk bench xvda rand write 4k 16 3\r", 34), 34);
+	usleep(1000 * 1000);
+	cr_assert_eq(kill(w, SIGKILL), 0);
+	cr_assert(con_wait("\n" PROMPT, from, 90000), "the bench never ended; console:\n%s",
+	    out + from);
+	expect_in(out + from, "IOPS ");
+	pid_t w2 = -1;
+	for (int i = 0; i < 100 && ((w2 = worker_pid()) <= 0 || w2 == w); i++)
+		usleep(50 * 1000);
+	cr_assert(w2 > 0 && w2 != w, "blkback started a new worker");
+	expect_in(run("blk write xvda 9 \"after the restart\""), "ok");
+	expect_sector(img, 9, "after the restart");
+	expect_in(run("blk read xvda 9"), "|after the restar|");
 }
