@@ -25,11 +25,13 @@ static const char *const jail_profile_names[JAIL_PROFILE_MAX] = {
 
 static const struct jail_limits jail_profile_table[JAIL_PROFILE_MAX] = {
 	/* the runtime's own pages, stack, page tables and socket buffers */
-	[JAIL_PROFILE_GUEST] = { 16 * JAIL_MIB, 64, false },
+	[JAIL_PROFILE_GUEST] = { 16 * JAIL_MIB, 64, false, false, 0, false },
 	/* shadow memory, quarantine and the LSan tracer; ASan reads /proc/self/maps */
-	[JAIL_PROFILE_SANITIZER] = { 256 * JAIL_MIB, 64, true },
-	/* user-mode Linux runs every guest process as a host process */
-	[JAIL_PROFILE_UML] = { 64 * JAIL_MIB, 1024, true },
+	[JAIL_PROFILE_SANITIZER] = { 256 * JAIL_MIB, 64, true, false, 0, false },
+	/* user-mode Linux runs every guest process as a host process, keeps its
+	 * physical memory in a file under /tmp that it maps executable, and reads
+	 * its disks from files the shim serves through FUSE */
+	[JAIL_PROFILE_UML] = { 128 * JAIL_MIB, 1024, true, true, 16 * JAIL_MIB, true },
 };
 
 const struct jail_limits *

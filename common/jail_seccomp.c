@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <linux/elf.h>
 #include <sys/syscall.h>
 
 #include "jail.h"
@@ -45,13 +47,13 @@ static const int jail_sys_common[] = {
 	SYS_rt_sigtimedwait, SYS_sigaltstack, SYS_restart_syscall,
 	SYS_getpid, SYS_gettid, SYS_getppid, SYS_getuid, SYS_geteuid, SYS_getgid, SYS_getegid,
 	SYS_getresuid, SYS_getresgid, SYS_getgroups, SYS_uname, SYS_sysinfo, SYS_getcwd,
-	SYS_exit, SYS_exit_group,
+	SYS_exit, SYS_exit_group, SYS_close_range,
 #ifdef SYS_arch_prctl
 	SYS_arch_prctl,
 #endif
 #ifdef SYS_poll
 	SYS_poll, SYS_epoll_wait, SYS_select, SYS_pipe, SYS_dup2, SYS_stat, SYS_lstat,
-	SYS_readlink, SYS_open, SYS_getdents, SYS_access, SYS_pause, SYS_time,
+	SYS_readlink, SYS_open, SYS_getdents, SYS_access, SYS_pause, SYS_time, SYS_epoll_create,
 #endif
 	JAIL_END,
 };
@@ -64,6 +66,7 @@ static const int jail_sys_guest[] = {
 	SYS_fallocate, SYS_unlinkat, SYS_mkdirat, SYS_sched_getparam, SYS_sched_getscheduler,
 	SYS_alarm, SYS_setitimer, SYS_getitimer, SYS_timer_create, SYS_timer_settime,
 	SYS_timer_delete, SYS_timer_gettime, SYS_timer_getoverrun, SYS_personality,
+	SYS_pidfd_open,
 #ifdef SYS_fork
 	SYS_fork, SYS_vfork, SYS_access, SYS_unlink, SYS_mkdir,
 #endif
@@ -78,12 +81,16 @@ static const int jail_sys_sanitizer[] = {
 
 /* user-mode Linux: it runs its processes as its own ptraced children. */
 static const int jail_sys_uml[] = {
-	SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_ioctl, SYS_socket,
+	SYS_process_vm_readv, SYS_process_vm_writev, SYS_ioctl, SYS_socket,
 	SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_getsockname,
 	SYS_sched_setaffinity, SYS_setrlimit, SYS_fchmod, SYS_fchown, SYS_renameat,
 	SYS_symlinkat, SYS_linkat, SYS_fsync, SYS_fdatasync, SYS_truncate, SYS_statfs,
 	SYS_fstatfs, SYS_utimensat, SYS_fchdir, SYS_chdir, SYS_umask, SYS_io_setup,
 	SYS_io_submit, SYS_io_getevents, SYS_io_destroy, SYS_remap_file_pages,
+#ifdef SYS_modify_ldt
+	SYS_modify_ldt,		/* its stubs read the host's LDT */
+	SYS_rmdir, SYS_chmod,	/* its umid directory in /tmp */
+#endif
 	JAIL_END,
 };
 
@@ -143,6 +150,33 @@ jail_emit_clone(struct jail_filter *f)
 	return 0;
 }
 
+/*
+ * ptrace for user-mode Linux, but not PTRACE_GETREGSET of NT_X86_XSTATE: UML
+ * 6.1 sizes the XSAVE buffer at build time, and a host whose XSAVE area is
+ * larger (AVX-512 with AMX) refuses its PTRACE_SETREGSET with EFAULT, which
+ * kills the guest's init. Refusing the probe makes UML use PTRACE_GETFPREGS /
+ * SETFPREGS, its path for hosts without XSAVE.
+ */
+static int
+jail_emit_uml_ptrace(struct jail_filter *f)
+{
+	const struct sock_filter insns[] = {
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 6),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTRACE_GETREGSET, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NT_X86_XSTATE, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	};
+
+	for (size_t i = 0; i < sizeof(insns) / sizeof(insns[0]); i++)
+		if (jail_emit(f, insns[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 jail_build(struct jail_filter *f, enum jail_profile p)
 {
@@ -167,8 +201,10 @@ jail_build(struct jail_filter *f, enum jail_profile p)
 	}
 	if (p == JAIL_PROFILE_SANITIZER)
 		rc |= jail_emit_list(f, jail_sys_sanitizer);
-	if (p == JAIL_PROFILE_UML)
+	if (p == JAIL_PROFILE_UML) {
+		rc |= jail_emit_uml_ptrace(f);
 		rc |= jail_emit_list(f, jail_sys_uml);
+	}
 	rc |= jail_emit(f, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
 	return rc;
 }

@@ -107,20 +107,40 @@ hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 	return found;
 }
 
-/* SHT_NOTE sections, for linkers that leave our note out of PT_NOTE. */
+/* Whether section sh is named name, through the section-name string table. */
+static bool
+hv_kernel_shname(int fd, const Elf64_Shdr *strtab, const Elf64_Shdr *sh, const char *name)
+{
+	char buf[32];
+	size_t len = strlen(name) + 1;
+
+	if (len > sizeof(buf) || sh->sh_name >= strtab->sh_size ||
+	    strtab->sh_size - sh->sh_name < len ||
+	    hv_kernel_read(fd, buf, len, strtab->sh_offset + sh->sh_name) < 0)
+		return false;
+	return memcmp(buf, name, len) == 0;
+}
+
+/* SHT_NOTE sections, for linkers that leave our note out of PT_NOTE; and UML's own section. */
 static int
 hv_kernel_shdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 {
+	Elf64_Shdr strtab;
 	int found = 0;
 
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4 * HV_KERNEL_HDRS_MAX)
 		return 0;
+	bool names = eh->e_shstrndx < eh->e_shnum && hv_kernel_read(fd, &strtab, sizeof(strtab),
+	    eh->e_shoff + (uint64_t)eh->e_shstrndx * sizeof(strtab)) == 0;
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		Elf64_Shdr sh;
 		if (hv_kernel_read(fd, &sh, sizeof(sh), eh->e_shoff + (uint64_t)i * sizeof(sh)) < 0)
 			return 0;
 		if (sh.sh_type == SHT_NOTE)
 			hv_kernel_note_at(fd, sh.sh_offset, sh.sh_size, info, &found);
+		if (names && sh.sh_type == SHT_PROGBITS &&
+		    hv_kernel_shname(fd, &strtab, &sh, ".uml.setup.init"))
+			info->is_uml = true;
 	}
 	return found;
 }
@@ -139,7 +159,9 @@ hv_kernel_check(int fd, struct hv_kernel_info *info)
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != HV_KERNEL_MACHINE ||
 	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
 		return HV_KERNEL_FOREIGN_ELF;
-	if (!hv_kernel_phdrs(fd, &eh, info) && !hv_kernel_shdrs(fd, &eh, info))
+	/* both always: the sections also say whether this is user-mode Linux */
+	int notes = hv_kernel_phdrs(fd, &eh, info);
+	if (!hv_kernel_shdrs(fd, &eh, info) && !notes)
 		return HV_KERNEL_NO_NOTE;
 	return HV_KERNEL_OK;
 }

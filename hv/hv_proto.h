@@ -27,6 +27,7 @@
 #define HV_CMDLINE_MAX		1024	/* MAX_GUEST_CMDLINE */
 #define HV_PATH_MAX		1024
 #define HV_GUEST_FD_ENV		"PVSTACK_HV_FD"	/* guest: its channel's fd number */
+#define HV_GUEST_FUSE_FD_ENV	"PVSTACK_FUSE_FD" /* profile uml: the /dev/fuse fd of its /vbd */
 #define HV_GUEST_FD		3
 
 struct hv_msg_hdr {
@@ -99,6 +100,8 @@ struct hv_req_domain_build {
 	uint32_t uid_base;	/* guest uids start here (xl.conf); 0: hvd's default */
 	char kernel[HV_PATH_MAX];	/* NUL-terminated */
 	char cmdline[HV_CMDLINE_MAX];	/* NUL-terminated */
+	char payload[HV_PATH_MAX];	/* "" or a program the kernel runs (profile uml): bound
+					 * read-only into its root at the same path */
 };
 struct hv_rep_domain_build {
 	uint64_t store_mfn;

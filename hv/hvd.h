@@ -85,11 +85,12 @@ uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
 /* hvd_sandbox.c */
 struct jail_limits;
 /* Child side: the private read-only root over dir, with files bound in; pivots into it. */
+/* mem_bytes sizes a profile's /tmp; *fusefd gets the /dev/fuse descriptor of its /vbd mount. */
 int hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
-    uid_t uid);
+    uid_t uid, uint64_t mem_bytes, int *fusefd);
 
 /* hvd_kdeps.c: interpreter and libraries of a dynamic kernel (NULL-terminated) */
-char **hvd_kdeps(const char *path);
+char **hvd_kdeps(const char *kernel, bool kernel_dynamic, const char *payload);
 void hvd_kdeps_free(char **paths);
 
 /* hvd_limits.c: memory, pids and cpu controllers, v2 where enabled, else v1 */

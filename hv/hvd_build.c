@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ struct hvd_build_child {
 	bool confine;
 	uid_t uid;
 	int profile;
+	uint64_t mem_bytes;	/* the domain's memory, which sizes a profile's /tmp */
 	char *const *files;	/* a dynamic kernel's interpreter and libraries */
 	const char *argv0;
 };
@@ -85,8 +87,8 @@ static _Noreturn void
 hvd_build_child(struct hvd_build_child *c)
 {
 	char *argv[] = { (char *)c->argv0, NULL };
-	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL };
-	int err, nullfd, chan, kfd, errfd = c->errfd;
+	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL, NULL };
+	int err, nullfd, chan, kfd, errfd = c->errfd, fusefd = -1;
 	char go;
 
 	/* hvd puts us in our cgroups and writes our uid map, then says go */
@@ -117,7 +119,8 @@ hvd_build_child(struct hvd_build_child *c)
 		goto fail;
 	if (c->confine) {
 		if (hvd_sandbox_root(hvd_build_emptydir, c->files,
-		    jail_profile_limits(c->profile), c->uid) < 0 ||
+		    jail_profile_limits(c->profile), c->uid, c->mem_bytes, &fusefd) < 0 ||
+		    (fusefd >= 0 && (fusefd = hvd_build_high(fusefd)) < 0) ||
 		    jail_drop_privileges(c->uid, c->uid) < 0)
 			goto fail;
 	} else if (chdir("/") < 0)
@@ -128,7 +131,13 @@ hvd_build_child(struct hvd_build_child *c)
 	if (errfd != 5 && (dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0))
 		goto fail;
 	errfd = 5;
-	syscall(SYS_close_range, 6, ~0u, 0);
+	/* the kernel serves its /vbd mount on fd 6 (HV_GUEST_FUSE_FD_ENV) */
+	if (fusefd >= 0) {
+		if (fusefd != 6 && dup2(fusefd, 6) < 0)
+			goto fail;
+		envp[1] = HV_GUEST_FUSE_FD_ENV "=6";
+	}
+	syscall(SYS_close_range, fusefd >= 0 ? 7 : 6, ~0u, 0);
 	if (c->confine && jail_seccomp(c->profile) < 0)
 		goto fail;
 	/*
@@ -303,6 +312,30 @@ hvd_build_profile(struct hvd_domain *d, const struct hv_kernel_info *ki, const c
 	return p;
 }
 
+/* A payload (the program a shim runs) only for a profile that takes one, and only a real file. */
+static int
+hvd_build_payload(struct hvd_domain *d, const struct hv_req_domain_build *req)
+{
+	const struct jail_limits *lim = jail_profile_limits(d->profile);
+	struct stat st;
+
+	if (req->payload[0] == '\0')
+		return 0;
+	if (memchr(req->payload, 0, sizeof(req->payload)) == NULL || req->payload[0] != '/' ||
+	    lim == NULL || !lim->payload) {
+		log_warnx("d%u: build: a payload (%.64s) for a kernel whose profile takes none",
+		    d->domid, req->payload);
+		errno = EINVAL;
+		return -1;
+	}
+	if (stat(req->payload, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_warnx("d%u: build: payload %s is not a regular file", d->domid, req->payload);
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
 /* The memory the kernel may use on the host: the domain's, plus its profile's overhead. */
 uint64_t
 hvd_build_mem_limit(const struct hvd_domain *d)
@@ -354,7 +387,11 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	if (hvd_elf_check(kfd, req->kernel, &ki) < 0 ||
 	    (d->profile = hvd_build_profile(d, &ki, req->kernel)) < 0)
 		goto out;
-	if (c.confine && !ki.is_static && (files = hvd_kdeps(req->kernel)) == NULL) {
+	if (hvd_build_payload(d, req) < 0)
+		goto out;
+	if (c.confine && (!ki.is_static || req->payload[0]) &&
+	    (files = hvd_kdeps(req->kernel, !ki.is_static,
+	    req->payload[0] ? req->payload : NULL)) == NULL) {
 		errno = ENOEXEC;
 		goto out;
 	}
@@ -375,6 +412,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	c.uid = jail_uid_guest(base, d->domid);
 	c.profile = d->profile;
 	c.files = files;
+	c.mem_bytes = (d->max_mem_kib > d->mem_kib ? d->max_mem_kib : d->mem_kib) * 1024;
 	pid = hvd_build_spawn(d, &c, cgfds, ncg > 0 ? ncg : 0);
 	if (pid < 0) {
 		hvd_cgroup_destroy(d);

@@ -215,14 +215,20 @@ out:
 	return rc;
 }
 
-/* NULL-terminated list (free with hvd_kdeps_free) of what the kernel at path loads. */
+/*
+ * NULL-terminated list (free with hvd_kdeps_free) of what the root must hold:
+ * what a dynamic kernel loads (the kernel itself is exec'd from hvd's
+ * descriptor), and a payload program with what it loads.
+ */
 char **
-hvd_kdeps(const char *path)
+hvd_kdeps(const char *kernel, bool kernel_dynamic, const char *payload)
 {
 	struct hvd_kdeps *k = xcalloc(1, sizeof(*k));
 
-	if (hvd_kdeps_walk(k, path) < 0)
+	if (kernel_dynamic && hvd_kdeps_walk(k, kernel) < 0)
 		goto fail;
+	if (payload)
+		k->paths[k->n++] = xstrdup(payload);
 	/* the list grows as it is walked: each library's own needs come after it */
 	for (unsigned i = 0; i < k->n; i++)
 		if (hvd_kdeps_walk(k, k->paths[i]) < 0)

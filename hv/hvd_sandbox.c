@@ -72,6 +72,43 @@ hvd_sandbox_bind(const char *src)
 	return 0;
 }
 
+/* A writable /tmp of its own, where user-mode Linux keeps the file it maps as
+ * its physical memory (executable: guest code runs from those pages). */
+static int
+hvd_sandbox_tmp(uid_t uid, uint64_t bytes)
+{
+	char opts[128];
+
+	snprintf(opts, sizeof(opts), "size=%llu,mode=0700,uid=%u,gid=%u",
+	    (unsigned long long)bytes, (unsigned)uid, (unsigned)uid);
+	if (mkdir("tmp", 0700) < 0)
+		return -1;
+	return mount("pvstack-tmp", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts);
+}
+
+/*
+ * /vbd, a FUSE mount the kernel program serves on the returned /dev/fuse
+ * descriptor: mounting needs a privilege the guest never holds, so it is done
+ * here, in the guest's own namespaces, before the drop.
+ */
+static int
+hvd_sandbox_fuse(uid_t uid)
+{
+	char opts[128];
+	int fd;
+
+	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40500,user_id=%u,group_id=%u", fd,
+	    (unsigned)uid, (unsigned)uid);
+	if (mkdir("vbd", 0500) < 0 ||
+	    mount("pvstack-vbd", "vbd", "fuse", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Builds the root over dir (hvd's empty directory) and pivots into it.
  * files: NULL-terminated host paths to bind read-only (a dynamic kernel's
@@ -82,10 +119,10 @@ hvd_sandbox_bind(const char *src)
  */
 int
 hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
-    uid_t uid)
+    uid_t uid, uint64_t mem_bytes, int *fusefd)
 {
 	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	char opts[96];
+	char opts[128];
 
 	snprintf(opts, sizeof(opts), "size=64k,nr_inodes=256,mode=0755,uid=%u,gid=%u",
 	    (unsigned)uid, (unsigned)uid);
@@ -104,6 +141,10 @@ hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *
 	for (; files && *files; files++)
 		if (hvd_sandbox_bind(*files) < 0)
 			return -1;
+	if (prof->tmp_bytes && hvd_sandbox_tmp(uid, mem_bytes + prof->tmp_bytes) < 0)
+		return -1;
+	if (prof->fuse && (*fusefd = hvd_sandbox_fuse(uid)) < 0)
+		return -1;
 	/* only this domain's processes: the child is init of its own pid namespace */
 	if (prof->proc && (mkdir("proc", 0555) < 0 ||
 	    mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))

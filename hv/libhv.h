@@ -58,6 +58,7 @@ struct hv_build_config {
 	hv_port_t store_port;	/* guest-side, from hv_evtchn_alloc_unbound(hv, domid, 0) */
 	hv_port_t console_port;
 	uint32_t uid_base;	/* xl.conf's guest_uid_range_base; 0: the default */
+	const char *payload;	/* NULL, or the program a shim kernel runs (user-mode Linux) */
 };
 
 struct hv_build_result {
@@ -117,6 +118,7 @@ enum hv_kernel_verdict {
 struct hv_kernel_info {
 	bool is_static;		/* no PT_INTERP */
 	char profile[16];	/* the sandbox profile its note asks for; "" = "guest" */
+	bool is_uml;		/* a user-mode Linux kernel (section .uml.setup.init): run by the shim */
 };
 /* Whether the file open at fd is a guest program hvd can run (the builder's own
  * test), and what it asks of its sandbox. Reads only, never calls hvd. */

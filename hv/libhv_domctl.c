@@ -38,6 +38,12 @@ hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *c
 	req->store_port = cfg->store_port;
 	req->console_port = cfg->console_port;
 	req->uid_base = cfg->uid_base;
+	if (cfg->payload && strlen(cfg->payload) >= sizeof(req->payload)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	if (cfg->payload)
+		memcpy(req->payload, cfg->payload, strlen(cfg->payload) + 1);
 	if (cfg->kernel == NULL || strlen(cfg->kernel) >= sizeof(req->kernel) ||
 	    (cfg->cmdline && strlen(cfg->cmdline) >= sizeof(req->cmdline))) {
 		errno = ENAMETOOLONG;

@@ -582,6 +582,7 @@ cfg_domain_free(struct cfg_domain *dom)
 	free(dom->cd_file);
 	free(dom->cd_name);
 	free(dom->cd_kernel);
+	free(dom->cd_payload);
 	free(dom->cd_ramdisk);
 	free(dom->cd_cmdline);
 	for (size_t i = 0; i < dom->cd_ndisks; i++)

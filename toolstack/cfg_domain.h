@@ -73,6 +73,7 @@ struct cfg_domain {
 	char *cd_kernel;
 	char *cd_ramdisk;
 	char *cd_cmdline;	/* the final command line: cmdline, or root= + extra */
+	char *cd_payload;	/* set by xl: a kernel the shim runs (user-mode Linux), or NULL */
 	enum cfg_action cd_on_poweroff;
 	enum cfg_action cd_on_reboot;
 	enum cfg_action cd_on_crash;

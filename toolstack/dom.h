@@ -53,7 +53,9 @@ void dom_defaults_mac(char *buf, size_t len);
 
 /* dom_kernel.c */
 /* 0 when path is a program hvd can start as a guest; -1 with the reason printed. */
-int dom_kernel_check(const char *path);
+/* 0 when dom's kernel can run; a user-mode Linux kernel is handed to the shim
+ * (cd_kernel becomes umlshim, cd_payload the UML binary). Otherwise says why not. */
+int dom_kernel_check(struct cfg_domain *dom);
 
 /* dom_layout.c: the domain's xenstore home, /vm and /libxl */
 struct dom_layout {
@@ -129,6 +131,7 @@ int dom_destroy(struct hv *hv, struct xs *xs, hv_domid_t domid);
 /* dom_console.c */
 /* Where pvconsole is; NULL with a message when it cannot be found. */
 char *dom_console_path(void);
+char *dom_program_path(const char *name, const char *const *rel);
 /* Forks pvconsole for domid; *notify_fd gets the read end of its start notification. */
 pid_t dom_console_spawn(hv_domid_t domid, const char *type, int *notify_fd);
 /* Replaces the process with pvconsole (xl console). */

@@ -15,32 +15,46 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* The first executable among the candidate places. */
+/*
+ * A program of pvstack's: the first executable among $PVSTACK_BINDIR/name,
+ * name next to xl, then each of rel (relative to xl: the build tree); NULL
+ * when none is.
+ */
 char *
-dom_console_path(void)
+dom_program_path(const char *name, const char *const *rel)
 {
 	char self[PATH_MAX], *p;
 	const char *bindir = getenv("PVSTACK_BINDIR");
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (bindir && *bindir) {
-		xasprintf(&p, "%s/pvconsole", bindir);
+		xasprintf(&p, "%s/%s", bindir, name);
 		if (access(p, X_OK) == 0)
 			return p;
 		free(p);
 	}
-	if (n > 0) {
-		self[n] = '\0';
-		char *dir = dirname(self);
-		static const char *const rel[] = { "pvconsole", "../consoled/pvconsole", NULL };
-		for (size_t i = 0; rel[i]; i++) {
-			xasprintf(&p, "%s/%s", dir, rel[i]);
-			if (access(p, X_OK) == 0)
-				return p;
-			free(p);
-		}
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	char *dir = dirname(self);
+	xasprintf(&p, "%s/%s", dir, name);
+	for (size_t i = 0; access(p, X_OK) < 0; i++) {
+		free(p);
+		if (rel == NULL || rel[i] == NULL)
+			return NULL;
+		xasprintf(&p, "%s/%s", dir, rel[i]);
 	}
-	return xstrdup("pvconsole");	/* execvp searches PATH */
+	return p;
+}
+
+/* pvconsole, wherever dom_program_path finds it, else from PATH. */
+char *
+dom_console_path(void)
+{
+	static const char *const rel[] = { "../consoled/pvconsole", NULL };
+	char *p = dom_program_path("pvconsole", rel);
+
+	return p ? p : xstrdup("pvconsole");	/* execvp searches PATH */
 }
 
 /* Execs pvconsole; returns only on failure. */

@@ -19,7 +19,8 @@
 static int
 dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout *l)
 {
-	struct hv_build_config bc = { .kernel = dom->cd_kernel, .cmdline = dom->cd_cmdline };
+	struct hv_build_config bc = { .kernel = dom->cd_kernel, .cmdline = dom->cd_cmdline,
+		.payload = dom->cd_payload };
 	const struct xlconf *xc = xlconf_get();
 	struct hv_build_result br;
 	int sp, cp;

@@ -5,12 +5,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dom.h"
+#include "jail.h"
+#include "xmalloc.h"
 #include "hv_elfnote.h"
 #include "libhv.h"
 #include "log.h"
@@ -30,10 +33,42 @@ dom_kernel_kind(const unsigned char *b, size_t n)
 	return "not an ELF program";
 }
 
-/* 0 when path can be a guest kernel; otherwise says why not. */
-int
-dom_kernel_check(const char *path)
+/*
+ * user-mode Linux runs as the payload of the PV shim: the shim is the domain's
+ * kernel, and it learns the UML binary from its command line.
+ */
+static int
+dom_kernel_uml(struct cfg_domain *dom)
 {
+	static const char *const rel[] = { "../guest/umlshim", "../libexec/pvstack/umlshim", NULL };
+	char *shim = dom_program_path("umlshim", rel), real[PATH_MAX], *cmdline;
+
+	if (shim == NULL) {
+		log_warnx("kernel %s: a user-mode Linux kernel, but umlshim (the shim that runs it) "
+		    "is not installed", dom->cd_kernel);
+		return -1;
+	}
+	if (realpath(dom->cd_kernel, real) == NULL) {
+		log_warn("kernel %s", dom->cd_kernel);
+		free(shim);
+		return -1;
+	}
+	xasprintf(&cmdline, "pvshim.payload=%s%s%s", real, dom->cd_cmdline ? " " : "",
+	    dom->cd_cmdline ? dom->cd_cmdline : "");
+	free(dom->cd_cmdline);
+	dom->cd_cmdline = cmdline;
+	free(dom->cd_payload);
+	dom->cd_payload = xstrdup(real);
+	free(dom->cd_kernel);
+	dom->cd_kernel = shim;
+	return 0;
+}
+
+/* 0 when dom's kernel can be a guest kernel (or is UML, for the shim); otherwise says why not. */
+int
+dom_kernel_check(struct cfg_domain *dom)
+{
+	const char *path = dom->cd_kernel;
 	unsigned char head[1024];
 	struct stat st;
 	struct hv_kernel_info info;
@@ -50,18 +85,27 @@ dom_kernel_check(const char *path)
 	}
 	switch (hv_kernel_check(fd, &info)) {
 	case HV_KERNEL_OK:
+		if (info.profile[0] && jail_profile_from_name(info.profile) < 0) {
+			log_warnx("kernel %s asks for sandbox profile \"%s\", which pvstack does not "
+			    "have", path, info.profile);
+			goto out;
+		}
 		break;
 	case HV_KERNEL_NOT_ELF:
 		n = pread(fd, head, sizeof(head), 0);
 		log_warnx("kernel %s: %s, not a guest program pvstack can run "
-		    "(pvstack runs ELF programs built on its guest runtime, such as pvguest)",
-		    path, dom_kernel_kind(head, n > 0 ? (size_t)n : 0));
+		    "(pvstack runs ELF programs built on its guest runtime, such as pvguest, "
+		    "and user-mode Linux)", path, dom_kernel_kind(head, n > 0 ? (size_t)n : 0));
 		goto out;
 	case HV_KERNEL_FOREIGN_ELF:
 		log_warnx("kernel %s: an ELF file for another machine or not a program; "
 		    "pvstack cannot run it", path);
 		goto out;
 	case HV_KERNEL_NO_NOTE:
+		if (info.is_uml) {
+			rc = dom_kernel_uml(dom);
+			goto out;
+		}
 		log_warnx("kernel %s: an ELF program without the pvstack guest note (%s); "
 		    "it was not built as a pvstack guest kernel", path, HV_ELFNOTE_ABI);
 		goto out;

@@ -79,13 +79,13 @@ xl_create_name_lock(void)
 	return fd;
 }
 
-/* What must hold before hvd is asked for anything. */
+/* What must hold before hvd is asked for anything; a UML kernel becomes the shim's payload. */
 static int
-xl_create_precheck(struct xl_ctx *ctx, const struct cfg_domain *dom)
+xl_create_precheck(struct xl_ctx *ctx, struct cfg_domain *dom)
 {
 	hv_domid_t other;
 
-	if (dom_kernel_check(dom->cd_kernel) < 0)
+	if (dom_kernel_check(dom) < 0)
 		return -1;
 	if (dom_find_by_name(ctx->xc_xs, ctx->xc_hv, dom->cd_name, &other) == 0) {
 		log_warnx("domain with name '%s' already exists (domid %u)", dom->cd_name, other);

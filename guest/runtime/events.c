@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -12,10 +13,19 @@ struct events_slot {
 	void *es_arg;
 };
 
+struct events_fdw {
+	int ef_fd;
+	short ef_events;
+	events_fd_fn *ef_fn;
+	void *ef_arg;
+};
+
 struct events {
 	struct hv_evtchn *ev_xce;
 	unsigned ev_nslots;
 	struct events_slot ev_slots[EVENTS_MAX_PORTS];
+	unsigned ev_nfds;
+	struct events_fdw ev_fds[EVENTS_MAX_FDS];
 };
 
 /* Deadlines for waits and uptime, immune to clock changes. */
@@ -150,6 +160,63 @@ events_poll(struct events *ev, int timeout_ms)
 		return -1;
 	}
 	return events_dispatch(ev);
+}
+
+/* Watches fd for events (POLLIN, POLLOUT) on the main loop. */
+int
+events_watch_fd(struct events *ev, int fd, short events, events_fd_fn *fn, void *arg)
+{
+	for (unsigned i = 0; i < ev->ev_nfds; i++)
+		if (ev->ev_fds[i].ef_fd == fd) {
+			ev->ev_fds[i] = (struct events_fdw){ fd, events, fn, arg };
+			return 0;
+		}
+	if (ev->ev_nfds == EVENTS_MAX_FDS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	ev->ev_fds[ev->ev_nfds++] = (struct events_fdw){ fd, events, fn, arg };
+	return 0;
+}
+
+void
+events_unwatch_fd(struct events *ev, int fd)
+{
+	for (unsigned i = 0; i < ev->ev_nfds; i++)
+		if (ev->ev_fds[i].ef_fd == fd) {
+			ev->ev_fds[i] = ev->ev_fds[--ev->ev_nfds];
+			return;
+		}
+}
+
+int
+events_loop_once(struct events *ev, int timeout_ms)
+{
+	struct pollfd pfd[1 + EVENTS_MAX_FDS];
+	struct events_fdw fds[EVENTS_MAX_FDS];
+	unsigned n = ev->ev_nfds;
+	int rc;
+
+	pfd[0] = (struct pollfd){ .fd = hv_evtchn_fd(ev->ev_xce), .events = POLLIN };
+	/* a handler may unwatch (or watch) descriptors: work on a copy */
+	memcpy(fds, ev->ev_fds, n * sizeof(fds[0]));
+	for (unsigned i = 0; i < n; i++)
+		pfd[1 + i] = (struct pollfd){ .fd = fds[i].ef_fd, .events = fds[i].ef_events };
+	rc = poll(pfd, 1 + n, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -1;
+	if (rc == 0)
+		return 0;
+	if (pfd[0].revents & (POLLERR | POLLNVAL)) {
+		errno = EIO;
+		return -1;
+	}
+	if (pfd[0].revents && events_dispatch(ev) < 0)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		if (pfd[1 + i].revents)
+			fds[i].ef_fn(fds[i].ef_fd, pfd[1 + i].revents, fds[i].ef_arg);
+	return rc;
 }
 
 /* Blocks until done(arg), dispatching meanwhile, with a deadline. */

@@ -30,6 +30,18 @@ int events_unbind(struct events *ev, hv_port_t port);
 int events_notify(struct events *ev, hv_port_t port);
 /* Waits up to timeout_ms (-1: forever) and dispatches; returns events handled. */
 int events_poll(struct events *ev, int timeout_ms);
+
+/*
+ * Descriptors of the guest's own (a shim's pipes and sockets) on the same
+ * wait. Their handlers run only from events_loop_once, never from inside
+ * events_poll or events_wait, so a handler may itself wait for a ring.
+ */
+#define EVENTS_MAX_FDS 16
+typedef void events_fd_fn(int fd, short revents, void *arg);
+int events_watch_fd(struct events *ev, int fd, short events, events_fd_fn *fn, void *arg);
+void events_unwatch_fd(struct events *ev, int fd);
+/* One round of a main loop: ports and watched descriptors. */
+int events_loop_once(struct events *ev, int timeout_ms);
 /* Dispatches until done(arg); -1 ETIMEDOUT after timeout_ms (-1: never). */
 int events_wait(struct events *ev, events_done_fn *done, void *arg, int timeout_ms);
 /* Milliseconds of a monotonic clock, for deadlines. */

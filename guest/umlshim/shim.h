@@ -1,0 +1,70 @@
+/*
+ * umlshim: the PV shim that runs user-mode Linux as a pvstack domain. It is
+ * a guest kernel on the runtime (it owns the hv channel, xenbus, the console
+ * ring, blkfront and netfront) and runs /usr/bin/linux.uml as its child inside
+ * the domain's confinement (profile "uml"):
+ *
+ *   UML ubd<i>  -- /vbd/ubd<x> (FUSE, shim_fuse.c) -- blkfront -- blkback
+ *   UML ssl0    -- socketpair (shim_cons.c)        -- console ring -- consoled
+ *   UML eth<i>  -- uml_switch protocol (shim_net.c) -- netfront -- netback
+ *
+ * so every byte of disk, console and network goes through the PV protocols.
+ */
+#ifndef UMLSHIM_SHIM_H
+#define UMLSHIM_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "blkfront.h"
+#include "guest.h"
+
+#define SHIM_MAX_DISKS	16
+#define SHIM_UML_DIR	"/tmp/uml"
+
+/* One disk as UML sees it: ubd<index>, served from /vbd/ubd<letter>. */
+struct shim_disk {
+	struct blkfront *sd_bf;
+	char sd_name[8];		/* "ubda" */
+	const char *sd_xen;		/* the config's name, "hda1" */
+	bool sd_ro;
+};
+
+struct shim {
+	struct guest *s_g;
+	struct shim_disk s_disks[SHIM_MAX_DISKS];
+	unsigned s_ndisks;
+	pid_t s_uml;			/* the UML process, 0 once gone */
+	int s_uml_pidfd;
+	int s_cons;			/* our end of UML's console */
+	unsigned s_requested;		/* SHUTDOWN_* asked by the toolstack, or ~0u */
+	unsigned s_seen;		/* what the kernel's last words said, or ~0u */
+	char s_line[256];		/* the console line being assembled, for s_seen */
+	size_t s_linelen;
+};
+
+/* shim_disks.c: waits for every vbd, in vdev order: ubda, ubdb, ... */
+int shim_disks_init(struct shim *s, int timeout_ms);
+/* The ubd name of a Xen disk name ("hda1", "xvda1", "/dev/hda1"), or NULL. */
+const char *shim_disks_ubd(const struct shim *s, const char *xen);
+
+/* shim_fuse.c: serves /vbd on fd (from hvd), one file per disk. */
+int shim_fuse_init(struct shim *s, int fd);
+
+/* shim_cons.c: UML's console on the console ring, and its last words.
+ * init returns UML's end of the console; in pumps what was typed. */
+int shim_cons_init(struct shim *s);
+void shim_cons_in(struct shim *s);
+
+/* shim_uml.c: starts UML with its command line; watches it die. */
+int shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd);
+/* Ends a kernel that is rebooting (UML would re-exec itself) or hangs after a panic. */
+void shim_uml_check(struct shim *s);
+/* Asks the kernel to shut down cleanly (Ctrl-Alt-Del through UML's mconsole). */
+int shim_uml_request(struct shim *s, unsigned reason);
+
+/* shim_control.c: control/shutdown from the toolstack. */
+int shim_control_init(struct shim *s);
+
+#endif
