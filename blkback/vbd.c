@@ -294,6 +294,15 @@ vbd_publish(struct backend_dev *d, xs_tx_t tx)
 	return 0;
 }
 
+/* Closing for good: the device's own script's remove, before state 6. */
+static int
+vbd_unplug(struct backend_dev *d)
+{
+	struct vbd *v = backend_dev_priv(d);
+
+	return v ? vbd_script_unplug(v) : 0;
+}
+
 /* The device is gone: it no longer counts for the sharing check. */
 static void
 vbd_release(struct backend_dev *d)
@@ -316,6 +325,7 @@ const struct backend_ops blkback_ops = {
 	.probe = vbd_probe,
 	.connect = vbd_connect,
 	.publish = vbd_publish,
+	.unplug = vbd_unplug,
 	.release = vbd_release,
 	.w_config = blkworker_config,
 	.w_connect = blkworker_connect,

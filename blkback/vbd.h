@@ -14,7 +14,8 @@ struct hotplug;
 struct udev_wait;
 struct udev_wait_req;
 
-enum vbd_script_state { VBD_SCRIPT_NONE, VBD_SCRIPT_RUNNING, VBD_SCRIPT_OK, VBD_SCRIPT_FAILED };
+enum vbd_script_state { VBD_SCRIPT_NONE, VBD_SCRIPT_RUNNING, VBD_SCRIPT_OK, VBD_SCRIPT_FAILED,
+	VBD_SCRIPT_REMOVING, VBD_SCRIPT_REMOVED };
 
 /* An opened image (file, block device, or loop device over a file). */
 struct vbd_image {
@@ -65,7 +66,9 @@ struct vbd *vbd_image_conflict(struct blkback_state *bs, const struct vbd *v);
  * wait for, 1 running (the device is kicked when it ends), -1 it failed (its
  * keys say why). *target: what to open afterwards (malloc'd) or NULL. */
 int vbd_script_add(struct vbd *v, char **target);
-/* The device goes: cancel a running script, or run remove after a successful add. */
+/* The device closes for good: remove after a successful add; 1 while it runs. */
+int vbd_script_unplug(struct vbd *v);
+/* The device goes: cancel a running script; remove if unplug never ran it. */
 void vbd_script_release(struct vbd *v);
 
 /* blkworker.c: the worker half of blkback_ops. */

@@ -128,6 +128,8 @@ vbd_script_add(struct vbd *v, char **target)
 	case VBD_SCRIPT_RUNNING:
 		return 1;
 	case VBD_SCRIPT_FAILED:
+	case VBD_SCRIPT_REMOVING:
+	case VBD_SCRIPT_REMOVED:
 		return -1;
 	case VBD_SCRIPT_OK:
 		if ((*target = backend_dev_read(v->v_dev, false, "node")) == NULL)
@@ -160,27 +162,88 @@ vbd_script_add(struct vbd *v, char **target)
 	return 1;
 }
 
-/* remove needs no answer. */
+/* remove ended (its keys are recorded): the close goes on. */
 static void
 vbd_script_removed(struct hotplug *hp, const struct hotplug_result *res, void *arg)
+{
+	struct vbd *v = arg;
+
+	(void)hp;
+	(void)res;
+	v->v_hp = NULL;
+	v->v_script = VBD_SCRIPT_REMOVED;
+	backend_dev_kick(v->v_dev);
+}
+
+/* udev's remove ended (or timed out). */
+static void
+vbd_script_udev_removed(int err, void *arg)
+{
+	struct vbd *v = arg;
+
+	if (err)
+		log_warnx("%s: udev did not run the remove script: %s",
+		    backend_dev_name(v->v_dev), strerror(err));
+	v->v_udev = NULL;
+	v->v_script = VBD_SCRIPT_REMOVED;
+	backend_dev_kick(v->v_dev);
+}
+
+/* A remove nobody waits for (the device object is gone). */
+static void
+vbd_script_removed_alone(struct hotplug *hp, const struct hotplug_result *res, void *arg)
 {
 	(void)hp;
 	(void)res;
 	(void)arg;
 }
 
-/* udev's remove needs no answer either. */
+/* The same for udev. */
 static void
-vbd_script_udev_removed(int err, void *arg)
+vbd_script_udev_removed_alone(int err, void *arg)
 {
 	(void)err;
 	(void)arg;
 }
 
+/* Starts remove; 1 while it runs (alone: nobody is told), 0 when nothing is to be done. */
+static int
+vbd_script_remove(struct vbd *v, bool alone)
+{
+	char *script;
+
+	if (v->v_script == VBD_SCRIPT_REMOVING)
+		return 1;
+	if (v->v_script != VBD_SCRIPT_OK || (script = vbd_script_path(v)) == NULL)
+		return 0;
+	log_info("%s: %s %s remove", backend_dev_name(v->v_dev),
+	    vbd_script_by_udev() ? "udev runs" : "running", script);
+	if (vbd_script_by_udev())
+		v->v_udev = vbd_script_udev(v, HOTPLUG_REMOVE, alone ?
+		    vbd_script_udev_removed_alone : vbd_script_udev_removed, alone ? NULL : v);
+	else
+		v->v_hp = vbd_script_run(v->v_dev, script, HOTPLUG_REMOVE, alone ?
+		    vbd_script_removed_alone : vbd_script_removed, alone ? NULL : v);
+	free(script);
+	if (v->v_udev == NULL && v->v_hp == NULL) {
+		log_warn("%s: cannot run the remove script", backend_dev_name(v->v_dev));
+		v->v_script = VBD_SCRIPT_REMOVED;
+		return 0;
+	}
+	v->v_script = VBD_SCRIPT_REMOVING;
+	return 1;
+}
+
+int
+vbd_script_unplug(struct vbd *v)
+{
+	return vbd_script_remove(v, false);
+}
+
 void
 vbd_script_release(struct vbd *v)
 {
-	char *script;
+	bool stopping = backend_stopping(backend_dev_backend(v->v_dev));
 
 	if (v->v_hp) {
 		hotplug_cancel(v->v_hp);
@@ -190,15 +253,9 @@ vbd_script_release(struct vbd *v)
 		udev_wait_cancel(v->v_udev);
 		v->v_udev = NULL;
 	}
-	if (v->v_script != VBD_SCRIPT_OK ||
-	    backend_stopping(backend_dev_backend(v->v_dev)) || (script = vbd_script_path(v)) == NULL)
-		return;
-	if (vbd_script_by_udev()) {
-		free(script);
-		vbd_script_udev(v, HOTPLUG_REMOVE, vbd_script_udev_removed, NULL);
-		return;
-	}
-	if (vbd_script_run(v->v_dev, script, HOTPLUG_REMOVE, vbd_script_removed, NULL) == NULL)
-		log_warn("%s: %s remove", backend_dev_name(v->v_dev), script);
-	free(script);
+	/* a directory removed before we closed: remove still runs, unanswered */
+	if (!stopping && v->v_script == VBD_SCRIPT_OK)
+		vbd_script_remove(v, true);
+	v->v_hp = NULL;
+	v->v_udev = NULL;
 }

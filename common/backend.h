@@ -58,6 +58,10 @@ struct backend_ops {
 	/* The worker serves the rings: the device properties, written in the
 	 * same transaction as state 4. */
 	int (*publish)(struct backend_dev *d, xs_tx_t tx);
+	/* Optional. The device closes for good: undo what probe set up outside the
+	 * daemon (a hotplug script's remove) before state 6, while the backend
+	 * keys are still there; 1 while that runs (backend_dev_kick when done). */
+	int (*unplug)(struct backend_dev *d);
 	/* The device is gone: frees what probe kept in backend_dev_priv() (called
 	 * whenever that is set, even if probe never succeeded). */
 	void (*release)(struct backend_dev *d);

@@ -328,14 +328,24 @@ backend_dev_free(struct backend_dev *d)
 	free(d);
 }
 
-/* Closed for good: state 6, then the object goes (online=0 or no frontend). */
+/* Closed: state 6; for good (online=0 or no frontend) after the backend's
+ * unplug, and then the object goes. */
 static bool
 backend_dev_close(struct backend_dev *d, bool online, int fe)
 {
+	const struct backend_ops *ops = d->d_be->be_ops;
+
 	backend_dev_disconnect(d);
-	backend_dev_switch(d, XenbusStateClosed);
-	if (online && fe != XenbusStateUnknown)
+	if (online && fe != XenbusStateUnknown) {
+		backend_dev_switch(d, XenbusStateClosed);
 		return false;
+	}
+	if (ops->unplug && d->d_priv && !d->d_unplugged) {
+		if (ops->unplug(d) == 1)
+			return false;	/* kicked again when it is done */
+		d->d_unplugged = true;
+	}
+	backend_dev_switch(d, XenbusStateClosed);
 	log_info("%s: closed", d->d_name);
 	backend_dev_free(d);
 	return true;

@@ -57,6 +57,7 @@ struct backend_dev {
 	bool d_failed;			/* reported; waits for teardown */
 	bool d_connected;		/* the worker serves the rings */
 	bool d_kicked;			/* the toolstack wrote Closing into our state */
+	bool d_unplugged;		/* ops->unplug has finished */
 	struct xsa_watch *d_fe_watch;
 	struct backend_child *d_child;
 	unsigned d_deaths;

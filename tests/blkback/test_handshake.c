@@ -204,14 +204,15 @@ script(const char *name, const char *body)
 
 Test(handshake, named_script_runs_add_and_remove)
 {
-	char body[600], extra[256], marker[200], *v;
+	char body[1200], extra[256], marker[200], *v;
 
 	snprintf(marker, sizeof(marker), "%s/removed", st.s_rundir);
 	snprintf(body, sizeof(body),
 	    "case $1 in\n"
 	    "add) %s \"$XENBUS_PATH/physical-device-path\" %s ;;\n"
-	    "remove) echo \"$XENBUS_PATH\" > %s ;;\n"
-	    "esac", stack_prog("xenstored/xenstore-write"), img, marker);
+	    "remove) %s \"$XENBUS_PATH/physical-device-path\" > %s.tmp && mv %s.tmp %s ;;\n"
+	    "esac", stack_prog("xenstored/xenstore-write"), img,
+	    stack_prog("xenstored/xenstore-read"), marker, marker, marker);
 	snprintf(extra, sizeof(extra), "script=%s", script("my-disk", body));
 	bbf_devdirs(&fe, 51712, "my-disk-target", "w", (const char *const[]){ extra, NULL });
 	cr_assert_eq(bbf_wait_be(&fe, 2, 10000), 0, "no InitWait after the script (state %d)",
@@ -225,11 +226,16 @@ Test(handshake, named_script_runs_add_and_remove)
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 	bbf_detach(&fe, 0);
 	bbf_close(&fe);
-	for (long long end = stack_now_ms() + 5000; access(marker, F_OK) < 0;) {
-		cr_assert_lt(stack_now_ms(), end, "the script's remove never ran");
-		usleep(5000);
-	}
-	v = bbf_be_read(&fe, "physical-device-path");
+	/* remove ran before Closed, while the backend's keys were all there */
+	FILE *f = fopen(marker, "r");
+	char got[256] = "";
+	cr_assert_not_null(f, "state 6 before the script's remove had run");
+	cr_assert_not_null(fgets(got, sizeof(got), f));
+	fclose(f);
+	got[strcspn(got, "\n")] = '\0';
+	cr_expect_str_eq(got, img, "remove did not find physical-device-path");
+	v = bbf_be_read(&fe, "hotplug-exit-status");
+	cr_expect(v && strcmp(v, "0") == 0, "remove's exit status: %s", v);
 	free(v);
 }
 
