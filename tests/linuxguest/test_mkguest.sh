@@ -1,0 +1,221 @@
+#!/bin/bash
+# test_mkguest.sh MKGUEST UML_NOXSTATE: builds the Xen 3 notes' Debian domain
+# with scripts/mkguest-debian into a temporary directory (through the
+# debootstrap cache), checks the images, the config file and the files inside
+# root.img, then boots the images directly under user-mode Linux to the login
+# prompt, logs in (autologin), writes a file, powers off and finds the file
+# in root.img. Every process and file it makes is removed on exit; the
+# debootstrap cache ($PVSTACK_CACHEDIR, /var/cache/pvstack) is kept on
+# purpose so that later builds in the same run take seconds.
+set -u
+
+mkguest=$1
+noxstate=$2
+name=lgtest
+ip=192.168.77.2
+boot_timeout=${MKGUEST_BOOT_TIMEOUT:-180}
+tmp=$(mktemp -d /var/tmp/test_mkguest.XXXXXX)
+img=$tmp/img
+uml_pid=""
+failures=0
+
+# Kills the UML process group (the kernel and its helpers) and removes
+# everything under the temporary directory.
+cleanup() {
+	if [ -n "$uml_pid" ]; then
+		kill -9 -- "-$uml_pid" 2>/dev/null
+		wait "$uml_pid" 2>/dev/null
+	fi
+	exec 3>&- 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Records a failed check and says which.
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# Compares two texts, showing the difference when they differ.
+expect_text() {
+	local what=$1 want=$2 got=$3
+	if [ "$want" != "$got" ]; then
+		fail "$what differs:"
+		diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") >&2
+	fi
+}
+
+# Reads a file out of an ext4 image without mounting it.
+img_cat() {
+	debugfs -R "cat $2" "$1" 2>/dev/null
+}
+
+# Checks that bad input is refused with a message naming what is wrong.
+check_refusals() {
+	local out
+	out=$("$mkguest" --dir "$tmp/bad" --ip 10.0.0.300 2>&1) && fail "--ip 10.0.0.300 accepted"
+	[[ $out == *"bad IPv4 address '10.0.0.300'"* ]] || fail "bad --ip message: $out"
+	out=$("$mkguest" --dir "$tmp/bad" --netmask 255.0.255.0 2>&1) && fail "--netmask 255.0.255.0 accepted"
+	[[ $out == *"not a contiguous mask"* ]] || fail "bad --netmask message: $out"
+	out=$("$mkguest" --dir "$tmp/bad" --size 12X 2>&1) && fail "--size 12X accepted"
+	[[ $out == *"--size: bad size '12X'"* ]] || fail "bad --size message: $out"
+	out=$("$mkguest" --dir "$img" --name "$name" --no-install-config 2>&1) && fail "existing images overwritten without --force"
+	[[ $out == *"$img/root.img exists; use --force"* ]] || fail "existing image message: $out"
+	[ ! -e "$tmp/bad" ] || fail "a refused build left $tmp/bad behind"
+}
+
+# Checks sizes, file system types and labels of the four images.
+check_images() {
+	local f want label
+	for f in root:1024 var:512 home:128 swap:256; do
+		want=$((${f#*:} * 1024 * 1024))
+		[ "$(stat -c %s "$img/${f%:*}.img")" = "$want" ] || fail "${f%:*}.img is not $want bytes"
+	done
+	for f in root var home; do
+		label=$(dumpe2fs -h "$img/$f.img" 2>/dev/null | sed -n 's/^Filesystem volume name: *//p')
+		[ "$label" = "$f" ] || fail "$f.img: ext4 label '$label', want '$f'"
+		dumpe2fs -h "$img/$f.img" 2>/dev/null | grep -q '^Filesystem features:.*extent' ||
+			fail "$f.img is not ext4"
+	done
+	[ "$(blkid -o value -s TYPE "$img/swap.img")" = swap ] || fail "swap.img has no swap signature"
+	[ "$(stat -c %a "$img/root.img")" = 600 ] || fail "root.img is readable by others"
+}
+
+# Checks the config file, byte for byte, in the notes' shape.
+check_config() {
+	expect_text "$name.cfg" "kernel = \"/usr/bin/linux.uml\"
+memory = 128
+name = \"$name\"
+vif = [ 'ip=$ip' ]
+disk = [ \\
+    'file:$img/root.img,hda1,w', \\
+    'file:$img/var.img,hda2,w',  \\
+    'file:$img/home.img,hda3,w', \\
+    'file:$img/swap.img,hda4,w'  \\
+]
+root = \"/dev/hda1 ro\"" "$(cat "$img/$name.cfg")"
+	cmp -s "$img/$name.cfg" "$tmp/etc-xen/$name.cfg" || fail "\$PVSTACK_CONFDIR/$name.cfg differs from $img/$name.cfg"
+}
+
+# Checks the guest's files as the booted kernel will find them.
+check_guest_files() {
+	expect_text "/etc/hostname" "$name" "$(img_cat "$img/root.img" /etc/hostname)"
+	expect_text "/etc/fstab" "# The config's disks in order: hda1 root.img, hda2 var.img, hda3 home.img,
+# hda4 swap.img. Under user-mode Linux they are ubda, ubdb, ubdc, ubdd.
+# <file system> <mount point> <type> <options> <dump> <pass>
+/dev/ubda	/	ext4	errors=remount-ro	0	1
+/dev/ubdb	/var	ext4	defaults	0	2
+/dev/ubdc	/home	ext4	defaults	0	2
+/dev/ubdd	none	swap	sw	0	0" "$(img_cat "$img/root.img" /etc/fstab)"
+	expect_text "eth0 network" "[Match]
+Name=eth0
+
+[Network]
+Address=$ip/24
+Gateway=192.168.77.1" "$(img_cat "$img/root.img" /etc/systemd/network/10-eth0.network)"
+	img_cat "$img/root.img" /etc/hosts | grep -q "^$ip	$name\$" || fail "/etc/hosts lacks '$ip $name'"
+	img_cat "$img/root.img" /etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf |
+		grep -q -- '--autologin root' || fail "no autologin drop-in for serial-getty@ttyS0"
+	# /var lives on var.img: the root image holds only its mount point.
+	local d
+	for d in /var /home; do
+		[ -z "$(debugfs -R "ls -p $d" "$img/root.img" 2>/dev/null |
+			awk -F/ 'NF > 5 && $6 != "." && $6 != ".."')" ] || fail "$d on root.img is not an empty mount point"
+	done
+	img_cat "$img/var.img" /lib/dpkg/status | grep -q . || fail "var.img holds no /var/lib/dpkg/status"
+	local status
+	status=$(img_cat "$img/var.img" /lib/dpkg/status)
+	grep -q '^Package: systemd-sysv$' <<<"$status" || fail "systemd-sysv is not installed (var.img /lib/dpkg/status)"
+	local p
+	for p in console-setup console-common console-data kbd keyboard-configuration; do
+		grep -q "^Package: $p\$" <<<"$status" && fail "console package $p is installed"
+	done
+}
+
+# Waits up to $2 seconds for the text $1 in the console log.
+wait_console() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		grep -a -q -- "$1" "$tmp/console.log" && return 0
+		kill -0 "$uml_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Boots the images with UML as a plain host process (the baseline the boot
+# benchmark compares against), logs in on the serial console, leaves a file
+# behind and powers off.
+boot_guest() {
+	local start ms marker=mkguest-$$-$RANDOM i
+	mkdir -p "$tmp/uml"
+	mkfifo "$tmp/console.in"
+	exec 3<>"$tmp/console.in"
+	start=$(date +%s%N)
+	TMPDIR=$tmp/uml setsid "$noxstate" /usr/bin/linux.uml \
+		ubd0="$img/root.img" ubd1="$img/var.img" ubd2="$img/home.img" ubd3="$img/swap.img" \
+		root=/dev/ubda ro mem=128M con=null ssl0=fd:0,fd:1 console=ttyS0 \
+		uml_dir="$tmp/uml" umid=mkguest \
+		<&3 >"$tmp/console.log" 2>&1 &
+	uml_pid=$!
+	if ! wait_console 'login:' "$boot_timeout"; then
+		fail "no login prompt within ${boot_timeout}s; console:"
+		tail -n 40 "$tmp/console.log" >&2
+		return
+	fi
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "boot to login prompt: ${ms} ms"
+	wait_console "root@$name:" 60 || fail "autologin shell prompt did not appear"
+	printf 'uname -a; echo %s > /root/marker; sync\n' "$marker" >&3
+	wait_console "Linux $name .*GNU/Linux" 30 || fail "'uname -a' did not show Linux $name"
+	sleep 1
+	printf 'poweroff\n' >&3
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$uml_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$uml_pid" 2>/dev/null; then
+		fail "the guest did not power off within 60s"
+		return
+	fi
+	wait "$uml_pid" || fail "linux.uml exited with status $?"
+	kill -9 -- "-$uml_pid" 2>/dev/null
+	uml_pid=""
+	grep -a -q 'reboot: System halted' "$tmp/console.log" || fail "no 'System halted' on the console"
+	grep -a -q 'FAILED' "$tmp/console.log" && {
+		fail "a unit failed during boot or shutdown:"
+		grep -a 'FAILED' "$tmp/console.log" >&2
+	}
+	expect_text "/root/marker after poweroff" "$marker" "$(img_cat "$img/root.img" /root/marker)"
+}
+
+main() {
+	local t0 t1
+	[ "$(id -u)" = 0 ] || { echo "test_mkguest: needs root" >&2; exit 77; }
+	export PVSTACK_CONFDIR=$tmp/etc-xen
+	t0=$(date +%s)
+	"$mkguest" --dir "$img" --name "$name" --ip "$ip" --gateway 192.168.77.1 --autologin ||
+		{ fail "mkguest-debian failed"; exit 1; }
+	t1=$(date +%s)
+	echo "image built in $((t1 - t0)) s"
+	check_refusals
+	check_images
+	check_config
+	check_guest_files
+	# A second build from the cache: DHCP and the default config shape.
+	t0=$(date +%s)
+	"$mkguest" --dir "$tmp/img2" --name "$name" --no-install-config --size 700M >/dev/null 2>&1 ||
+		fail "second build failed"
+	echo "second build (cache) in $(($(date +%s) - t0)) s"
+	grep -q "^vif = \[ '' \]\$" "$tmp/img2/$name.cfg" || fail "DHCP build: vif is not [ '' ]"
+	img_cat "$tmp/img2/root.img" /etc/systemd/network/10-eth0.network | grep -q '^DHCP=ipv4$' ||
+		fail "DHCP build: eth0 is not on DHCP"
+	[ "$(stat -c %s "$tmp/img2/root.img")" = $((700 * 1024 * 1024)) ] || fail "--size 700M not honoured"
+	rm -rf "$tmp/img2"
+	boot_guest
+	[ "$failures" = 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
+	echo "all checks passed"
+}
+
+main "$@"
