@@ -12,8 +12,6 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
-#include <sys/ptrace.h>
-#include <linux/elf.h>
 #include <sys/syscall.h>
 
 #include "jail.h"
@@ -81,7 +79,7 @@ static const int jail_sys_sanitizer[] = {
 
 /* user-mode Linux: it runs its processes as its own ptraced children. */
 static const int jail_sys_uml[] = {
-	SYS_process_vm_readv, SYS_process_vm_writev, SYS_ioctl, SYS_socket,
+	SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_ioctl, SYS_socket,
 	SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_getsockname,
 	SYS_sched_setaffinity, SYS_setrlimit, SYS_fchmod, SYS_fchown, SYS_renameat,
 	SYS_symlinkat, SYS_linkat, SYS_fsync, SYS_fdatasync, SYS_truncate, SYS_statfs,
@@ -150,33 +148,6 @@ jail_emit_clone(struct jail_filter *f)
 	return 0;
 }
 
-/*
- * ptrace for user-mode Linux, but not PTRACE_GETREGSET of NT_X86_XSTATE: UML
- * 6.1 sizes the XSAVE buffer at build time, and a host whose XSAVE area is
- * larger (AVX-512 with AMX) refuses its PTRACE_SETREGSET with EFAULT, which
- * kills the guest's init. Refusing the probe makes UML use PTRACE_GETFPREGS /
- * SETFPREGS, its path for hosts without XSAVE.
- */
-static int
-jail_emit_uml_ptrace(struct jail_filter *f)
-{
-	const struct sock_filter insns[] = {
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 6),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTRACE_GETREGSET, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NT_X86_XSTATE, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	};
-
-	for (size_t i = 0; i < sizeof(insns) / sizeof(insns[0]); i++)
-		if (jail_emit(f, insns[i]) < 0)
-			return -1;
-	return 0;
-}
-
 static int
 jail_build(struct jail_filter *f, enum jail_profile p)
 {
@@ -201,10 +172,8 @@ jail_build(struct jail_filter *f, enum jail_profile p)
 	}
 	if (p == JAIL_PROFILE_SANITIZER)
 		rc |= jail_emit_list(f, jail_sys_sanitizer);
-	if (p == JAIL_PROFILE_UML) {
-		rc |= jail_emit_uml_ptrace(f);
+	if (p == JAIL_PROFILE_UML)
 		rc |= jail_emit_list(f, jail_sys_uml);
-	}
 	rc |= jail_emit(f, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM));
 	return rc;
 }

@@ -100,8 +100,8 @@ struct hv_req_domain_build {
 	uint32_t uid_base;	/* guest uids start here (xl.conf); 0: hvd's default */
 	char kernel[HV_PATH_MAX];	/* NUL-terminated */
 	char cmdline[HV_CMDLINE_MAX];	/* NUL-terminated */
-	char payload[HV_PATH_MAX];	/* "" or a program the kernel runs (profile uml): bound
-					 * read-only into its root at the same path */
+	char payload[HV_PATH_MAX];	/* "" or files the kernel runs (profile uml), ':' between
+					 * them: bound read-only into its root at the same paths */
 };
 struct hv_rep_domain_build {
 	uint64_t store_mfn;

@@ -328,10 +328,14 @@ hvd_build_payload(struct hvd_domain *d, const struct hv_req_domain_build *req)
 		errno = EINVAL;
 		return -1;
 	}
-	if (stat(req->payload, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_warnx("d%u: build: payload %s is not a regular file", d->domid, req->payload);
-		errno = ENOENT;
-		return -1;
+	for (const char *p = req->payload; *p; p += strcspn(p, ":"), p += *p == ':') {
+		char path[HV_PATH_MAX];
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(p, ":"), p);
+		if (path[0] != '/' || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			log_warnx("d%u: build: payload %s is not a regular file", d->domid, path);
+			errno = ENOENT;
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -227,8 +227,11 @@ hvd_kdeps(const char *kernel, bool kernel_dynamic, const char *payload)
 
 	if (kernel_dynamic && hvd_kdeps_walk(k, kernel) < 0)
 		goto fail;
-	if (payload)
-		k->paths[k->n++] = xstrdup(payload);
+	/* the payload: files separated by ':' (a program and what it preloads) */
+	for (const char *p = payload; p && *p && k->n < HVD_KDEPS_MAX;
+	    p += strcspn(p, ":"), p += *p == ':')
+		if (strcspn(p, ":") > 0)
+			xasprintf(&k->paths[k->n++], "%.*s", (int)strcspn(p, ":"), p);
 	/* the list grows as it is walked: each library's own needs come after it */
 	for (unsigned i = 0; i < k->n; i++)
 		if (hvd_kdeps_walk(k, k->paths[i]) < 0)

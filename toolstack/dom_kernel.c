@@ -41,7 +41,10 @@ static int
 dom_kernel_uml(struct cfg_domain *dom)
 {
 	static const char *const rel[] = { "../guest/umlshim", "../libexec/pvstack/umlshim", NULL };
+	static const char *const xrel[] = { "../guest/umlshim-xstate.so",
+		"../libexec/pvstack/umlshim-xstate.so", NULL };
 	char *shim = dom_program_path("umlshim", rel), real[PATH_MAX], *cmdline;
+	char *xstate = dom_program_path("umlshim-xstate.so", xrel);
 
 	if (shim == NULL) {
 		log_warnx("kernel %s: a user-mode Linux kernel, but umlshim (the shim that runs it) "
@@ -53,12 +56,16 @@ dom_kernel_uml(struct cfg_domain *dom)
 		free(shim);
 		return -1;
 	}
-	xasprintf(&cmdline, "pvshim.payload=%s%s%s", real, dom->cd_cmdline ? " " : "",
-	    dom->cd_cmdline ? dom->cd_cmdline : "");
+	/* without the preload UML 6.1 cannot run processes on hosts with a large XSAVE area */
+	if (xstate == NULL)
+		log_warnx("umlshim-xstate.so not found: user-mode Linux may fail on this host's CPU");
+	xasprintf(&cmdline, "pvshim.payload=%s%s%s%s%s", real, xstate ? " pvshim.preload=" : "",
+	    xstate ? xstate : "", dom->cd_cmdline ? " " : "", dom->cd_cmdline ? dom->cd_cmdline : "");
 	free(dom->cd_cmdline);
 	dom->cd_cmdline = cmdline;
 	free(dom->cd_payload);
-	dom->cd_payload = xstrdup(real);
+	xasprintf(&dom->cd_payload, "%s%s%s", real, xstate ? ":" : "", xstate ? xstate : "");
+	free(xstate);
 	free(dom->cd_kernel);
 	dom->cd_kernel = shim;
 	return 0;

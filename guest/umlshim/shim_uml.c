@@ -139,8 +139,17 @@ int
 shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd)
 {
 	struct shim_uml_argv v = { .n = 0 };
-	char *envp[] = { "TMPDIR=/tmp", "HOME=/tmp", "PATH=/usr/bin:/bin", NULL };
+	char *envp[] = { "TMPDIR=/tmp", "HOME=/tmp", "PATH=/usr/bin:/bin", NULL, NULL };
+	const char *pre = strstr(cmdline, "pvshim.preload=");
+	char *preload = NULL;
 	pid_t pid;
+
+	/* the XSAVE fix-up (uml_xstate.c), bound into our root by hvd next to the payload */
+	if (pre) {
+		pre += strlen("pvshim.preload=");
+		xasprintf(&preload, "LD_PRELOAD=%.*s", (int)strcspn(pre, " "), pre);
+		envp[3] = preload;
+	}
 
 	if (mkdir(SHIM_UML_DIR, 0700) < 0 && errno != EEXIST)
 		return -1;
@@ -156,6 +165,7 @@ shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int con
 	}
 	for (unsigned i = 0; i < v.n; i++)
 		free(v.a[i]);
+	free(preload);
 	close(consfd);
 	if (pid < 0)
 		return -1;
