@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config meson ninja-build clang
 libevent-dev libnl-3-dev libnl-route-3-dev libudev-dev libaio-dev
 libcriterion-dev libxen-dev libyajl-dev
 xenstore-utils iproute2 procps util-linux
-fio"
+fio
+debootstrap e2fsprogs user-mode-linux openssl"
 
 missing=""
 for p in $PKGS; do

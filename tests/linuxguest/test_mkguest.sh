@@ -144,17 +144,17 @@ wait_console() {
 	return 1
 }
 
-# Boots the images with UML as a plain host process (the baseline the boot
-# benchmark compares against), logs in on the serial console, leaves a file
-# behind and powers off.
-boot_guest() {
-	local start ms marker=mkguest-$$-$RANDOM i
+# Starts UML on the images in $1 as a plain host process (the baseline the
+# boot benchmark compares against) and waits for the login prompt.
+start_guest() {
+	local dir=$1 start ms
+	rm -rf "$tmp/uml" "$tmp/console.in" "$tmp/console.log"
 	mkdir -p "$tmp/uml"
 	mkfifo "$tmp/console.in"
 	exec 3<>"$tmp/console.in"
 	start=$(date +%s%N)
 	TMPDIR=$tmp/uml setsid "$noxstate" /usr/bin/linux.uml \
-		ubd0="$img/root.img" ubd1="$img/var.img" ubd2="$img/home.img" ubd3="$img/swap.img" \
+		ubd0="$dir/root.img" ubd1="$dir/var.img" ubd2="$dir/home.img" ubd3="$dir/swap.img" \
 		root=/dev/ubda ro mem=128M con=null ssl0=fd:0,fd:1 console=ttyS0 \
 		uml_dir="$tmp/uml" umid=mkguest \
 		<&3 >"$tmp/console.log" 2>&1 &
@@ -162,14 +162,15 @@ boot_guest() {
 	if ! wait_console 'login:' "$boot_timeout"; then
 		fail "no login prompt within ${boot_timeout}s; console:"
 		tail -n 40 "$tmp/console.log" >&2
-		return
+		return 1
 	fi
 	ms=$((($(date +%s%N) - start) / 1000000))
 	echo "boot to login prompt: ${ms} ms"
-	wait_console "root@$name:" 60 || fail "autologin shell prompt did not appear"
-	printf 'uname -a; echo %s > /root/marker; sync\n' "$marker" >&3
-	wait_console "Linux $name .*GNU/Linux" 30 || fail "'uname -a' did not show Linux $name"
-	sleep 1
+}
+
+# Types poweroff, waits for UML to exit and checks the shutdown was clean.
+poweroff_guest() {
+	local i
 	printf 'poweroff\n' >&3
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "$uml_pid" 2>/dev/null || break
@@ -177,21 +178,53 @@ boot_guest() {
 	done
 	if kill -0 "$uml_pid" 2>/dev/null; then
 		fail "the guest did not power off within 60s"
-		return
+		return 1
 	fi
 	wait "$uml_pid" || fail "linux.uml exited with status $?"
 	kill -9 -- "-$uml_pid" 2>/dev/null
 	uml_pid=""
+	exec 3>&-
 	grep -a -q 'reboot: System halted' "$tmp/console.log" || fail "no 'System halted' on the console"
-	grep -a -q 'FAILED' "$tmp/console.log" && {
+	if grep -a -q 'FAILED' "$tmp/console.log"; then
 		fail "a unit failed during boot or shutdown:"
 		grep -a 'FAILED' "$tmp/console.log" >&2
-	}
+	fi
+}
+
+# Boots the first image: root is logged in on the console without a
+# password; a file written there must be in root.img after poweroff.
+boot_autologin() {
+	local marker=mkguest-$$-$RANDOM
+	start_guest "$img" || return
+	wait_console "root@$name:" 60 || { fail "autologin shell prompt did not appear"; return; }
+	printf 'uname -a; echo %s > /root/marker; sync\n' "$marker" >&3
+	wait_console "Linux $name .*GNU/Linux" 30 || fail "'uname -a' did not show Linux $name"
+	sleep 1
+	poweroff_guest || return
 	expect_text "/root/marker after poweroff" "$marker" "$(img_cat "$img/root.img" /root/marker)"
 }
 
+# Boots the second image, built with --root-password: the console asks for
+# the password, refuses a wrong one and accepts the right one.
+boot_password() {
+	local dir=$1 pw=$2
+	start_guest "$dir" || return
+	printf 'root\n' >&3
+	wait_console 'Password:' 30 || { fail "no Password: prompt"; return; }
+	printf 'wrong-%s\n' "$pw" >&3
+	wait_console 'Login incorrect' 30 || { fail "a wrong password was not refused"; return; }
+	# login asks for the user name again after a failure.
+	wait_console "$name login: *\$" 30
+	sleep 1
+	printf 'root\n' >&3
+	sleep 2
+	printf '%s\n' "$pw" >&3
+	wait_console "root@$name:" 60 || { fail "the root password was not accepted"; return; }
+	poweroff_guest
+}
+
 main() {
-	local t0 t1
+	local t0 t1 pw=pw-$RANDOM$RANDOM
 	[ "$(id -u)" = 0 ] || { echo "test_mkguest: needs root" >&2; exit 77; }
 	export PVSTACK_CONFDIR=$tmp/etc-xen
 	t0=$(date +%s)
@@ -205,15 +238,18 @@ main() {
 	check_guest_files
 	# A second build from the cache: DHCP and the default config shape.
 	t0=$(date +%s)
-	"$mkguest" --dir "$tmp/img2" --name "$name" --no-install-config --size 700M >/dev/null 2>&1 ||
-		fail "second build failed"
+	MKGUEST_ROOT_PASSWORD=$pw "$mkguest" --dir "$tmp/img2" --name "$name" --no-install-config \
+		--size 700M >/dev/null 2>&1 || fail "second build failed"
 	echo "second build (cache) in $(($(date +%s) - t0)) s"
 	grep -q "^vif = \[ '' \]\$" "$tmp/img2/$name.cfg" || fail "DHCP build: vif is not [ '' ]"
 	img_cat "$tmp/img2/root.img" /etc/systemd/network/10-eth0.network | grep -q '^DHCP=ipv4$' ||
 		fail "DHCP build: eth0 is not on DHCP"
 	[ "$(stat -c %s "$tmp/img2/root.img")" = $((700 * 1024 * 1024)) ] || fail "--size 700M not honoured"
-	rm -rf "$tmp/img2"
-	boot_guest
+	img_cat "$tmp/img2/root.img" /etc/shadow | grep -q '^root:[$]6[$]' || fail "--root-password: root has no SHA-512 hash"
+	! debugfs -R 'ls /etc/systemd/system/serial-getty@ttyS0.service.d' "$tmp/img2/root.img" 2>/dev/null |
+		grep -q autologin || fail "--root-password build has console autologin"
+	boot_autologin
+	boot_password "$tmp/img2" "$pw"
 	[ "$failures" = 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
 	echo "all checks passed"
 }
