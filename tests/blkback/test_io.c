@@ -228,3 +228,56 @@ Test(io, discard_punches_holes)
 	file_read(8192 + 8, got, 4096);
 	cr_assert_arr_eq(got, zero, 4096);
 }
+
+Test(io, block_device)
+{
+	char cmd[256], dev[64] = "", params[80];
+	uint8_t got[4096];
+	FILE *p;
+
+	make_image(NULL, 16);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", img);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	cr_assert_not_null(fgets(dev, sizeof(dev), p), "losetup gave no device");
+	pclose(p);
+	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(params, sizeof(params), "phy:%s", dev);
+	bbf_devdirs(&fe, 51712, params, "w", NULL);
+	int connected = bbf_wait_be(&fe, 2, 5000) == 0;
+	if (connected) {
+		bbf_connect(&fe, 1, 0, true, 4);
+		connected = bbf_wait_be(&fe, 4, 5000) == 0;
+	}
+	char *sectors = bbf_be_read(&fe, "sectors");
+	if (connected) {
+		fill(bbf_page(&fe, BBF_PFN_DATA), 99);
+		cr_expect_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 512, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+		bbf_detach(&fe, 0);
+		bbf_close(&fe);
+	}
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
+	cr_expect_eq(system(cmd), 0, "%s", cmd);
+	cr_assert(connected, "%s did not connect (state %d)", dev, bbf_be_state(&fe));
+	cr_expect(sectors && strcmp(sectors, "32768") == 0, "sectors %s", sectors);
+	free(sectors);
+	file_read(512, got, 4096);
+	cr_assert_arr_eq(got, bbf_page(&fe, BBF_PFN_DATA), 4096, "the write did not reach %s", img);
+}
+
+Test(io, empty_cdrom)
+{
+	char *v;
+
+	bbf_devdirs(&fe, 5632, "", "r", (const char *const[]){ "device-type=cdrom", NULL });
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0, "an empty cdrom did not reach InitWait");
+	bbf_connect(&fe, 1, 0, false, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	v = bbf_be_read(&fe, "info");
+	cr_expect(v && atoi(v) == (VDISK_CDROM | VDISK_REMOVABLE | VDISK_READONLY), "info %s", v);
+	free(v);
+	v = bbf_be_read(&fe, "sectors");
+	cr_expect(v && strcmp(v, "0") == 0, "sectors %s", v);
+	free(v);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 0, BBF_PFN_DATA, 8), BLKIF_RSP_ERROR,
+	    "a read from an empty drive succeeded");
+}
