@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_mkguest.sh MKGUEST UML_NOXSTATE: builds the Xen 3 notes' Debian domain
+# test_mkguest.sh MKGUEST UML_NOXSTATE [XL]: builds the Xen 3 notes' Debian domain
 # with scripts/mkguest-debian into a temporary directory (through the
 # debootstrap cache), checks the images, the config file and the files inside
 # root.img, then boots the images directly under user-mode Linux to the login
@@ -11,6 +11,7 @@ set -u
 
 mkguest=$1
 noxstate=$2
+xl=${3:-}
 name=lgtest
 ip=192.168.77.2
 boot_timeout=${MKGUEST_BOOT_TIMEOUT:-180}
@@ -62,6 +63,10 @@ check_refusals() {
 	[[ $out == *"--size: bad size '12X'"* ]] || fail "bad --size message: $out"
 	out=$("$mkguest" --dir "$img" --name "$name" --no-install-config 2>&1) && fail "existing images overwritten without --force"
 	[[ $out == *"$img/root.img exists; use --force"* ]] || fail "existing image message: $out"
+	echo 'name = "someone-else"' >"$PVSTACK_CONFDIR/clash.cfg"
+	out=$("$mkguest" --dir "$tmp/bad" --name clash 2>&1) && fail "a different $PVSTACK_CONFDIR/clash.cfg was replaced"
+	[[ $out == *"$PVSTACK_CONFDIR/clash.cfg exists and differs; use --force"* ]] || fail "config clash message: $out"
+	[ "$(cat "$PVSTACK_CONFDIR/clash.cfg")" = 'name = "someone-else"' ] || fail "clash.cfg was changed"
 	[ ! -e "$tmp/bad" ] || fail "a refused build left $tmp/bad behind"
 }
 
@@ -96,6 +101,15 @@ disk = [ \\
 ]
 root = \"/dev/hda1 ro\"" "$(cat "$img/$name.cfg")"
 	cmp -s "$img/$name.cfg" "$tmp/etc-xen/$name.cfg" || fail "\$PVSTACK_CONFDIR/$name.cfg differs from $img/$name.cfg"
+	[ -n "$xl" ] || return 0
+	# Our xl reads it as the notes' domain: four disks, the UML kernel.
+	local out n
+	out=$(PVSTACK_RUNDIR=$tmp/run "$xl" create -n "$img/$name.cfg" 2>&1) || fail "xl create -n: $out"
+	[[ $out == *"kernel: /usr/bin/linux.uml"* ]] || fail "xl create -n: kernel is not linux.uml: $out"
+	for n in 1 2 3 4; do
+		grep -q "^disk\[$((n - 1))\]: target=$img/[a-z]*.img .*vdev=hda$n " <<<"$out" ||
+			fail "xl create -n: no disk hda$n: $out"
+	done
 }
 
 # Checks the guest's files as the booted kernel will find them.
