@@ -118,6 +118,7 @@ vbd_script_udev(struct vbd *v, enum hotplug_action a, udev_wait_cb cb, void *arg
 	return r;
 }
 
+/* The add step of probe: the script's outcome decides what blkback opens. */
 int
 vbd_script_add(struct vbd *v, char **target)
 {
@@ -234,12 +235,14 @@ vbd_script_remove(struct vbd *v, bool alone)
 	return 1;
 }
 
+/* The skeleton's unplug step: remove while the backend keys are still there. */
 int
 vbd_script_unplug(struct vbd *v)
 {
 	return vbd_script_remove(v, false);
 }
 
+/* Nothing of the script may outlive the device object. */
 void
 vbd_script_release(struct vbd *v)
 {

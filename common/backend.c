@@ -49,6 +49,7 @@ backend_new(struct event_base *base, const struct backend_ops *ops, struct hv *h
 	return be;
 }
 
+/* The backend's own daemon-wide state. */
 void *
 backend_priv(struct backend *be)
 {

@@ -14,10 +14,10 @@
 
 #define BBF_FIRST_REF	8
 
-/* Writes a frontend or backend key; asserts. */
 static void
 bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* Writes a frontend or backend key; asserts. */
 static void
 bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
 {
@@ -32,6 +32,7 @@ bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *f
 	    strerror(errno));
 }
 
+/* A domain whose memory the test fills as its guest would. */
 void
 bbf_domain(struct bbfront *f, struct stack *st)
 {
@@ -64,6 +65,7 @@ bbf_domain(struct bbfront *f, struct stack *st)
 	f->f_gnt = (grant_entry_v1_t *)(f->f_mem + HV_PFN_GNTTAB * 4096);
 }
 
+/* The domain goes; our mapping of it first. */
 void
 bbf_destroy(struct bbfront *f)
 {
@@ -73,6 +75,7 @@ bbf_destroy(struct bbfront *f)
 	f->f_mem = NULL;
 }
 
+/* Where a guest frame is in our mapping. */
 void *
 bbf_page(struct bbfront *f, uint64_t pfn)
 {
@@ -80,6 +83,7 @@ bbf_page(struct bbfront *f, uint64_t pfn)
 	return f->f_mem + pfn * 4096;
 }
 
+/* A v1 grant entry for dom0, written as the guest would. */
 uint32_t
 bbf_grant(struct bbfront *f, uint64_t pfn, bool readonly)
 {
@@ -94,6 +98,7 @@ bbf_grant(struct bbfront *f, uint64_t pfn, bool readonly)
 	return ref;
 }
 
+/* A persistent frontend's grant: one per page, kept. */
 uint32_t
 bbf_ref(struct bbfront *f, uint64_t pfn)
 {
@@ -103,12 +108,14 @@ bbf_ref(struct bbfront *f, uint64_t pfn)
 	return f->f_pfn_ref[pfn];
 }
 
+/* Ends access (the backend must not hold the page). */
 void
 bbf_ungrant(struct bbfront *f, uint32_t ref)
 {
 	__atomic_store_n(&f->f_gnt[ref].flags, 0, __ATOMIC_RELEASE);
 }
 
+/* Both directories in one transaction, as xl writes them. */
 void
 bbf_devdirs(struct bbfront *f, uint32_t devid, const char *params, const char *mode,
     const char *const *extra)
@@ -144,6 +151,7 @@ bbf_devdirs(struct bbfront *f, uint32_t devid, const char *params, const char *m
 	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
 }
 
+/* What xl removes after a detach. */
 void
 bbf_rmdirs(struct bbfront *f)
 {
@@ -151,12 +159,14 @@ bbf_rmdirs(struct bbfront *f)
 	xs_rm(f->f_st->s_xs, XS_TX_NONE, f->f_fe);
 }
 
+/* A backend key. */
 char *
 bbf_be_read(struct bbfront *f, const char *key)
 {
 	return stack_xs_read(f->f_st, "%s/%s", f->f_be, key);
 }
 
+/* The backend's xenbus state. */
 int
 bbf_be_state(struct bbfront *f)
 {
@@ -167,6 +177,7 @@ bbf_be_state(struct bbfront *f)
 	return s;
 }
 
+/* Polls the backend's state. */
 int
 bbf_wait_be(struct bbfront *f, int state, int ms)
 {
@@ -180,12 +191,14 @@ bbf_wait_be(struct bbfront *f, int state, int ms)
 	return 0;
 }
 
+/* Our xenbus state. */
 void
 bbf_fe_state(struct bbfront *f, int state)
 {
 	bbf_write(f, XS_TX_NONE, true, "state", "%d", state);
 }
 
+/* The frontend's half of the handshake: rings, grants, keys, state. */
 void
 bbf_connect(struct bbfront *f, unsigned nq, unsigned order, bool persistent, int fe_state)
 {
@@ -230,6 +243,7 @@ bbf_connect(struct bbfront *f, unsigned nq, unsigned order, bool persistent, int
 	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
 }
 
+/* One request, notifying only when ring.h says the backend sleeps. */
 void
 bbf_push(struct bbfront *f, unsigned q, const blkif_request_t *req)
 {
@@ -243,6 +257,7 @@ bbf_push(struct bbfront *f, unsigned q, const blkif_request_t *req)
 		hv_evtchn_notify(f->f_xce, f->f_bell);
 }
 
+/* Polls for the next response and re-arms rsp_event. */
 int
 bbf_wait_rsp(struct bbfront *f, unsigned q, blkif_response_t *rsp, int ms)
 {
@@ -260,6 +275,7 @@ bbf_wait_rsp(struct bbfront *f, unsigned q, blkif_response_t *rsp, int ms)
 	return 0;
 }
 
+/* One I/O, asserted to be answered for itself. */
 int
 bbf_rw(struct bbfront *f, unsigned q, int op, uint64_t sector, uint64_t pfn, unsigned nsect)
 {
@@ -278,6 +294,7 @@ bbf_rw(struct bbfront *f, unsigned q, int op, uint64_t sector, uint64_t pfn, uns
 	return rsp.status;
 }
 
+/* Mini-OS's close sequence. */
 void
 bbf_close(struct bbfront *f)
 {
@@ -290,6 +307,7 @@ bbf_close(struct bbfront *f)
 	    bbf_be_state(f));
 }
 
+/* xl's detach request. */
 int
 bbf_detach(struct bbfront *f, int ms)
 {

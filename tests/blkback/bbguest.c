@@ -17,6 +17,7 @@ HV_GUEST_ELFNOTE();
 
 #define BBGUEST_MAX_PORTS 16
 
+/* Relays events between the test's doorbell and the vbd ports, forever. */
 int
 main(void)
 {
