@@ -41,6 +41,7 @@ stack_prog(const char *rel)
 	return b;
 }
 
+/* For deadlines: never a wall clock. */
 long long
 stack_now_ms(void)
 {
@@ -147,6 +148,7 @@ stack_start(struct stack *s, const char *tag, unsigned with)
 	}
 }
 
+/* One daemon down, politely first. */
 int
 stack_kill(struct stack *s, enum stack_daemon d)
 {
@@ -190,6 +192,7 @@ stack_stop(struct stack *s)
 	s->s_rundir[0] = '\0';
 }
 
+/* A node of the stack's store, path formatted. */
 char *
 stack_xs_read(struct stack *s, const char *fmt, ...)
 {
@@ -202,6 +205,7 @@ stack_xs_read(struct stack *s, const char *fmt, ...)
 	return xs_read(s->s_xs, XS_TX_NONE, path, NULL);
 }
 
+/* Polls a node until it reads want. */
 int
 stack_xs_wait(struct stack *s, const char *path, const char *want, int ms)
 {
