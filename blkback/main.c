@@ -104,6 +104,7 @@ main(int argc, char **argv)
 	if (backend_start(be) < 0)
 		fatal("cannot watch %s devices in xenstore", "vbd");
 	log_info("ready");
+	daemon_ready();
 	event_base_dispatch(base);
 
 	backend_free(be);

@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "daemon.h"
 #include "log.h"
@@ -61,6 +64,16 @@ daemon_signals(struct event_base *base)
 	if (!daemon_ev_term || !daemon_ev_int ||
 	    evsignal_add(daemon_ev_term, NULL) < 0 || evsignal_add(daemon_ev_int, NULL) < 0)
 		fatalx("cannot install signal handlers");
+}
+
+void
+daemon_ready(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	/* unset: its socket is not passed on to guests, workers or hotplug scripts */
+	if (sd_notifyf(1, "READY=1\nMAINPID=%ld", (long)getpid()) < 0)
+		log_warnx("sd_notify: cannot tell the service manager we are ready");
+#endif
 }
 
 void

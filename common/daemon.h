@@ -16,6 +16,9 @@ struct daemon_opts {
 void daemon_start(const struct daemon_opts *opts);
 /* SIGTERM and SIGINT break the loop; SIGPIPE is ignored. Call once per process. */
 void daemon_signals(struct event_base *base);
+/* Tells the service manager (systemd's Type=notify) that the daemon now serves;
+ * nothing without libsystemd or outside systemd. Call once, after listening. */
+void daemon_ready(void);
 /* Removes the pid file and frees the signal events. */
 void daemon_stop(void);
 

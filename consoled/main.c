@@ -186,6 +186,7 @@ main(int argc, char **argv)
 	if (domains_start(&cd) < 0)
 		fatal("xenstore watches");
 	log_info("ready");
+	daemon_ready();
 	event_base_dispatch(cd.cd_base);
 
 	domains_stop(&cd);

@@ -102,6 +102,7 @@ main(int argc, char **argv)
 	if (hvd_listen(base, sockpath) < 0)
 		fatal("listen on %s", sockpath);
 	hvd_console_printf("hvd started, listening on %s", sockpath);
+	daemon_ready();
 	event_base_dispatch(base);
 
 	hvd_domain_destroy_all();

@@ -105,6 +105,7 @@ main(int argc, char **argv)
 		fatalx("cannot listen in %s", sockdir);
 	domain_setup(base);
 	log_info("serving %s/socket", sockdir);
+	daemon_ready();
 	event_base_dispatch(base);
 	log_info("exiting");
 	sock_shutdown();
