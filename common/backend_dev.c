@@ -398,8 +398,15 @@ backend_dev_update(struct backend_dev *d)
 	bool online = v && strcmp(v, "1") == 0;
 
 	free(v);
-	if (be_state <= 0)
-		return;		/* the directory is going: backend_prune frees us */
+	if (be_state <= 0) {
+		v = backend_dev_read(d, false, "frontend");
+		if (v == NULL && errno == ENOENT) {
+			log_info("%s: backend directory removed", d->d_name);
+			backend_dev_free(d);
+		}
+		free(v);
+		return;
+	}
 	if (fe < 0)
 		fe = XenbusStateUnknown;
 	if (!d->d_probed && !d->d_failed && online && be_state < XenbusStateClosing &&

@@ -3,6 +3,7 @@
  * online=1, teardown on detach, and the errors a user meets. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,4 +255,43 @@ Test(handshake, failing_named_script_reported)
 	free(v);
 	cr_expect_lt(bbf_be_state(&fe), 2);
 	cr_assert_eq(bbf_detach(&fe, 5000), 0);
+}
+
+/* Whether blkback has any child (a worker) left, after up to ms. */
+static int
+has_workers(int ms)
+{
+	char path[96], buf[256];
+	long long end = stack_now_ms() + ms;
+	int any;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st.s_pid[STACK_BLKBACK],
+	    st.s_pid[STACK_BLKBACK]);
+	do {
+		FILE *f = fopen(path, "r");
+		any = f && fgets(buf, sizeof(buf), f) && buf[0] >= '0' && buf[0] <= '9';
+		if (f)
+			fclose(f);
+		if (!any)
+			break;
+		usleep(5000);
+	} while (stack_now_ms() < end);
+	return any;
+}
+
+Test(handshake, directory_removed_while_connected)
+{
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	bbf_connect(&fe, 1, 0, true, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+	cr_assert(has_workers(0), "no worker while connected");
+	/* a forced removal of the backend's directory alone: no close handshake at all */
+	cr_assert_eq(xs_rm(st.s_xs, XS_TX_NONE, fe.f_be), 0);
+	cr_assert_not(has_workers(5000), "the worker outlived its device's directory");
+	for (uint32_t ref = 8; ref < fe.f_next_ref; ref++)
+		cr_assert_eq(fe.f_gnt[ref].flags & (GTF_reading | GTF_writing), 0,
+		    "grant %u still pinned", ref);
+	cr_assert_eq(kill(st.s_pid[STACK_BLKBACK], 0), 0);
 }
