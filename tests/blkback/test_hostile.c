@@ -162,6 +162,15 @@ Test(hostile, bad_requests_fail_alone)
 	expect(&q, BLKIF_RSP_ERROR, "gref granted to another domain");
 	q = one(BLKIF_OP_READ, ro);
 	expect(&q, BLKIF_RSP_ERROR, "a read into a read-only grant");
+	/* writes from pages that are not granted to us: nothing of them reaches the image */
+	memset(bbf_page(&fe, data + 6), 0xee, 4096);
+	q = one(BLKIF_OP_WRITE, ungranted);
+	expect(&q, BLKIF_RSP_ERROR, "a write from an ungranted page");
+	q = one(BLKIF_OP_WRITE, foreign);
+	expect(&q, BLKIF_RSP_ERROR, "a write from a page granted to another domain");
+	q = one(BLKIF_OP_WRITE, 2047);
+	expect(&q, BLKIF_RSP_ERROR, "a write from the last, empty grant entry");
+	memset(bbf_page(&fe, data + 6), CANARY, 4096);
 	/* a second segment that fails after a good first one: nothing is read into either */
 	q = one(BLKIF_OP_READ, ref);
 	q.nr_segments = 2;
