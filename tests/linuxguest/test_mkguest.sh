@@ -70,6 +70,27 @@ check_refusals() {
 	[ ! -e "$tmp/bad" ] || fail "a refused build left $tmp/bad behind"
 }
 
+# Checks that the mirror is read from apt's configuration as apt orders it:
+# comments, deb-src, other suites and disabled deb822 paragraphs skipped.
+check_mirror() {
+	local a=$tmp/apt got
+	mkdir -p "$a/sources.list.d"
+	printf '# deb http://commented.example/debian bookworm main\ndeb-src http://src.example/debian bookworm main\n' >"$a/sources.list"
+	printf 'deb [arch=amd64 signed-by=/k.gpg] http://sec.example/debian-security bookworm-security main\n' >"$a/sources.list.d/00-sec.list"
+	printf 'Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\nTypes: deb-src deb\nURIs: http://b.example/debian/\nSuites: bookworm bookworm-updates\n' \
+		>"$a/sources.list.d/10-b.sources"
+	printf 'deb http://c.example/debian bookworm main\n' >"$a/sources.list.d/20-c.list"
+	printf 'deb http://ignored.example/debian bookworm main\n' >"$a/sources.list.d/05-x.list.disabled"
+	got=$(MKGUEST_APT_DIR=$a "$mkguest" --print-mirror)
+	expect_text "mirror from the apt fixtures" "http://b.example/debian" "$got"
+	printf 'deb [trusted=yes] http://a.example/debian/ bookworm main\n' >"$a/sources.list.d/01-a.list"
+	got=$(MKGUEST_APT_DIR=$a "$mkguest" --print-mirror)
+	expect_text "mirror from the first file in apt's order" "http://a.example/debian" "$got"
+	rm -rf "$a/sources.list.d"/*
+	got=$(MKGUEST_APT_DIR=$a "$mkguest" --dir "$tmp/bad" --no-install-config 2>&1) && fail "a build without a mirror started"
+	[[ $got == *"no 'deb' source for bookworm in $a/sources.list"* ]] || fail "no-mirror message: $got"
+}
+
 # Checks sizes, file system types and labels of the four images.
 check_images() {
 	local f want label
@@ -249,6 +270,7 @@ main() {
 	t1=$(date +%s)
 	echo "image built in $((t1 - t0)) s"
 	check_refusals
+	check_mirror
 	check_images
 	check_config
 	check_guest_files
