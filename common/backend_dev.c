@@ -476,6 +476,8 @@ backend_dev_worker_died(struct backend_dev *d, const char *how)
 		backend_dev_fail(d, NULL, "restarted worker cannot serve the rings: %s", why);
 		goto close;
 	}
+	if (!d->d_connected)
+		backend_dev_update(d);	/* a frontend that became ready meanwhile */
 	return;
 close:
 	d->d_failed = true;

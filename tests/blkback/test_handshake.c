@@ -295,3 +295,24 @@ Test(handshake, directory_removed_while_connected)
 		    "grant %u still pinned", ref);
 	cr_assert_eq(kill(st.s_pid[STACK_BLKBACK], 0), 0);
 }
+
+Test(handshake, worker_killed_before_connect)
+{
+	char path[96], buf[64] = "";
+	FILE *f;
+
+	bbf_devdirs(&fe, 51712, img, "w", NULL);
+	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st.s_pid[STACK_BLKBACK],
+	    st.s_pid[STACK_BLKBACK]);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(fgets(buf, sizeof(buf), f), "no worker in InitWait");
+	fclose(f);
+	cr_assert_eq(kill(atoi(buf), SIGKILL), 0);
+	usleep(100000);
+	bbf_connect(&fe, 1, 0, false, 4);
+	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0, "no Connected after a worker death in InitWait "
+	    "(state %d)", bbf_be_state(&fe));
+	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
+	cr_assert(has_workers(0));
+}
