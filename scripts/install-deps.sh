@@ -8,7 +8,8 @@ libevent-dev libnl-3-dev libnl-route-3-dev libudev-dev libaio-dev
 libcriterion-dev libxen-dev libyajl-dev
 xenstore-utils iproute2 procps util-linux
 fio
-debootstrap e2fsprogs user-mode-linux openssl"
+debootstrap e2fsprogs user-mode-linux openssl
+libsystemd-dev systemd man-db debhelper dpkg-dev fakeroot"
 
 missing=""
 for p in $PKGS; do
