@@ -111,7 +111,8 @@ dom_monitor_restart(struct dom_monitor *m, struct cfg *cfg, const struct cfg_dom
 		dom_monitor_preserve_renamed(m, old->cd_name);
 	else
 		dom_destroy(m->dm_hv, m->dm_xs, m->dm_domid);
-	if (cfg_domain_from(cfg, &dom, "stored config", &d) == 0 &&
+	/* the kernel is checked again: a UML kernel goes to the shim as at create */
+	if (cfg_domain_from(cfg, &dom, "stored config", &d) == 0 && dom_kernel_check(&dom) == 0 &&
 	    dom_create(m->dm_hv, m->dm_xs, cfg, &dom, &o, &domid) == 0 &&
 	    dom_create_unpause(m->dm_hv, domid, -1) == 0) {
 		log_info("Domain %s restarted as domid %u", dom.cd_name, domid);
