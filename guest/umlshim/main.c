@@ -7,6 +7,7 @@
  * toolstack's own: pvshim.payload=PATH, the UML binary hvd bound into the root.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,9 @@ main(void)
 		shim_fail(&s, "control/shutdown");
 	if (shim_disks_init(&s, SHIM_DISKS_MS) < 0)
 		shim_fail(&s, "disks");
-	if (shim_fuse_init(&s, atoi(fusefd)) < 0)
+	/* UML must never hold the FUSE device: a kernel blocked on /vbd would then
+	 * keep its own server's connection alive and could not die */
+	if (fcntl(atoi(fusefd), F_SETFD, FD_CLOEXEC) < 0 || shim_fuse_init(&s, atoi(fusefd)) < 0)
 		shim_fail(&s, "/vbd");
 	if ((consfd = shim_cons_init(&s)) < 0)
 		shim_fail(&s, "console");
