@@ -80,8 +80,12 @@ vbd_script_udev_done(int err, void *arg)
 		    "(run_hotplug_scripts=0): %s", strerror(err));
 		v->v_script = VBD_SCRIPT_FAILED;
 	} else {
-		hs = backend_dev_read(v->v_dev, false, "hotplug-status");
-		v->v_script = hs && strcmp(hs, "connected") == 0 ? VBD_SCRIPT_OK : VBD_SCRIPT_FAILED;
+		/* xen-udev-hotplug records the exit status as hotplug.c does */
+		hs = backend_dev_read(v->v_dev, false, "hotplug-exit-status");
+		v->v_script = hs && strcmp(hs, "0") == 0 ? VBD_SCRIPT_OK : VBD_SCRIPT_FAILED;
+		if (v->v_script == VBD_SCRIPT_FAILED)
+			log_warnx("%s: hotplug script run by udev: exit status %s",
+			    backend_dev_name(v->v_dev), hs ? hs : "unknown");
 		free(hs);
 	}
 	backend_dev_kick(v->v_dev);
