@@ -26,6 +26,7 @@
 #define PVCONSOLE_WAIT_MS	5000	/* for the tty node to appear */
 #define PVCONSOLE_RETRY_MS	100
 #define PVCONSOLE_TOKEN		"pvconsole-tty"
+#define PVCONSOLE_HOME_TOKEN	"pvconsole-home"
 
 struct pvconsole {
 	struct xs *pc_xs;
@@ -133,9 +134,24 @@ pvconsole_drain_watches(struct pvconsole *pc)
 	return errno == EAGAIN ? n : -1;
 }
 
-/* Waits up to timeout_ms for the tty node; its value or NULL. */
+/* Whether the domain's xenstore home still exists (xl destroy removes it). */
+static int
+pvconsole_domain_exists(struct pvconsole *pc)
+{
+	size_t len;
+	char *v = xs_read(pc->pc_xs, XS_TX_NONE, pc->pc_home, &len);
+
+	free(v);
+	return v != NULL;
+}
+
+/*
+ * Waits up to timeout_ms for the tty node; its value or NULL. With
+ * while_alive the wait also ends when the domain's home goes: consoled may
+ * withdraw the tty on the death before the toolstack removes the home.
+ */
 static char *
-pvconsole_wait_tty(struct pvconsole *pc, long timeout_ms)
+pvconsole_wait_tty(struct pvconsole *pc, long timeout_ms, int while_alive)
 {
 	long deadline = pvconsole_now_ms() + timeout_ms, left;
 	struct pollfd pfd = { .fd = xs_fd(pc->pc_xs), .events = POLLIN };
@@ -150,6 +166,8 @@ pvconsole_wait_tty(struct pvconsole *pc, long timeout_ms)
 		/* the watch wakes us; the cap covers events the library already queued */
 		poll(&pfd, 1, left < PVCONSOLE_RETRY_MS ? left : PVCONSOLE_RETRY_MS);
 		if (pvconsole_drain_watches(pc) < 0)
+			return NULL;
+		if (while_alive && !pvconsole_domain_exists(pc))
 			return NULL;
 	}
 }
@@ -169,17 +187,6 @@ pvconsole_open_pty(struct pvconsole *pc)
 	return 0;
 }
 
-/* Whether the domain's xenstore home still exists (xl destroy removes it). */
-static int
-pvconsole_domain_exists(struct pvconsole *pc)
-{
-	size_t len;
-	char *v = xs_read(pc->pc_xs, XS_TX_NONE, pc->pc_home, &len);
-
-	free(v);
-	return v != NULL;
-}
-
 /*
  * The tty node changed: follow a new pty. Without a node, a live domain
  * (consoled restarting) gets the usual wait; 1 when the domain is gone.
@@ -190,7 +197,7 @@ pvconsole_follow(struct pvconsole *pc)
 	char *tty = pvconsole_read_tty(pc);
 
 	if (tty == NULL && pvconsole_domain_exists(pc))
-		tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS);
+		tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS, 1);
 	if (tty == NULL)
 		return 1;
 	if (pc->pc_pty >= 0 && strcmp(tty, pc->pc_tty) == 0) {
@@ -451,7 +458,12 @@ pvconsole_connect(struct pvconsole *pc, const struct pvconsole_opts *o)
 		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_path, strerror(errno));
 		return -1;
 	}
-	pc->pc_tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS);
+	/* the home's removal wakes a client waiting for a withdrawn tty */
+	if (xs_watch(pc->pc_xs, pc->pc_home, PVCONSOLE_HOME_TOKEN) < 0) {
+		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_home, strerror(errno));
+		return -1;
+	}
+	pc->pc_tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS, 0);
 	if (pc->pc_tty == NULL) {
 		fprintf(stderr, "pvconsole: domain %lu has no console (%s) after %d s\n",
 		    o->po_domid, pc->pc_path, PVCONSOLE_WAIT_MS / 1000);

@@ -344,6 +344,45 @@ Test(consoled, client_exits_when_the_domain_dies)
 	client_close(&a);
 }
 
+/*
+ * The order a loaded machine can produce: consoled sees the death and
+ * withdraws console/tty before the toolstack removes the domain's home. The
+ * client must still leave when the home goes, not after its 5 s tty wait.
+ */
+Test(consoled, client_exits_when_the_tty_goes_before_the_home)
+{
+	struct tguest g;
+	struct client a;
+	char zero, path[96], *v;
+	size_t len;
+	int status;
+
+	tguest_create(&g, "tty-first", 1);
+	tguest_publish(&g, 0);
+	client_start(&a, g.g_domid);
+	cr_assert_eq(read(a.c_notify, &zero, 1), 1, "no start notification");
+	hv_foreign_forget(st.st_hv, g.g_domid);
+	if (g.g_bell >= 0)
+		hv_evtchn_unbind(st.st_xce, g.g_bell);
+	cr_assert_eq(hv_domain_destroy(st.st_hv, g.g_domid), 0, "destroy: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/local/domain/%u/console/tty", g.g_domid);
+	for (long deadline = now_ms() + 3000; (v = xs_read(st.st_xs, XS_TX_NONE, path, &len));
+	    usleep(5000)) {
+		free(v);
+		cr_assert_lt(now_ms(), deadline, "consoled never withdrew %s", path);
+	}
+	/* the client has seen its pty hang up and the tty vanish; the home is still there */
+	cr_assert_eq(client_wait(&a, 300), -1, "client left while the home still exists");
+	snprintf(path, sizeof(path), "/local/domain/%u", g.g_domid);
+	xs_release_domain(st.st_xs, g.g_domid);
+	cr_assert_eq(xs_rm(st.st_xs, XS_TX_NONE, path), 0);
+	g.g_intf = NULL;
+	status = client_wait(&a, 3000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "client did not leave with the home (status %#x)", status);
+	client_close(&a);
+}
+
 Test(consoled, corrupt_indices_do_not_hurt)
 {
 	struct tguest g;
