@@ -3,6 +3,7 @@
  * with multi-page rings; indirect requests; flush; discard punching holes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +281,53 @@ Test(io, empty_cdrom)
 	free(v);
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 0, BBF_PFN_DATA, 8), BLKIF_RSP_ERROR,
 	    "a read from an empty drive succeeded");
+}
+
+/* Events that reached the test from the backend (through the relay guest) since the last call. */
+static int
+events(int ms)
+{
+	struct pollfd p = { .fd = hv_evtchn_fd(fe.f_xce), .events = POLLIN };
+	int n = 0;
+
+	poll(&p, 1, ms);
+	while (hv_evtchn_pending(fe.f_xce) >= 0)
+		n++;
+	return n;
+}
+
+Test(io, notifications_follow_ring_rules)
+{
+	blkif_front_ring_t *r = &fe.f_ring[0];
+	blkif_request_t q;
+
+	make_image(NULL, 16);
+	attach(1, 0, false);
+	events(50);
+	/* the frontend does not wait for responses: no event however many are pushed */
+	__atomic_store_n(&r->sring->rsp_event, r->rsp_cons + 1000, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < 8; i++) {
+		q = (blkif_request_t){ .operation = BLKIF_OP_READ, .nr_segments = 1, .id = i,
+		    .sector_number = i * 8 };
+		q.seg[0] = (struct blkif_request_segment){ bbf_ref(&fe, BBF_PFN_DATA + i), 0, 7 };
+		memcpy(RING_GET_REQUEST(r, r->req_prod_pvt), &q, sizeof(q));
+		r->req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS(r);
+	hv_evtchn_notify(fe.f_xce, fe.f_bell);
+	for (long long end = stack_now_ms() + 5000; r->sring->rsp_prod != r->rsp_cons + 8;) {
+		cr_assert_lt(stack_now_ms(), end, "responses did not come");
+		usleep(500);
+	}
+	r->rsp_cons += 8;
+	cr_assert_eq(events(300), 0, "the backend notified a frontend that was not waiting");
+	/* the backend re-armed req_event once it had taken everything */
+	cr_assert_eq(r->sring->req_event, r->req_prod_pvt + 1, "req_event %u, req_prod %u",
+	    r->sring->req_event, r->req_prod_pvt);
+	/* a waiting frontend gets one */
+	r->sring->rsp_event = r->rsp_cons + 1;
+	q.id = 99;
+	bbf_push(&fe, 0, &q);
+	cr_assert_geq(events(2000), 1, "no event for a frontend waiting for its response");
+	cr_assert_eq(r->sring->rsp_prod, r->rsp_cons + 1);
 }
