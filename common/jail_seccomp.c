@@ -80,7 +80,8 @@ static const int jail_sys_sanitizer[] = {
 /* user-mode Linux: it runs its processes as its own ptraced children. */
 static const int jail_sys_uml[] = {
 	SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_ioctl, SYS_socket,
-	SYS_connect, SYS_bind, SYS_getsockopt, SYS_setsockopt, SYS_getsockname,
+	SYS_connect, SYS_bind, SYS_listen, SYS_accept4, SYS_accept, SYS_getsockopt,
+	SYS_setsockopt, SYS_getsockname,
 	SYS_sched_setaffinity, SYS_setrlimit, SYS_fchmod, SYS_fchown, SYS_renameat,
 	SYS_symlinkat, SYS_linkat, SYS_fsync, SYS_fdatasync, SYS_truncate, SYS_statfs,
 	SYS_fstatfs, SYS_utimensat, SYS_fchdir, SYS_chdir, SYS_umask, SYS_io_setup,

@@ -62,6 +62,8 @@ main(void)
 		shim_fail(&s, "control/shutdown");
 	if (shim_disks_init(&s, SHIM_DISKS_MS) < 0)
 		shim_fail(&s, "disks");
+	if (shim_net_init(&s, SHIM_DISKS_MS) < 0)
+		shim_fail(&s, "network");
 	/* UML must never hold the FUSE device: a kernel blocked on /vbd would then
 	 * keep its own server's connection alive and could not die */
 	if (fcntl(atoi(fusefd), F_SETFD, FD_CLOEXEC) < 0 || shim_fuse_init(&s, atoi(fusefd)) < 0)

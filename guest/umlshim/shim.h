@@ -21,6 +21,7 @@
 #include "guest.h"
 
 #define SHIM_MAX_DISKS	16
+#define SHIM_MAX_NICS	8
 #define SHIM_UML_DIR	"/tmp/uml"
 
 /* One disk as UML sees it: ubd<index>, served from /vbd/ubd<letter>. */
@@ -48,6 +49,11 @@ struct shim {
 int shim_disks_init(struct shim *s, int timeout_ms);
 /* The ubd name of a Xen disk name ("hda1", "xvda1", "/dev/hda1"), or NULL. */
 const char *shim_disks_ubd(const struct shim *s, const char *xen);
+
+/* shim_net.c: every vif as a uml_switch port UML's eth<devid> connects to. */
+int shim_net_init(struct shim *s, int timeout_ms);
+/* Adds UML's eth<devid>=daemon,... arguments through add. */
+void shim_net_args(void (*add)(void *arg, const char *fmt, ...), void *arg);
 
 /* shim_fuse.c: serves /vbd on fd (from hvd), one file per disk. */
 int shim_fuse_init(struct shim *s, int fd);

@@ -34,12 +34,11 @@ struct shim_uml_argv {
 	unsigned n;
 };
 
-static void
-shim_uml_add(struct shim_uml_argv *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-shim_uml_add(struct shim_uml_argv *v, const char *fmt, ...)
+/* One argument of UML's, printf-style (arg: the shim_uml_argv). */
+static void __attribute__((format(printf, 2, 3)))
+shim_uml_add(void *arg, const char *fmt, ...)
 {
+	struct shim_uml_argv *v = arg;
 	va_list ap;
 
 	if (v->n >= SHIM_UML_ARGS_MAX)
@@ -80,6 +79,7 @@ shim_uml_argv(struct shim *s, struct shim_uml_argv *v, const char *payload, cons
 	for (unsigned i = 0; i < s->s_ndisks; i++)
 		shim_uml_add(v, "ubd%u%s=/vbd/%s", i, s->s_disks[i].sd_ro ? "r" : "",
 		    s->s_disks[i].sd_name);
+	shim_net_args(shim_uml_add, v);
 	shim_uml_add(v, "con=null");
 	shim_uml_add(v, "ssl=null");
 	shim_uml_add(v, "ssl0=fd:0,fd:1");
