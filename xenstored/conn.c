@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -15,6 +16,19 @@
 struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct event_base *conn_evbase;
 static unsigned conn_next_id;
+
+/* The monotonic clock in ms. */
+static uint64_t
+conn_clock_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+uint64_t (*conn_clock)(void) = conn_clock_real;
+
+static void conn_update_throttle(struct conn *c);
 
 /* The loop connections schedule their deferred work on. */
 void
@@ -44,6 +58,35 @@ conn_kick_cb(evutil_socket_t fd, short what, void *arg)
 		conn_input(c);
 }
 
+/* Wakes a connection for its rate limit or its expiring events. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_expire(c);
+	conn_update_throttle(c);
+}
+
+/* Arms the timer for ms from now unless it is due sooner already. */
+static void
+conn_arm(struct conn *c, uint64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 }, due, now;
+
+	if (c->c_timer == NULL)
+		return;
+	if (event_pending(c->c_timer, EV_TIMEOUT, &due)) {
+		event_base_gettimeofday_cached(conn_evbase, &now);
+		timeradd(&now, &tv, &now);
+		if (timercmp(&due, &now, <))
+			return;
+	}
+	evtimer_add(c->c_timer, &tv);
+}
+
 /* A connection over any transport; sockets are privileged, rings are not. */
 struct conn *
 conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv)
@@ -60,8 +103,11 @@ conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv)
 	STAILQ_INIT(&c->c_out);
 	LIST_INIT(&c->c_watches);
 	LIST_INIT(&c->c_txns);
-	if (conn_evbase)
+	if (conn_evbase) {
 		c->c_kick = event_new(conn_evbase, -1, 0, conn_kick_cb, c);
+		c->c_timer = evtimer_new(conn_evbase, conn_timer_cb, c);
+	}
+	wrl_conn_new(c);
 	TAILQ_INSERT_TAIL(&conns, c, c_link);
 	return c;
 }
@@ -87,8 +133,12 @@ conn_free_now(struct conn *c)
 	watch_free_all(c);
 	while ((m = STAILQ_FIRST(&c->c_out)) != NULL) {
 		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
+		quota_mem_charge(c->c_domid, -(long)m->om_len);
 		free(m);
 	}
+	wrl_conn_gone(c);
+	if (c->c_timer)
+		event_free(c->c_timer);
 	if (c->c_ops->co_free)
 		c->c_ops->co_free(c);
 	domain_conn_gone(c);
@@ -106,11 +156,33 @@ conn_limit(const struct conn *c)
 	return c->c_priv ? quota.q_priv_outstanding : quota.q_outstanding;
 }
 
-/* Stops or resumes reading according to the reply backlog. */
+/*
+ * Should we stop reading? The reply backlog, a guest over its memory quota
+ * (looked at again every second) or in write-rate debt (until it is paid).
+ */
+static bool
+conn_blocked(struct conn *c)
+{
+	uint64_t ms;
+
+	if (c->c_out_count >= conn_limit(c))
+		return true;
+	if (quota_mem_over(c)) {
+		conn_arm(c, 1000);
+		return true;
+	}
+	if ((ms = wrl_delay_ms(c)) > 0) {
+		conn_arm(c, ms);
+		return true;
+	}
+	return false;
+}
+
+/* Stops or resumes reading according to the reply backlog and the guest limits. */
 static void
 conn_update_throttle(struct conn *c)
 {
-	bool over = c->c_out_count >= conn_limit(c);
+	bool over = conn_blocked(c);
 
 	if (over == c->c_throttled)
 		return;
@@ -128,6 +200,7 @@ conn_input(struct conn *c)
 	ssize_t n;
 	size_t need;
 
+	conn_update_throttle(c);
 	while (!c->c_dead && !c->c_throttled) {
 		if (c->c_in_have < sizeof(c->c_hdr)) {
 			n = c->c_ops->co_read(c, (char *)&c->c_hdr + c->c_in_have,
@@ -184,6 +257,7 @@ conn_output(struct conn *c)
 		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
 		c->c_out_count--;
 		c->c_out_bytes -= m->om_len;
+		quota_mem_charge(c->c_domid, -(long)m->om_len);
 		free(m);
 	}
 	if (c->c_ops->co_want_write)
@@ -200,6 +274,8 @@ conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t 
 
 	m->om_len = sizeof(*hdr) + alen + blen;
 	m->om_off = 0;
+	m->om_stamp = conn_clock();
+	quota_mem_charge(c->c_domid, m->om_len);
 	memcpy(m->om_data, hdr, sizeof(*hdr));
 	if (alen)
 		memcpy(m->om_data + sizeof(*hdr), a, alen);
@@ -278,4 +354,48 @@ conn_send_event(struct conn *c, const char *path, const char *token)
 	if (path[0] != '@' && c->c_out_count > 0 && conn_event_queued(c, path, pl, token, tl))
 		return;
 	conn_queue(c, &hdr, path, pl, token, tl);
+	if (!c->c_priv && quota.q_watch_event_ms && !STAILQ_EMPTY(&c->c_out))
+		conn_arm(c, quota.q_watch_event_ms);
+}
+
+/*
+ * Drops a guest's watch events still unsent after -w watch-event seconds
+ * (20 by default, as C xenstored): a guest that never reads its events holds
+ * neither memory nor its outstanding-request allowance for long. Replies stay,
+ * and so does a message already partly written.
+ */
+void
+conn_expire(struct conn *c)
+{
+	struct outmsg *m, *next;
+	const struct xsd_sockmsg *h;
+	uint64_t now = conn_clock(), oldest = 0;
+	unsigned dropped = 0;
+
+	if (c->c_priv || quota.q_watch_event_ms == 0)
+		return;
+	for (m = STAILQ_FIRST(&c->c_out); m != NULL; m = next) {
+		next = STAILQ_NEXT(m, om_link);
+		h = (const struct xsd_sockmsg *)m->om_data;
+		if (m->om_off != 0 || h->type != XS_WATCH_EVENT)
+			continue;
+		if (now - m->om_stamp < quota.q_watch_event_ms) {
+			if (oldest == 0 || m->om_stamp < oldest)
+				oldest = m->om_stamp;
+			continue;
+		}
+		STAILQ_REMOVE(&c->c_out, m, outmsg, om_link);
+		c->c_out_count--;
+		c->c_out_bytes -= m->om_len;
+		quota_mem_charge(c->c_domid, -(long)m->om_len);
+		free(m);
+		dropped++;
+	}
+	if (dropped)
+		log_debug("conn %u (dom%u): %u unread watch events expired", c->c_id, c->c_domid,
+		    dropped);
+	if (oldest)
+		conn_arm(c, oldest + quota.q_watch_event_ms - now);
+	if (dropped)
+		conn_update_throttle(c);
 }

@@ -66,9 +66,11 @@ control_quota(struct conn *c, struct req *r, const char *const *argv, int argc)
 		    "Nodes per Domain:         %u\nMax. Node Size:           %u\n"
 		    "Watches per Domain:       %u\nTransactions per Domain:  %u\n"
 		    "Nodes per Transaction:    %u\nOutstanding Requests:     %u\n"
-		    "Max. Path Length:         %u\nPermissions per Node:     %u\n",
+		    "Max. Path Length:         %u\nPermissions per Node:     %u\n"
+		    "Memory per Domain:        %u (soft %u)\nWatch Event Timeout (s): %u\n",
 		    quota.q_entries, quota.q_node_size, quota.q_watches, quota.q_txns,
-		    quota.q_tx_nodes, quota.q_outstanding, quota.q_path_max, quota.q_perms);
+		    quota.q_tx_nodes, quota.q_outstanding, quota.q_path_max, quota.q_perms,
+		    quota.q_mem_hard, quota.q_mem_soft, quota.q_watch_event_ms / 1000);
 		conn_reply_str(c, r, buf);
 		return 0;
 	}
@@ -79,7 +81,8 @@ control_quota(struct conn *c, struct req *r, const char *const *argv, int argc)
 			t += d->c_ntxns;
 		}
 	snprintf(buf, sizeof(buf), "Domain %lu:\nNodes:        %u\nWatches:      %u\n"
-	    "Transactions: %u\n", domid, db_domain_entries(domid), w, t);
+	    "Transactions: %u\nMemory:       %zu\n", domid, db_domain_entries(domid), w, t,
+	    quota_mem_used(domid));
 	conn_reply_str(c, r, buf);
 	return 0;
 }

@@ -20,6 +20,7 @@ db_account(const struct node *n, int delta)
 
 	if (owner < DOMID_MAX)
 		db_entries[owner] += delta;
+	quota_mem_charge(owner, delta * (long)node_mem_size(n));
 }
 
 /* A node with the given path and a copy of perms, no value, no children. */
@@ -119,6 +120,13 @@ node_record_size(const struct node *n)
 	return n->n_nperms * 4 + n->n_vlen + n->n_clen;
 }
 
+/* The bytes a node costs its owner's memory quota: its name and its record. */
+size_t
+node_mem_size(const struct node *n)
+{
+	return strlen(n->n_path) + node_record_size(n);
+}
+
 /* Creates the initial tree: /, /tool, /tool/xenstored, all n0. */
 void
 db_init(void)
@@ -168,6 +176,15 @@ db_remove(const char *path)
 		db_account(old, -1);
 		node_free(old);
 	}
+}
+
+/* Gives a stored node to another owner in place (-K), moving its accounting. */
+void
+db_chown(struct node *n, uint32_t owner)
+{
+	db_account(n, -1);
+	n->n_perms[0].domid = owner;
+	db_account(n, 1);
 }
 
 /* Nodes owned by domid, for the entries quota. */

@@ -95,6 +95,11 @@ dispatch(struct conn *c, const struct xsd_sockmsg *hdr, const char *data)
 		if ((r.r_tx = txn_find(c, hdr->tx_id)) == NULL)
 			goto out;
 	}
+	/* the write rate limit: stores outside a transaction, and commits */
+	if ((op->do_flags & OPF_WRITE) && (op->do_flags & OPF_TX) && hdr->tx_id == 0)
+		wrl_debit(c, false);
+	else if (hdr->type == XS_TRANSACTION_END && r.r_len > 0 && data[0] == 'T')
+		wrl_debit(c, true);
 	rc = op->do_fn(c, &r);
 out:
 	if (rc) {

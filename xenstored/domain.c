@@ -246,7 +246,7 @@ domain_collect_owned(struct node *n, void *arg)
 	if (n->n_perms[0].domid != o->domid)
 		return;
 	if (domain_keep_orphans) {
-		n->n_perms[0].domid = 0;
+		db_chown(n, 0);
 		return;
 	}
 	o->paths = xreallocarray(o->paths, o->n + 1, sizeof(char *));

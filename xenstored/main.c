@@ -28,7 +28,10 @@ main_usage(void)
 	    "  -t, --transaction <n>        transactions per connection (10)\n"
 	    "  -A, --perm-nb <n>            permissions per node (5)\n"
 	    "  -M, --path-max <n>           path length (2048)\n"
-	    "  -Q, --quota <what>=<n>       outstanding (20), transaction-nodes (1024)\n"
+	    "  -Q, --quota <what>=<n>       outstanding (20), transaction-nodes (1024),\n"
+	    "                               memory (2621440 bytes per domain, 0: off)\n"
+	    "  -q, --quota-soft memory=<n>  log a domain over n bytes (2097152)\n"
+	    "  -w, --timeout watch-event=<s> drop a guest's unread events after s (20, 0: never)\n"
 	    "  -K, --keep-orphans           give a dead domain's nodes to dom0\n"
 	    "  -D, --no-domain-init         accepted for compatibility\n"
 	    "  -v, -V, --verbose            debug logging\n");
@@ -52,6 +55,7 @@ main(int argc, char **argv)
 		{ "path-max", required_argument, NULL, 'M' },
 		{ "quota", required_argument, NULL, 'Q' },
 		{ "quota-soft", required_argument, NULL, 'q' },
+		{ "timeout", required_argument, NULL, 'w' },
 		{ "keep-orphans", no_argument, NULL, 'K' },
 		{ "no-domain-init", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -64,7 +68,7 @@ main(int argc, char **argv)
 	struct event_base *base;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "NF:T:s:E:S:W:t:A:M:Q:q:KDvVh", longopts,
+	while ((ch = getopt_long(argc, argv, "NF:T:s:E:S:W:t:A:M:Q:q:w:KDvVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		/* Xen's letters: -F is the pid file, -N stays in the foreground */
@@ -80,7 +84,14 @@ main(int argc, char **argv)
 			if (quota_set_named(optarg) < 0)
 				main_usage();
 			break;
-		case 'q': break;
+		case 'q':
+			if (quota_set_soft(optarg) < 0)
+				main_usage();
+			break;
+		case 'w':
+			if (quota_set_timeout(optarg) < 0)
+				main_usage();
+			break;
 		case 'K': domain_keep_orphans = true; break;
 		case 'D': break;
 		case 'v': case 'V': dopts.verbose = 1; break;

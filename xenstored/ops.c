@@ -83,6 +83,19 @@ op_read(struct conn *c, struct req *r)
 	return rc;
 }
 
+/* The memory quota for new nodes: their names, perms, value and names in parents. */
+static int
+ops_check_mem_create(const struct conn *c, char **missing, unsigned nmiss, unsigned nperms,
+    size_t len)
+{
+	long growth = len;
+	unsigned i;
+
+	for (i = 0; i < nmiss; i++)
+		growth += strlen(missing[i]) + nperms * 4 + strlen(path_basename(missing[i])) + 1;
+	return quota_mem_check(c, c->c_domid, growth);
+}
+
 /* Creates path and its missing parents, inheriting perms, owned by an unprivileged creator. */
 static int
 ops_create(struct conn *c, struct txn *t, const char *path, const void *val, size_t len)
@@ -108,6 +121,8 @@ ops_create(struct conn *c, struct txn *t, const char *path, const void *val, siz
 		goto out;
 	rc = ENOSPC;
 	if (!c->c_priv && acc_entries(t, c) + (int)nmiss > (int)quota.q_entries)
+		goto out;
+	if ((rc = ops_check_mem_create(c, missing, nmiss, anc->n_nperms, len)) != 0)
 		goto out;
 	parent = node_dup(anc);
 	for (i = nmiss; i-- > 0;) {
@@ -152,7 +167,8 @@ ops_write_node(struct conn *c, struct txn *t, const char *path, const void *val,
 		return 0;
 	nn = node_dup(n);
 	node_set_value(nn, val, len);
-	if ((rc = ops_check_size(c, nn)) != 0) {
+	if ((rc = ops_check_size(c, nn)) != 0 ||
+	    (rc = quota_mem_check(c, nn->n_perms[0].domid, (long)len - (long)n->n_vlen)) != 0) {
 		node_free(nn);
 		return rc;
 	}

@@ -1,7 +1,12 @@
-/* Quota settings: Xen 4.17's defaults and the -E -S -W -t -A -M -Q overrides. */
+/*
+ * Quota settings: Xen 4.17's defaults and the -E -S -W -t -A -M -Q -q -w
+ * overrides; and the per-domain memory account the memory quota checks.
+ */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "xenstored.h"
 
 struct quota quota = {
@@ -15,7 +20,15 @@ struct quota quota = {
 	.q_perms = 5,
 	.q_priv_outstanding = 1024,
 	.q_event_queue = 1024,
+	.q_mem_hard = 2 * 1024 * 1024 + 512 * 1024,
+	.q_mem_soft = 2 * 1024 * 1024,
+	.q_watch_event_ms = 20000,
 };
+
+/* Bytes each domain holds in the store: its nodes, watches, queued output. */
+static size_t quota_mem[DOMID_MAX];
+static time_t quota_mem_warned[DOMID_MAX];	/* last soft-quota warning */
+#define QUOTA_MEM_WARN_EVERY	10		/* seconds, as C xenstored */
 
 /* A positive decimal; -1 when malformed. */
 static long
@@ -49,7 +62,7 @@ quota_set_opt(int opt, const char *val)
 	return 0;
 }
 
-/* -Q what=value: outstanding, transaction-nodes, and the short options' long names. */
+/* -Q what=value: outstanding, transaction-nodes, memory, and the short options' long names. */
 int
 quota_set_named(const char *arg)
 {
@@ -62,7 +75,7 @@ quota_set_named(const char *arg)
 		{ "transactions", 't', NULL },
 		{ "permissions", 'A', NULL },
 		{ "path-max", 'M', NULL },
-		{ "memory", 0, NULL },
+		{ "memory", 0, &quota.q_mem_hard },
 	};
 	const char *eq = strchr(arg, '=');
 	size_t i;
@@ -78,7 +91,89 @@ quota_set_named(const char *arg)
 			*names[i].field = v;
 		else if (names[i].opt)
 			return quota_set_opt(names[i].opt, eq + 1);
-		return 0;	/* memory: accepted, not enforced */
+		return 0;
 	}
 	return -1;
+}
+
+/* "what=value" split; the value, or -1 when malformed or another name. */
+static long
+quota_named_value(const char *arg, const char *name)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || strlen(name) != (size_t)(eq - arg) || strncmp(arg, name, eq - arg))
+		return -1;
+	return quota_num(eq + 1);
+}
+
+/* -q memory=N: the soft memory quota (a warning in the log, nothing refused). */
+int
+quota_set_soft(const char *arg)
+{
+	long v = quota_named_value(arg, "memory");
+
+	if (v < 0)
+		return -1;
+	quota.q_mem_soft = v;
+	return 0;
+}
+
+/* -w watch-event=SECONDS: unread events of a guest older than this are dropped. */
+int
+quota_set_timeout(const char *arg)
+{
+	long v = quota_named_value(arg, "watch-event");
+
+	if (v < 0)
+		return -1;
+	quota.q_watch_event_ms = v * 1000;
+	return 0;
+}
+
+/* Adds (or with a negative delta, returns) bytes to a domain's account. */
+void
+quota_mem_charge(uint32_t domid, long delta)
+{
+	time_t now;
+
+	if (domid >= DOMID_MAX)
+		return;
+	if (delta < 0 && (size_t)-delta > quota_mem[domid])
+		quota_mem[domid] = 0;
+	else
+		quota_mem[domid] += delta;
+	if (delta <= 0 || domid == 0 || quota.q_mem_soft == 0 ||
+	    quota_mem[domid] <= quota.q_mem_soft)
+		return;
+	now = time(NULL);
+	if (now - quota_mem_warned[domid] < QUOTA_MEM_WARN_EVERY)
+		return;
+	quota_mem_warned[domid] = now;
+	log_warnx("dom%u uses %zu bytes of xenstore memory, over the soft quota of %u",
+	    domid, quota_mem[domid], quota.q_mem_soft);
+}
+
+/* The bytes a domain holds, for the quota command and the checks. */
+size_t
+quota_mem_used(uint32_t domid)
+{
+	return domid < DOMID_MAX ? quota_mem[domid] : 0;
+}
+
+/* ENOMEM when an unprivileged caller would grow domid's account past the hard quota. */
+int
+quota_mem_check(const struct conn *c, uint32_t domid, long growth)
+{
+	if (c->c_priv || quota.q_mem_hard == 0 || growth <= 0)
+		return 0;
+	return quota_mem_used(domid) + growth > quota.q_mem_hard ? ENOMEM : 0;
+}
+
+/* At or over the hard quota: the domain is not served until it drops below (C's rule). */
+bool
+quota_mem_over(const struct conn *c)
+{
+	return !c->c_priv && quota.q_mem_hard != 0 &&
+	    quota_mem_used(c->c_domid) >= quota.q_mem_hard;
 }

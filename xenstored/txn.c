@@ -155,6 +155,7 @@ txn_start(struct conn *c, uint32_t *id)
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
 	c->c_ntxns++;
+	wrl_txn_count(1);
 	*id = t->t_id;
 	return 0;
 }
@@ -192,6 +193,7 @@ txn_free(struct txn *t)
 
 	LIST_REMOVE(t, t_link);
 	t->t_conn->c_ntxns--;
+	wrl_txn_count(-1);
 	htab_foreach(&t->t_ents, txn_ent_free, NULL);
 	htab_free(&t->t_ents);
 	while ((er = STAILQ_FIRST(&t->t_events)) != NULL) {

@@ -57,6 +57,9 @@ watch_add(struct conn *c, const char *path, const char *token, bool relative)
 	if (!c->c_priv && c->c_nwatches >= quota.q_watches)
 		return E2BIG;
 	w = xcalloc(1, sizeof(*w));
+	if (quota_mem_check(c, c->c_domid, strlen(path) + strlen(token)))
+		return ENOMEM;
+	quota_mem_charge(c->c_domid, strlen(path) + strlen(token));
 	w->w_conn = c;
 	w->w_path = xstrdup(path);
 	w->w_token = xstrdup(token);
@@ -84,6 +87,7 @@ watch_free(struct watch *w)
 	w->w_conn->c_nwatches--;
 	watch_total--;
 	l = htab_get(&watch_index, w->w_path);
+	quota_mem_charge(w->w_conn->c_domid, -(long)(strlen(w->w_path) + strlen(w->w_token)));
 	if (l && LIST_EMPTY(l)) {
 		htab_del(&watch_index, w->w_path);
 		free(l);

@@ -53,10 +53,20 @@ struct quota {
 	unsigned q_perms;		/* -A perms per node */
 	unsigned q_priv_outstanding;	/* queued replies before a privileged client is throttled */
 	unsigned q_event_queue;		/* queued messages beyond which events are dropped */
+	unsigned q_mem_hard;		/* -Q memory: bytes a domain may hold (0: off) */
+	unsigned q_mem_soft;		/* -q memory: bytes over which the log warns */
+	unsigned q_watch_event_ms;	/* -w watch-event: unread guest events expire */
 };
 extern struct quota quota;
 int quota_set_opt(int opt, const char *val);
 int quota_set_named(const char *arg);
+int quota_set_soft(const char *arg);
+int quota_set_timeout(const char *arg);
+void quota_mem_charge(uint32_t domid, long delta);
+size_t quota_mem_used(uint32_t domid);
+struct conn;
+int quota_mem_check(const struct conn *c, uint32_t domid, long growth);
+bool quota_mem_over(const struct conn *c);
 
 struct conn;
 struct txn;
@@ -76,6 +86,7 @@ struct conn_ops {
 struct outmsg {
 	STAILQ_ENTRY(outmsg) om_link;
 	size_t om_len, om_off;
+	uint64_t om_stamp;		/* queued at (conn_clock ms): events expire */
 	char om_data[];
 };
 
@@ -116,6 +127,11 @@ struct conn {
 	uint32_t c_next_txid;
 	struct domain *c_domain;	/* ring connections */
 	uint64_t c_requests;
+	struct event *c_timer;		/* rate limit wake-up, event expiry */
+	/* write rate limit (wrl.c) */
+	int64_t c_wrl_credit;
+	uint64_t c_wrl_stamp;
+	bool c_wrl_logged;
 };
 TAILQ_HEAD(conn_list, conn);
 extern struct conn_list conns;
@@ -156,6 +172,7 @@ struct node *db_lookup(const char *path);
 /* Takes ownership of n, replaces any node at its path, bumps its generation. */
 void db_store(struct node *n);
 void db_remove(const char *path);
+void db_chown(struct node *n, uint32_t owner);
 unsigned db_domain_entries(uint32_t domid);
 unsigned db_count(void);
 uint64_t db_generation(void);
@@ -168,6 +185,7 @@ void node_set_perms(struct node *n, const struct xs_perm *perms, unsigned nperms
 void node_add_child(struct node *n, const char *name);
 void node_del_child(struct node *n, const char *name);
 size_t node_record_size(const struct node *n);
+size_t node_mem_size(const struct node *n);
 
 /* txn.c: transactions and the access layer every operation goes through */
 const struct node *acc_get(struct txn *t, const char *path);
@@ -207,7 +225,17 @@ unsigned watch_count(void);
 struct node *watch_special_node(const char *name);
 
 /* conn.c */
+/* wrl.c: the write rate limit */
+void wrl_conn_new(struct conn *c);
+void wrl_conn_gone(struct conn *c);
+void wrl_txn_count(int delta);
+void wrl_debit(struct conn *c, bool commit);
+uint64_t wrl_delay_ms(struct conn *c);
+int64_t wrl_reserve_now(void);
+
 void conn_setup(struct event_base *base);
+extern uint64_t (*conn_clock)(void);	/* monotonic ms; tests replace it */
+void conn_expire(struct conn *c);
 struct conn *conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv);
 void conn_input(struct conn *c);
 void conn_output(struct conn *c);

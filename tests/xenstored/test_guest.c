@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmalloc.h"
 #include "xst_mem.h"
 
 static struct xg *dom0, *gu;
@@ -341,4 +342,157 @@ Test(guest, identical_pending_events_are_merged)
 	while ((e = xg_event(gu)) != NULL)
 		n++;
 	cr_assert_eq(n, 2, "%d events", n);
+}
+
+/* The memory quota (-Q memory, 2.5 MiB): growth past it is ENOMEM, shrinking is fine. */
+Test(guest, quota_memory_per_domain)
+{
+	static char val[1901], tok[2001];
+	char p[64], want[64], *big;
+	int i;
+
+	quota.q_entries = 5000;		/* so memory, not the node count, is what runs out */
+	memset(val, 'm', sizeof(val) - 1);
+	memset(tok, 't', sizeof(tok) - 1);
+	for (i = 0; i < 5000; i++) {
+		/* 100 per directory keeps each parent under the node-size quota */
+		snprintf(p, sizeof(p), "data/d%d/m%d", i / 100, i % 100);
+		if (strcmp(G(XS_WRITE, p, val), "OK") != 0)
+			break;
+	}
+	ERR((void)0, "ENOMEM");
+	cr_assert_gt(i, 1300, "ENOMEM after only %d nodes", i);
+	cr_assert_leq(quota_mem_used(5), quota.q_mem_hard);
+	cr_assert_gt(quota_mem_used(5), quota.q_mem_hard - 4096);
+	ERR(G(XS_WATCH, "data", tok), "ENOMEM");
+	/* growing an existing node by one byte more than what is left */
+	quota.q_node_size = 8192;
+	big = xmalloc(1900 + quota.q_mem_hard - quota_mem_used(5) + 2);
+	memset(big, 'g', 1900 + quota.q_mem_hard - quota_mem_used(5) + 1);
+	big[1900 + quota.q_mem_hard - quota_mem_used(5) + 1] = '\0';
+	ERR(G(XS_WRITE, "data/d0/m0", big), "ENOMEM");
+	free(big);
+	OK(G(XS_WRITE, "data/d0/m0", ""));			/* shrinking it */
+	OK(G(XS_WRITE, "data/after", val));
+	OK(D0(XS_WRITE, "/local/domain/0/big", val));		/* dom0 is not limited */
+	snprintf(want, sizeof(want), "Memory:       %zu\n", quota_mem_used(5));
+	xg_call(dom0, XS_CONTROL, 0, "quota\0" "5\0", 8, &m);
+	cr_assert(strstr(m.body, want), "quota 5 says \"%s\", want \"%s\"", m.body, want);
+	/* everything it held is returned when it dies: a reused domid starts afresh */
+	domain_destroy(domain_find(5));
+	conn_free_now(gu->g_conn);
+	cr_assert_eq(quota_mem_used(5), 0, "%zu bytes left", quota_mem_used(5));
+}
+
+/* -K gives a dead domain's nodes to dom0 with their accounting. */
+Test(guest, keep_orphans_moves_the_accounts)
+{
+	OK(G(XS_WRITE, "data/kept", "v"));
+	cr_assert_gt(quota_mem_used(5), 0);
+	domain_keep_orphans = true;
+	domain_destroy(domain_find(5));
+	conn_free_now(gu->g_conn);
+	cr_assert_str_eq(D0(XS_READ, "/local/domain/5/data/kept", NULL), "v");
+	cr_assert_eq(db_domain_entries(5), 0);
+	cr_assert_eq(quota_mem_used(5), 0);
+}
+
+static uint64_t fake_now = 1000000;
+
+/* The clock the rate limit and the event expiry read, moved by the tests. */
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* Sends n guest writes in one go; how many were answered. */
+static unsigned
+send_writes(unsigned n)
+{
+	uint64_t before = gu->g_conn->c_requests;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		xg_send(gu, XS_WRITE, 0, "data/w\0v", 8);
+	return gu->g_conn->c_requests - before;
+}
+
+/* XSA-206: while a transaction is open a writing guest gets 200/s after its burst of 10. */
+Test(guest, write_rate_limit)
+{
+	struct xg *g6;
+
+	conn_clock = fake_clock;
+	/* made before the clock changed: restart its accounting on the fake clock */
+	wrl_conn_gone(gu->g_conn);
+	wrl_conn_new(gu->g_conn);
+	/* no transaction open anywhere: writes are free */
+	cr_assert_eq(send_writes(100), 100);
+	cr_assert_str_neq(D0(XS_TRANSACTION_START, "", NULL), "0");
+	/* now the burst (10 from the reserve, and the first write into debt) */
+	cr_assert_eq(send_writes(30), 11);
+	cr_assert(gu->g_conn->c_throttled);
+	cr_assert_eq(wrl_delay_ms(gu->g_conn), 5, "one write at 200/s");
+	fake_now += 5;
+	conn_input(gu->g_conn);
+	cr_assert_eq(gu->g_conn->c_requests, 100 + 12, "one more after 5 ms");
+	fake_now += 1000;
+	conn_input(gu->g_conn);
+	/* 1 s = 200 writes, capped at the burst of 10 plus what the reserve lends */
+	cr_assert_eq(gu->g_conn->c_requests, 100 + 30, "the queue drained");
+	/* the second saved in the common reserve is lent out, then it is debt again */
+	cr_assert_gt(wrl_reserve_now(), 100 * 1000);
+	cr_assert_lt(send_writes(1000), 1000);
+	cr_assert(gu->g_conn->c_throttled);
+	cr_assert_leq(wrl_reserve_now(), 0);
+	OK(D0(XS_WRITE, "/local/domain/0/x", "1"));	/* dom0 is never limited */
+	/* a second guest shares the rate: each gets half */
+	g6 = xg_new(6, false);
+	cr_assert_eq(wrl_delay_ms(gu->g_conn), 10, "two guests: 100/s each");
+	(void)g6;
+}
+
+/* C's -w watch-event (20 s): a guest's unread events go, its replies stay. */
+Test(guest, unread_watch_events_expire)
+{
+	int i, n = 0;
+	const char *e;
+	char p[64];
+
+	conn_clock = fake_clock;
+	OK(G(XS_WATCH, "data", "tok"));
+	cr_assert_str_eq(xg_event(gu), "data tok");
+	gu->g_blocked = true;
+	xg_send(gu, XS_READ, 0, "data\0", 5);		/* an unread reply */
+	for (i = 0; i < 30; i++) {
+		snprintf(p, sizeof(p), "/local/domain/5/data/k%d", i);
+		OK(D0(XS_WRITE, p, "v"));
+	}
+	fake_now += 19999;
+	conn_expire(gu->g_conn);
+	cr_assert_eq(gu->g_conn->c_out_count, 31, "nothing expires before 20 s");
+	OK(D0(XS_WRITE, "/local/domain/5/data/late", "v"));
+	fake_now += 1;
+	conn_expire(gu->g_conn);
+	cr_assert_eq(gu->g_conn->c_out_count, 2, "the reply and the young event stay");
+	gu->g_blocked = false;
+	conn_output(gu->g_conn);
+	cr_assert_eq(xg_next(gu, &m), 0);
+	cr_assert_eq(m.hdr.type, XS_READ, "the reply is still there");
+	while ((e = xg_event(gu)) != NULL) {
+		cr_assert_str_eq(e, "data/late tok");
+		n++;
+	}
+	cr_assert_eq(n, 1);
+	/* dom0's events never expire */
+	OK(D0(XS_WATCH, "/local/domain/5/data", "d0"));
+	cr_assert_str_eq(xg_event(dom0), "/local/domain/5/data d0");
+	dom0->g_blocked = true;
+	xg_send(dom0, XS_WRITE, 0, "/local/domain/5/data/k0\0w", 25);
+	fake_now += 60000;
+	conn_expire(dom0->g_conn);
+	dom0->g_blocked = false;
+	conn_output(dom0->g_conn);
+	cr_assert_str_eq(xg_event(dom0), "/local/domain/5/data/k0 d0");
 }

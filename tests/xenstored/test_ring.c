@@ -25,24 +25,36 @@ static struct hvt t;
 static pid_t xsd = -1;
 static struct xs *xs;
 
-static void
-setup(void)
-{
-	char path[160];
-	int i;
+static const char *xsd_extra[8];		/* more xenstored arguments, NULL-ended */
 
-	hvt_start(&t);
+/* Starts xenstored -N with xsd_extra and connects xs to it. */
+static void
+xsd_start(void)
+{
+	const char *argv[12] = { "xenstored", "-N" };
+	char path[160];
+	int i, n = 2;
+
+	for (i = 0; xsd_extra[i]; i++)
+		argv[n++] = xsd_extra[i];
 	xsd = fork();
 	cr_assert_geq(xsd, 0);
 	if (xsd == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execl(XST_XENSTORED, "xenstored", "-N", (char *)NULL);
+		execv(XST_XENSTORED, (char *const *)argv);
 		_exit(127);
 	}
 	snprintf(path, sizeof(path), "%s/xenstored/socket", t.rundir);
 	for (i = 0; i < 500 && (xs = xs_open(path)) == NULL; i++)
 		usleep(10000);
 	cr_assert_not_null(xs);
+}
+
+static void
+setup(void)
+{
+	hvt_start(&t);
+	xsd_start();
 }
 
 static void
@@ -300,4 +312,73 @@ Test(ring, shutdown_fires_release_domain_once_until_resume)
 	v = xs_check_watch(xs);
 	cr_assert_null(v);
 	free(v);
+}
+
+/* Unread events expire after -w watch-event seconds: 1 here. */
+static void
+setup_expire(void)
+{
+	xsd_extra[0] = "-w";
+	xsd_extra[1] = "watch-event=1";
+	setup();
+}
+
+/* The Memory line of "quota <domid>": nodes, watches and queued output. */
+static long
+quota_memory(hv_domid_t domid)
+{
+	char id[16], *out, *mem;
+	const char *argv[] = { "quota", id };
+	long v;
+
+	snprintf(id, sizeof(id), "%u", domid);
+	out = xs_control(xs, argv, 2);
+	cr_assert_not_null(out);
+	mem = strstr(out, "Memory:");
+	cr_assert_not_null(mem, "%s", out);
+	v = strtol(mem + 7, NULL, 10);
+	free(out);
+	return v;
+}
+
+Test(ringexp, unread_events_expire_in_the_daemon, .init = setup_expire, .fini = teardown,
+    .timeout = 60)
+{
+	struct guest g = { 0 };
+	struct xsd_sockmsg h;
+	char buf[4200], home[64], p[160];
+	struct xs_perm own;
+	long full, now;
+	int i, events = 0;
+
+	guest_new(&g);
+	snprintf(home, sizeof(home), "/local/domain/%u", g.domid);
+	own = (struct xs_perm){ g.domid, XS_PERM_NONE };
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	snprintf(p, sizeof(p), "%s%c%s", home, 0, "tok");
+	cr_assert_eq(guest_call(&g, XS_WATCH, p, strlen(home) + 5, buf), XS_WATCH);
+	/* 200 distinct events, 16 KiB: the 1 KiB ring fills, the rest waits in the daemon */
+	for (i = 0; i < 200; i++) {
+		snprintf(p, sizeof(p), "%s/a-rather-long-name-so-the-ring-fills-%03d", home, i);
+		cr_assert_eq(xs_write(xs, 0, p, "v", 1), 0);
+	}
+	full = quota_memory(g.domid);
+	/* the guest reads nothing: its queued events go after a second */
+	for (i = 0; i < 1000 && (now = quota_memory(g.domid)) > full - 10000; i++)
+		usleep(10000);
+	cr_assert_leq(now, full - 10000, "queued events never expired (%ld -> %ld)", full, now);
+	/* the guest reads again: what was in the ring, then new events flow */
+	cr_assert_eq(xs_write(xs, 0, home, "fresh", 5), 0);
+	for (;;) {
+		guest_get(&g, &h, sizeof(h));
+		cr_assert_leq(h.len, XENSTORE_PAYLOAD_MAX);
+		guest_get(&g, buf, h.len);
+		buf[h.len] = '\0';
+		cr_assert_eq(h.type, XS_WATCH_EVENT);
+		if (strcmp(buf, home) == 0 && events > 0)
+			break;
+		events++;
+	}
+	cr_assert_lt(events, 50, "%d of 200 events were delivered", events);
 }

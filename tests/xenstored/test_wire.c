@@ -1,5 +1,6 @@
 /* xenstored over its unix socket (a privileged client): every message type. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,4 +601,33 @@ Test(wireopt, path_max_override, .timeout = 20)
 		xst_daemon_stop(&pd);
 		cr_assert_neq(access(pid, F_OK), 0, "pid file left behind");
 	}
+}
+
+/* -Q memory, -q memory and -w watch-event set the limits the quota command shows. */
+Test(wireopt, memory_quota_and_event_timeout_options, .timeout = 20)
+{
+	struct xst_daemon od;
+	const char *a[] = { "-Q", "memory=300000", "--quota-soft", "memory=200000",
+		"--timeout", "watch-event=7", NULL };
+	int ofd, status;
+	pid_t pid;
+
+	xst_daemon_start(&od, a);
+	ofd = xst_connect(od.sock);
+	xst_call(ofd, XS_CONTROL, 0, "quota", 6, &m);
+	cr_assert(strstr(m.body, "Memory per Domain:        300000 (soft 200000)"), "%s", m.body);
+	cr_assert(strstr(m.body, "Watch Event Timeout (s): 7"), "%s", m.body);
+	close(ofd);
+	xst_daemon_stop(&od);
+	/* a bad value is a usage error, not a silent default */
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 2);
+		execl(XST_XENSTORED, "xenstored", "-N", "-w", "watch-event=soon", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
 }

@@ -62,6 +62,8 @@ xg_send(struct xg *g, uint32_t type, uint32_t tx, const void *p, size_t len)
 {
 	struct xsd_sockmsg h = { type, 0, tx, len };
 
+	if (g->g_in_off == g->g_in_len)		/* all consumed: reuse the buffer */
+		g->g_in_off = g->g_in_len = 0;
 	cr_assert_leq(g->g_in_len + sizeof(h) + len, XG_BUF);
 	memcpy(g->g_in + g->g_in_len, &h, sizeof(h));
 	memcpy(g->g_in + g->g_in_len + sizeof(h), p, len);
