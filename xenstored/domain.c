@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <xen/xen.h>
@@ -26,6 +28,8 @@
 
 bool domain_keep_orphans;
 static LIST_HEAD(, domain) domains = LIST_HEAD_INITIALIZER(domains);
+/* By domid: a lookup per guest request and per INTRODUCE/RELEASE must not walk the list. */
+static struct domain *domain_by_id[DOMID_MAX];
 static struct event_base *domain_base;
 static struct hv *domain_hv;
 static struct hv_evtchn *domain_xce;
@@ -33,18 +37,32 @@ static struct event *domain_virq_ev, *domain_retry_ev;
 static int domain_virq_port = -1;
 
 static void domain_check_all(void);
+static void domain_unwatch_pid(struct domain *d);
 void domain_destroy(struct domain *d);
 
 /* The introduced domain with that id, or NULL. */
 struct domain *
 domain_find(uint32_t domid)
 {
-	struct domain *d;
+	return domid < DOMID_MAX ? domain_by_id[domid] : NULL;
+}
 
-	LIST_FOREACH(d, &domains, d_link)
-		if (d->d_domid == domid)
-			return d;
-	return NULL;
+/* Links a domain into the list and the table. */
+static void
+domain_link(struct domain *d)
+{
+	LIST_INSERT_HEAD(&domains, d, d_link);
+	if (d->d_domid < DOMID_MAX)
+		domain_by_id[d->d_domid] = d;
+}
+
+/* Unlinks a domain from the list and the table. */
+static void
+domain_unlink(struct domain *d)
+{
+	LIST_REMOVE(d, d_link);
+	if (d->d_domid < DOMID_MAX && domain_by_id[d->d_domid] == d)
+		domain_by_id[d->d_domid] = NULL;
 }
 
 /* The target a domain acts for (SET_TARGET), or DOMID_NONE. */
@@ -184,9 +202,10 @@ domain_adopt(uint32_t domid, struct conn *c)
 	d->d_conn = c;
 	d->d_local_port = -1;
 	d->d_target = DOMID_NONE;
+	d->d_pidfd = -1;
 	if (c)
 		c->c_domain = d;
-	LIST_INSERT_HEAD(&domains, d, d_link);
+	domain_link(d);
 	return d;
 }
 
@@ -284,50 +303,131 @@ domain_destroy(struct domain *d)
 {
 	uint32_t domid = d->d_domid;
 
-	LIST_REMOVE(d, d_link);
+	domain_unlink(d);
 	if (d->d_conn) {
 		d->d_conn->c_domain = NULL;
 		conn_kill(d->d_conn);
 	}
 	domain_unbind(d);
+	domain_unwatch_pid(d);
 	if (domain_hv && d->d_intf)
 		hv_foreign_forget(domain_hv, domid);
 	free(d);
 	domain_forget_nodes(domid);
 	watch_fire_special("@releaseDomain");
+	watch_fire_special_domain("@releaseDomain", domid);
 }
 
-/* VIRQ_DOM_EXC: find shut-down and dead domains among the introduced ones. */
+/*
+ * Asks hvd about one domain: destroys it when gone, reports a new shutdown
+ * (@releaseDomain/<domid> here, @releaseDomain by the caller). Returns 1 when
+ * @releaseDomain is due, and sets *alive when the domain still runs.
+ */
+static int
+domain_check_one(struct domain *d, bool *alive)
+{
+	struct hv_dominfo info;
+
+	*alive = false;
+	if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0) {
+		if (errno != ENOENT && errno != ESRCH) {
+			log_warn("getinfo dom%u", d->d_domid);
+			*alive = true;
+			return 0;
+		}
+		info.flags = HV_DOMINF_DYING;
+	}
+	if (info.flags & HV_DOMINF_DYING) {
+		log_info("dom%u is gone", d->d_domid);
+		domain_destroy(d);
+		return 0;
+	}
+	if ((info.flags & (HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED)) == 0) {
+		*alive = true;
+		return 0;
+	}
+	if (d->d_shutdown_reported)
+		return 0;
+	d->d_shutdown_reported = true;
+	watch_fire_special_domain("@releaseDomain", d->d_domid);
+	return 1;
+}
+
+/* Stops watching the guest's process. */
+static void
+domain_unwatch_pid(struct domain *d)
+{
+	if (d->d_pid_ev)
+		event_free(d->d_pid_ev);
+	d->d_pid_ev = NULL;
+	if (d->d_pidfd >= 0)
+		close(d->d_pidfd);
+	d->d_pidfd = -1;
+}
+
+/*
+ * The guest's process ended: every shutdown, crash and destroy ends it, so
+ * this domain alone is asked about. If hvd has not recorded why yet, its
+ * VIRQ_DOM_EXC follows and checks the domain then.
+ */
+static void
+domain_pid_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct domain *d = arg;
+	bool alive;
+
+	(void)fd;
+	(void)what;
+	domain_unwatch_pid(d);
+	d->d_exited = true;
+	if (domain_hv != NULL && domain_check_one(d, &alive))
+		watch_fire_special("@releaseDomain");
+}
+
+/*
+ * Watches the guest's process through a pidfd, so VIRQ_DOM_EXC (raised for
+ * every domain's shutdown and destroy) need not ask hvd about every domain:
+ * that cost each create and destroy a round trip per running domain. Without
+ * a pidfd (no process yet, another pid namespace) the domain is checked at
+ * every VIRQ as before.
+ */
+static void
+domain_watch_pid(struct domain *d)
+{
+	struct hv_dominfo info, again;
+	int fd;
+
+	if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0 || info.pid <= 0)
+		return;
+	if ((fd = syscall(SYS_pidfd_open, info.pid, 0)) < 0)
+		return;
+	/* the pid must still be the guest's (not reused since the first answer) */
+	if (hv_domain_getinfo(domain_hv, d->d_domid, &again) < 0 || again.pid != info.pid) {
+		close(fd);
+		return;
+	}
+	d->d_pidfd = fd;
+	d->d_pid_ev = event_new(domain_base, fd, EV_READ, domain_pid_cb, d);
+	if (d->d_pid_ev == NULL || event_add(d->d_pid_ev, NULL) < 0)
+		fatalx("domain_watch_pid: libevent");
+}
+
+/* VIRQ_DOM_EXC: asks hvd about the domains no pidfd watches and those whose process ended. */
 static void
 domain_check_all(void)
 {
 	struct domain *d, *next;
-	struct hv_dominfo info;
-	bool notify = false;
+	bool notify = false, alive;
 
 	if (domain_hv == NULL)
 		return;
 	for (d = LIST_FIRST(&domains); d; d = next) {
 		next = LIST_NEXT(d, d_link);
-		if (d->d_intf == NULL)
+		if (d->d_intf == NULL || (d->d_pidfd >= 0 && !d->d_exited) ||
+		    (d->d_exited && d->d_shutdown_reported))
 			continue;
-		if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0) {
-			if (errno != ENOENT && errno != ESRCH) {
-				log_warn("getinfo dom%u", d->d_domid);
-				continue;
-			}
-			info.flags = HV_DOMINF_DYING;
-		}
-		if (info.flags & HV_DOMINF_DYING) {
-			log_info("dom%u is gone", d->d_domid);
-			domain_destroy(d);
-			continue;
-		}
-		if ((info.flags & (HV_DOMINF_SHUTDOWN | HV_DOMINF_CRASHED)) &&
-		    !d->d_shutdown_reported) {
-			d->d_shutdown_reported = true;
+		if (domain_check_one(d, &alive))
 			notify = true;
-		}
 	}
 	if (notify)
 		watch_fire_special("@releaseDomain");
@@ -373,7 +473,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	if (domain_bind(d, port) < 0) {
 		int e = errno;
 
-		LIST_REMOVE(d, d_link);
+		domain_unlink(d);
 		hv_foreign_forget(domain_hv, domid);
 		free(d);
 		return e ? e : EINVAL;
@@ -384,6 +484,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	intf->error = XENSTORE_ERROR_NONE;
 	c = ring_conn_new(d);
 	d->d_conn = c;
+	domain_watch_pid(d);
 	log_info("dom%u introduced (mfn %llu, port %u)", domid, (unsigned long long)mfn, port);
 	watch_fire_special("@introduceDomain");
 	hv_evtchn_notify(domain_xce, d->d_local_port);
@@ -549,8 +650,9 @@ domain_shutdown(void)
 	struct domain *d;
 
 	while ((d = LIST_FIRST(&domains)) != NULL) {
-		LIST_REMOVE(d, d_link);
+		domain_unlink(d);
 		domain_unbind(d);
+		domain_unwatch_pid(d);
 		free(d);
 	}
 	if (domain_virq_ev)

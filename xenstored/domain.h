@@ -23,6 +23,9 @@ struct domain {
 	struct event *d_ev;
 	uint32_t d_target;
 	bool d_shutdown_reported;
+	int d_pidfd;			/* the guest's process, -1: none (checked at every VIRQ) */
+	struct event *d_pid_ev;
+	bool d_exited;			/* its process ended before hvd said why */
 };
 
 /* Signals the guest's event channel. */

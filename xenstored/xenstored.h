@@ -221,10 +221,10 @@ int watch_remove(struct conn *c, const char *path, const char *token);
 void watch_free_all(struct conn *c);
 void watch_fire(const char *path, bool exact, const struct xs_perm *perms, unsigned nperms);
 void watch_fire_special(const char *name);
+void watch_fire_special_domain(const char *name, uint32_t domid);
 unsigned watch_count(void);
 struct node *watch_special_node(const char *name);
 
-/* conn.c */
 /* wrl.c: the write rate limit */
 void wrl_conn_new(struct conn *c);
 void wrl_conn_gone(struct conn *c);
@@ -233,9 +233,10 @@ void wrl_debit(struct conn *c, bool commit);
 uint64_t wrl_delay_ms(struct conn *c);
 int64_t wrl_reserve_now(void);
 
-void conn_setup(struct event_base *base);
+/* conn.c */
 extern uint64_t (*conn_clock)(void);	/* monotonic ms; tests replace it */
 void conn_expire(struct conn *c);
+void conn_setup(struct event_base *base);
 struct conn *conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv);
 void conn_input(struct conn *c);
 void conn_output(struct conn *c);
