@@ -29,6 +29,10 @@ char *dom_find_name(struct xs *xs, hv_domid_t domid);
 int dom_find(struct xs *xs, struct hv *hv, const char *arg, hv_domid_t *domid);
 /* Whether a live domain already carries name (its domid in *domid). */
 int dom_find_by_name(struct xs *xs, struct hv *hv, const char *name, hv_domid_t *domid);
+#define DOM_FIND_INDEX "/tool/xl/name"	/* <name> = domid, for names of path characters */
+int dom_find_index_path(char *buf, size_t len, const char *name);
+int dom_find_index_set(struct xs *xs, const char *name, hv_domid_t domid);
+void dom_find_index_drop(struct xs *xs, const char *name, hv_domid_t domid);
 /* Every domain hvd knows, in domid order; malloc'd, count in *n. */
 struct hv_dominfo *dom_find_all(struct hv *hv, unsigned *n);
 

@@ -139,6 +139,9 @@ dom_layout_roots(const struct dom_layout *l, const char *dp, const char *vm, con
 	dom_ops_perms(&o, vm, 0, l->dl_domid);
 	dom_ops_mkdir(&o, lp);
 	dom_ops_perms(&o, lp, 0, 0);
+	/* the name index (dom_find.c): found by name in one lookup, not by listing all */
+	if (dom_find_index_path(p, sizeof(p), l->dl_cfg->cd_name) == 0)
+		dom_ops_printf(&o, p, "%u", l->dl_domid);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if ((i == 1 && l->dl_cfg->cd_ndisks == 0) || (i == 2 && l->dl_cfg->cd_nnics == 0))
 			continue;
@@ -186,8 +189,12 @@ void
 dom_layout_remove(struct xs *xs, hv_domid_t domid)
 {
 	static const char *const kinds[] = { "vbd", "vif", "console", NULL };
-	char p[128], *vm;
+	char p[128], *vm, *name;
 
+	if ((name = dom_find_name(xs, domid)) != NULL) {
+		dom_find_index_drop(xs, name, domid);
+		free(name);
+	}
 	snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
 	vm = dom_xs_read(xs, p);
 	if (vm && strncmp(vm, "/vm/", 4) == 0 && !strchr(vm + 4, '/'))

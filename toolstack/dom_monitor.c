@@ -1,5 +1,5 @@
 /*
- * The per-domain monitor (xl's background process): watches @releaseDomain,
+ * The per-domain monitor (xl's background process): watches @releaseDomain/<domid>,
  * re-reads the domain's info from hvd, and on shutdown applies the stored
  * config's on_poweroff / on_reboot / on_crash / on_watchdog action. A domain
  * that dies again within restart_interval seconds of its restart is not
@@ -90,6 +90,8 @@ dom_monitor_preserve_renamed(struct dom_monitor *m, const char *name)
 	dom_xs_write(m->dm_xs, XS_TX_NONE, p, vm);
 	snprintf(p, sizeof(p), "/local/domain/%u/name", m->dm_domid);
 	dom_xs_write(m->dm_xs, XS_TX_NONE, p, newname);
+	dom_find_index_drop(m->dm_xs, name, m->dm_domid);
+	dom_find_index_set(m->dm_xs, newname, m->dm_domid);
 	dom_store_set(m->dm_domid, "name", newname);
 	dom_store_set(m->dm_domid, "uuid", uuid);
 	log_info("Domain %u renamed to %s and preserved", m->dm_domid, newname);
@@ -177,17 +179,39 @@ out:
 	return rc;
 }
 
+/*
+ * Watches @releaseDomain/<domid> (xenstored fires it beside @releaseDomain for
+ * that domain alone), so a monitor wakes for its own domain, not for each of
+ * the n others; the poll interval still catches anything missed.
+ */
+static void
+dom_monitor_watch(struct dom_monitor *m, hv_domid_t *watched)
+{
+	char path[64];
+
+	if (*watched == m->dm_domid)
+		return;
+	if (*watched != DOMID_INVALID) {
+		snprintf(path, sizeof(path), "@releaseDomain/%u", *watched);
+		xs_unwatch(m->dm_xs, path, DOM_MONITOR_TOKEN);
+	}
+	snprintf(path, sizeof(path), "@releaseDomain/%u", m->dm_domid);
+	if (xs_watch(m->dm_xs, path, DOM_MONITOR_TOKEN) < 0)
+		log_warn("cannot watch %s; polling instead", path);
+	*watched = m->dm_domid;
+}
+
 /* The monitor's loop; returns the exit status. */
 static int
 dom_monitor_loop(struct dom_monitor *m, const char *name)
 {
 	struct hv_dominfo info;
+	hv_domid_t watched = DOMID_INVALID;
 
 	log_info("Waiting for domain %s (domid %u) to die [pid %ld]", name, m->dm_domid,
 	    (long)getpid());
-	if (xs_watch(m->dm_xs, "@releaseDomain", DOM_MONITOR_TOKEN) < 0)
-		log_warn("cannot watch @releaseDomain; polling instead");
 	for (;;) {
+		dom_monitor_watch(m, &watched);
 		if (dom_monitor_wait(m) < 0)
 			return 1;
 		if (hv_domain_getinfo(m->dm_hv, m->dm_domid, &info) < 0) {

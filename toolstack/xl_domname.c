@@ -75,7 +75,7 @@ xl_rename_exec(struct xl_ctx *ctx, struct xl_args *a)
 {
 	const char *new = a->xa_argv[1];
 	hv_domid_t domid, other;
-	char path[64], *vm, *p;
+	char path[64], *vm, *p, *old;
 
 	if (dom_find(ctx->xc_xs, ctx->xc_hv, a->xa_argv[0], &domid) < 0)
 		return 1;
@@ -87,11 +87,17 @@ xl_rename_exec(struct xl_ctx *ctx, struct xl_args *a)
 		log_warnx("domain with name '%s' already exists (domid %u)", new, other);
 		return 1;
 	}
+	old = dom_find_name(ctx->xc_xs, domid);
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
 	if (dom_xs_write(ctx->xc_xs, XS_TX_NONE, path, new) < 0) {
 		log_warn("cannot rename domain %u: %s", domid, path);
+		free(old);
 		return 1;
 	}
+	if (old != NULL)
+		dom_find_index_drop(ctx->xc_xs, old, domid);
+	free(old);
+	dom_find_index_set(ctx->xc_xs, new, domid);
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
 	if ((vm = dom_xs_read(ctx->xc_xs, path)) != NULL) {
 		xasprintf(&p, "%s/name", vm);
