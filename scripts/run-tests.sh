@@ -25,7 +25,7 @@ fi
 ninja -C "$dir"
 
 rc=0
-meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
+meson test -C "$dir" --print-errorlogs --num-processes 2 --no-suite scale || rc=$?
 
 # Each Criterion binary prints its synthesis line into the log; show them, then
 # one plain total line.

@@ -22,6 +22,8 @@
 
 #define DOM_MONITOR_TOKEN	"xl-monitor"
 #define DOM_MONITOR_POLL_MS	1000	/* re-check even without an event */
+#define DOM_MONITOR_QUICK_MS	10	/* ... and this often for a while after one */
+#define DOM_MONITOR_QUICK_N	50
 #define DOM_MONITOR_LOGS	10	/* old logs kept: xl-<name>.log.1 ... .10 */
 
 struct dom_monitor {
@@ -34,17 +36,27 @@ struct dom_monitor {
 
 enum { DOM_MONITOR_DONE, DOM_MONITOR_CONTINUE };
 
-/* Waits for a watch event or the poll interval; -1 when xenstored went away. */
+/*
+ * Waits for a watch event or the poll interval; -1 when xenstored went away.
+ * After an event it polls briefly for a while: xl destroy releases the domain
+ * in xenstored (our event) before hvd destroys it, and nothing fires after.
+ */
 static int
 dom_monitor_wait(struct dom_monitor *m)
 {
 	struct pollfd pfd = { .fd = xs_fd(m->dm_xs), .events = POLLIN };
+	static int quick;
 	char **ev;
 
-	if (poll(&pfd, 1, DOM_MONITOR_POLL_MS) < 0 && errno != EINTR)
+	if (poll(&pfd, 1, quick > 0 ? DOM_MONITOR_QUICK_MS : DOM_MONITOR_POLL_MS) < 0 &&
+	    errno != EINTR)
 		return -1;
-	while ((ev = xs_check_watch(m->dm_xs)) != NULL)
+	if (quick > 0)
+		quick--;
+	while ((ev = xs_check_watch(m->dm_xs)) != NULL) {
+		quick = DOM_MONITOR_QUICK_N;
 		free(ev);
+	}
 	if (errno != EAGAIN) {
 		log_warn("lost the connection to xenstored");
 		return -1;
