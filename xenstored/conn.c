@@ -137,6 +137,9 @@ conn_free_now(struct conn *c)
 		free(m);
 	}
 	wrl_conn_gone(c);
+	if (c->c_ops->co_publish)
+		persist_gconn_gone(c->c_domid);
+	free(c->c_jr_last);
 	if (c->c_timer)
 		event_free(c->c_timer);
 	if (c->c_ops->co_free)
@@ -193,9 +196,26 @@ conn_update_throttle(struct conn *c)
 		event_active(c->c_kick, 0, 0);
 }
 
-/* Reads and dispatches whole messages until the transport runs dry. */
+static void conn_input_loop(struct conn *c);
+
+/*
+ * Reads and dispatches whole messages until the transport runs dry. With the
+ * state on disk, replies wait until the journal entry for the requests is
+ * written, and only then does a guest see its requests consumed.
+ */
 void
 conn_input(struct conn *c)
+{
+	persist_hold();
+	conn_input_loop(c);
+	persist_release();
+	if (!persist_holding() && !c->c_dead && c->c_ops->co_publish)
+		c->c_ops->co_publish(c);
+}
+
+/* conn_input's work. */
+static void
+conn_input_loop(struct conn *c)
 {
 	ssize_t n;
 	size_t need;
@@ -243,6 +263,11 @@ conn_output(struct conn *c)
 	struct outmsg *m;
 	ssize_t n;
 
+	if (persist_holding()) {
+		c->c_out_held = true;
+		return;
+	}
+	persist_flush();
 	while (!c->c_dead && (m = STAILQ_FIRST(&c->c_out)) != NULL) {
 		n = c->c_ops->co_write(c, m->om_data + m->om_off, m->om_len - m->om_off);
 		if (n < 0) {
@@ -252,6 +277,7 @@ conn_output(struct conn *c)
 		if (n == 0)
 			break;
 		m->om_off += n;
+		c->c_out_sent += n;
 		if (m->om_off < m->om_len)
 			continue;
 		STAILQ_REMOVE_HEAD(&c->c_out, om_link);
@@ -274,6 +300,7 @@ conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t 
 
 	m->om_len = sizeof(*hdr) + alen + blen;
 	m->om_off = 0;
+	m->om_raw = false;
 	m->om_stamp = conn_clock();
 	quota_mem_charge(c->c_domid, m->om_len);
 	memcpy(m->om_data, hdr, sizeof(*hdr));
@@ -284,7 +311,31 @@ conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t 
 	STAILQ_INSERT_TAIL(&c->c_out, m, om_link);
 	c->c_out_count++;
 	c->c_out_bytes += m->om_len;
+	if (c->c_ops->co_publish)
+		persist_touch();	/* a guest's output is journaled */
 	conn_output(c);
+}
+
+/* A guest's unsent output as read back from the journal, to go out first. */
+void
+conn_restore_output(struct conn *c, const void *p, size_t len, uint32_t at)
+{
+	struct outmsg *m;
+
+	c->c_out_sent = c->c_jr_out_end = at;
+	if (len == 0)
+		return;
+	m = xmalloc(sizeof(*m) + len);
+	m->om_len = len;
+	m->om_off = 0;
+	m->om_raw = true;
+	m->om_stamp = conn_clock();
+	memcpy(m->om_data, p, len);
+	STAILQ_INSERT_HEAD(&c->c_out, m, om_link);
+	c->c_out_count++;
+	c->c_out_bytes += len;
+	c->c_jr_out_end = at + len;
+	quota_mem_charge(c->c_domid, len);
 }
 
 /* A reply echoing the request's req_id and tx_id; over-long replies become E2BIG. */
@@ -329,7 +380,7 @@ conn_event_queued(const struct conn *c, const char *path, size_t pl, const char 
 
 	STAILQ_FOREACH(m, &c->c_out, om_link) {
 		h = (const struct xsd_sockmsg *)m->om_data;
-		if (m->om_off == 0 && h->type == XS_WATCH_EVENT && h->len == pl + tl &&
+		if (m->om_off == 0 && !m->om_raw && h->type == XS_WATCH_EVENT && h->len == pl + tl &&
 		    memcmp(m->om_data + sizeof(*h), path, pl) == 0 &&
 		    memcmp(m->om_data + sizeof(*h) + pl, token, tl) == 0)
 			return true;
@@ -377,7 +428,7 @@ conn_expire(struct conn *c)
 	for (m = STAILQ_FIRST(&c->c_out); m != NULL; m = next) {
 		next = STAILQ_NEXT(m, om_link);
 		h = (const struct xsd_sockmsg *)m->om_data;
-		if (m->om_off != 0 || h->type != XS_WATCH_EVENT)
+		if (m->om_off != 0 || m->om_raw || h->type != XS_WATCH_EVENT)
 			continue;
 		if (now - m->om_stamp < quota.q_watch_event_ms) {
 			if (oldest == 0 || m->om_stamp < oldest)
@@ -391,9 +442,12 @@ conn_expire(struct conn *c)
 		free(m);
 		dropped++;
 	}
-	if (dropped)
+	if (dropped) {
 		log_debug("conn %u (dom%u): %u unread watch events expired", c->c_id, c->c_domid,
 		    dropped);
+		c->c_jr_out_full = true;
+		persist_touch();
+	}
 	if (oldest)
 		conn_arm(c, oldest + quota.q_watch_event_ms - now);
 	if (dropped)

@@ -151,12 +151,35 @@ db_lookup(const char *path)
 	return htab_get(&db_nodes, path);
 }
 
+/* Stores n as read back from disk, with its own generation. */
+void
+db_store_raw(struct node *n, uint64_t gen)
+{
+	struct node *old;
+
+	n->n_gen = gen;
+	db_account(n, 1);
+	old = htab_put(&db_nodes, n->n_path, n);
+	if (old) {
+		db_account(old, -1);
+		node_free(old);
+	}
+}
+
+/* The store generation as read back from disk. */
+void
+db_set_generation(uint64_t gen)
+{
+	db_gen = gen;
+}
+
 /* Stores n, replacing the old record and bumping the generation. */
 void
 db_store(struct node *n)
 {
 	struct node *old;
 
+	persist_node_dirty(n->n_path);
 	n->n_gen = ++db_gen;
 	db_account(n, 1);
 	old = htab_put(&db_nodes, n->n_path, n);
@@ -172,6 +195,7 @@ db_remove(const char *path)
 {
 	struct node *old = htab_del(&db_nodes, path);
 
+	persist_node_dirty(path);
 	if (old) {
 		db_account(old, -1);
 		node_free(old);
@@ -182,6 +206,7 @@ db_remove(const char *path)
 void
 db_chown(struct node *n, uint32_t owner)
 {
+	persist_node_dirty(n->n_path);
 	db_account(n, -1);
 	n->n_perms[0].domid = owner;
 	db_account(n, 1);

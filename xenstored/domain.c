@@ -491,6 +491,59 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	return 0;
 }
 
+/* Visits every introduced domain (for the journal). */
+void
+domain_foreach(void (*fn)(const struct domain *d, void *arg), void *arg)
+{
+	struct domain *d;
+
+	LIST_FOREACH(d, &domains, d_link)
+		fn(d, arg);
+}
+
+/*
+ * A domain from the saved state after a restart: its ring page is mapped and
+ * its port bound again, its indexes left as they are (the guest carries on),
+ * and no @introduceDomain fires. One that cannot be taken back (it died
+ * meanwhile) is released as at its death.
+ */
+struct conn *
+domain_restore(uint32_t domid, uint64_t mfn, uint32_t port, uint32_t target,
+    bool shutdown_reported, bool mapped)
+{
+	struct xenstore_domain_interface *intf = NULL;
+	struct domain *d;
+
+	if (domid >= DOMID_MAX || domain_find(domid))
+		return NULL;
+	if (mapped && domain_connect_hv() == 0)
+		intf = hv_foreign_map(domain_hv, domid, PROT_READ | PROT_WRITE, mfn, 1);
+	d = domain_adopt(domid, NULL);
+	d->d_mfn = mfn;
+	d->d_remote_port = port;
+	d->d_target = target;
+	d->d_shutdown_reported = shutdown_reported;
+	if (!mapped)
+		return NULL;
+	if (intf == NULL || domain_bind(d, port) < 0) {
+		log_warnx("dom%u: its ring cannot be taken back (%s): released", domid,
+		    strerror(errno));
+		if (intf)
+			hv_foreign_forget(domain_hv, domid);
+		domain_destroy(d);
+		return NULL;
+	}
+	d->d_intf = intf;
+	if (intf->error == XENSTORE_ERROR_NONE)
+		d->d_conn = ring_conn_new(d);
+	domain_watch_pid(d);
+	log_info("dom%u restored (mfn %llu, port %u)", domid, (unsigned long long)mfn, port);
+	/* whatever the guest queued while we were away */
+	if (d->d_conn)
+		event_active(d->d_ev, EV_READ, 0);
+	return d->d_conn;
+}
+
 /* XS_INTRODUCE domid mfn port: a new guest, or a rebind for a known one. */
 int
 op_introduce(struct conn *c, struct req *r)

@@ -33,6 +33,7 @@ main_usage(void)
 	    "  -q, --quota-soft memory=<n>  log a domain over n bytes (2097152)\n"
 	    "  -w, --timeout watch-event=<s> drop a guest's unread events after s (20, 0: never)\n"
 	    "  -K, --keep-orphans           give a dead domain's nodes to dom0\n"
+	    "  -P, --state-dir <dir>        keep the state there and reload it at start\n"
 	    "  -D, --no-domain-init         accepted for compatibility\n"
 	    "  -v, -V, --verbose            debug logging\n");
 	exit(2);
@@ -57,18 +58,19 @@ main(int argc, char **argv)
 		{ "quota-soft", required_argument, NULL, 'q' },
 		{ "timeout", required_argument, NULL, 'w' },
 		{ "keep-orphans", no_argument, NULL, 'K' },
+		{ "state-dir", required_argument, NULL, 'P' },
 		{ "no-domain-init", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts dopts = { .name = "xenstored" };
-	const char *trace = NULL;
+	const char *trace = NULL, *statedir = NULL;
 	char *sockdir = NULL;
 	struct event_base *base;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "NF:T:s:E:S:W:t:A:M:Q:q:w:KDvVh", longopts,
+	while ((ch = getopt_long(argc, argv, "NF:T:s:E:S:W:t:A:M:Q:q:w:KP:DvVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		/* Xen's letters: -F is the pid file, -N stays in the foreground */
@@ -93,6 +95,7 @@ main(int argc, char **argv)
 				main_usage();
 			break;
 		case 'K': domain_keep_orphans = true; break;
+		case 'P': statedir = optarg; break;
 		case 'D': break;
 		case 'v': case 'V': dopts.verbose = 1; break;
 		default: main_usage();
@@ -112,13 +115,17 @@ main(int argc, char **argv)
 	db_init();
 	watch_init();
 	conn_setup(base);
+	domain_setup(base);
+	/* the saved state before the sockets: no client sees a half-restored store */
+	if (statedir && persist_open(statedir) < 0)
+		fatalx("cannot keep the state in %s", statedir);
 	if (sock_listen(base, sockdir) < 0)
 		fatalx("cannot listen in %s", sockdir);
-	domain_setup(base);
 	log_info("serving %s/socket", sockdir);
 	daemon_ready();
 	event_base_dispatch(base);
 	log_info("exiting");
+	persist_close();
 	sock_shutdown();
 	domain_shutdown();
 	daemon_stop();

@@ -356,6 +356,7 @@ ops_set_special(struct conn *c, const char *name, const struct xs_perm *p, unsig
 	if (!(perms_for_conn(c, sn->n_perms, sn->n_nperms) & PERM_OWNER))
 		return EACCES;
 	node_set_perms(sn, p, np);
+	persist_node_dirty(name);
 	return 0;
 }
 

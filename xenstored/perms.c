@@ -113,6 +113,8 @@ perms_strip(struct node *n, void *arg)
 	for (i = j = 1; i < n->n_nperms; i++)
 		if (n->n_perms[i].domid != domid)
 			n->n_perms[j++] = n->n_perms[i];
+	if (j != n->n_nperms)
+		persist_node_dirty(n->n_path);
 	n->n_nperms = j;
 }
 

@@ -9,20 +9,25 @@
 #include "domain.h"
 #include "xenstored.h"
 
-/* Consumes request bytes from the guest's ring; indexes are read once and checked. */
+/*
+ * Reads request bytes from the guest's ring; indexes are read once and
+ * checked. The bytes stay the guest's until ring_publish moves req_cons, which
+ * conn.c does after the journal entry for them is written.
+ */
 static ssize_t
 ring_read(struct conn *c, void *buf, size_t len)
 {
 	struct domain *d = c->c_domain;
 	struct xenstore_domain_interface *intf;
-	XENSTORE_RING_IDX cons, prod;
+	XENSTORE_RING_IDX cons, prod, pub;
 	size_t avail, off;
 
 	if (d == NULL || (intf = d->d_intf) == NULL)
 		return -1;
-	cons = __atomic_load_n(&intf->req_cons, __ATOMIC_RELAXED);
+	pub = __atomic_load_n(&intf->req_cons, __ATOMIC_RELAXED);
 	prod = __atomic_load_n(&intf->req_prod, __ATOMIC_ACQUIRE);
-	if (prod - cons > XENSTORE_RING_SIZE) {
+	cons = c->c_ring_rd;
+	if (prod - pub > XENSTORE_RING_SIZE || prod - cons > prod - pub) {
 		intf->error = XENSTORE_ERROR_RINGIDX;
 		return -1;
 	}
@@ -35,9 +40,48 @@ ring_read(struct conn *c, void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	memcpy(buf, intf->req + off, len);
-	__atomic_store_n(&intf->req_cons, cons + len, __ATOMIC_RELEASE);
-	domain_notify(d);
+	c->c_ring_rd = cons + len;
 	return len;
+}
+
+/* Tells the guest how far its requests were consumed. */
+static void
+ring_publish(struct conn *c)
+{
+	struct domain *d = c->c_domain;
+
+	if (d == NULL || d->d_intf == NULL ||
+	    __atomic_load_n(&d->d_intf->req_cons, __ATOMIC_RELAXED) == c->c_ring_rd)
+		return;
+	__atomic_store_n(&d->d_intf->req_cons, c->c_ring_rd, __ATOMIC_RELEASE);
+	domain_notify(d);
+}
+
+/* After a restart: reading resumes where the journal says, req_cons catches up. */
+void
+ring_restore_input(struct conn *c, uint32_t idx)
+{
+	struct xenstore_domain_interface *intf = c->c_domain ? c->c_domain->d_intf : NULL;
+	XENSTORE_RING_IDX pub, prod;
+
+	if (intf == NULL)
+		return;
+	pub = __atomic_load_n(&intf->req_cons, __ATOMIC_RELAXED);
+	prod = __atomic_load_n(&intf->req_prod, __ATOMIC_ACQUIRE);
+	/* only forward, and never past what the guest produced */
+	if (idx - pub > prod - pub)
+		return;
+	c->c_ring_rd = idx;
+	ring_publish(c);
+}
+
+/* The guest's rsp_prod: how much of our output it was given. */
+uint32_t
+ring_rsp_prod(struct conn *c)
+{
+	struct xenstore_domain_interface *intf = c->c_domain ? c->c_domain->d_intf : NULL;
+
+	return intf ? __atomic_load_n(&intf->rsp_prod, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* Produces reply bytes into the guest's ring. */
@@ -87,6 +131,7 @@ ring_free(struct conn *c)
 static const struct conn_ops ring_ops = {
 	.co_read = ring_read,
 	.co_write = ring_write,
+	.co_publish = ring_publish,
 	.co_free = ring_free,
 };
 
@@ -98,5 +143,9 @@ ring_conn_new(struct domain *d)
 
 	c->c_domain = d;
 	c->c_target = d->d_target;
+	if (d->d_intf) {
+		c->c_ring_rd = d->d_intf->req_cons;
+		c->c_out_sent = c->c_jr_out_end = d->d_intf->rsp_prod;
+	}
 	return c;
 }

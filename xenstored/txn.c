@@ -160,6 +160,26 @@ txn_start(struct conn *c, uint32_t *id)
 	return 0;
 }
 
+/*
+ * A guest's transaction that was open when the daemon died: its view is gone,
+ * so it fails with EAGAIN (writes in it, and the commit) and the guest retries.
+ */
+void
+txn_restore(struct conn *c, uint32_t id)
+{
+	struct txn *t = xcalloc(1, sizeof(*t));
+
+	t->t_id = id;
+	t->t_conn = c;
+	t->t_start_gen = db_generation();
+	t->t_failed = EAGAIN;
+	htab_init(&t->t_ents);
+	STAILQ_INIT(&t->t_events);
+	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
+	c->c_ntxns++;
+	wrl_txn_count(1);
+}
+
 /* The connection's transaction with that id, or NULL. */
 struct txn *
 txn_find(struct conn *c, uint32_t id)

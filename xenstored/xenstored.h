@@ -77,6 +77,8 @@ struct conn_ops {
 	ssize_t (*co_read)(struct conn *c, void *buf, size_t len);
 	/* Bytes written, 0 when full, -1 when the peer is gone. */
 	ssize_t (*co_write)(struct conn *c, const void *buf, size_t len);
+	/* Makes what co_read consumed visible to the peer (a guest's req_cons). */
+	void (*co_publish)(struct conn *c);
 	/* Input throttling (on = stop reading) and interest in writability. */
 	void (*co_throttle)(struct conn *c, bool on);
 	void (*co_want_write)(struct conn *c, bool on);
@@ -86,6 +88,7 @@ struct conn_ops {
 struct outmsg {
 	STAILQ_ENTRY(outmsg) om_link;
 	size_t om_len, om_off;
+	bool om_raw;			/* restored bytes, not one whole message */
 	uint64_t om_stamp;		/* queued at (conn_clock ms): events expire */
 	char om_data[];
 };
@@ -132,6 +135,14 @@ struct conn {
 	int64_t c_wrl_credit;
 	uint64_t c_wrl_stamp;
 	bool c_wrl_logged;
+	/* guest rings (ring.c) and what the journal holds of them (persist.c) */
+	uint32_t c_ring_rd;		/* request bytes read, not yet published as req_cons */
+	uint32_t c_out_sent;		/* rsp index of the next byte to send */
+	uint32_t c_jr_out_end;		/* rsp index where the journaled output ends */
+	bool c_jr_out_full;		/* queued output was dropped: journal it whole */
+	char *c_jr_last;		/* the R_GCONN last journaled */
+	size_t c_jr_last_len;
+	bool c_out_held;		/* output waits for the journal entry */
 };
 TAILQ_HEAD(conn_list, conn);
 extern struct conn_list conns;
@@ -166,8 +177,22 @@ struct txn {
 	bool t_conflict;		/* touched a node changed since the snapshot */
 };
 
+/* persist.c: the state on disk (--state-dir) */
+int persist_open(const char *dir);
+void persist_close(void);
+bool persist_on(void);
+void persist_node_dirty(const char *path);
+void persist_touch(void);
+void persist_gconn_gone(uint32_t domid);
+void persist_flush(void);
+void persist_hold(void);
+void persist_release(void);
+bool persist_holding(void);
+
 /* db.c: the node store */
 void db_init(void);
+void db_store_raw(struct node *n, uint64_t gen);
+void db_set_generation(uint64_t gen);
 struct node *db_lookup(const char *path);
 /* Takes ownership of n, replaces any node at its path, bumps its generation. */
 void db_store(struct node *n);
@@ -198,6 +223,7 @@ int txn_start(struct conn *c, uint32_t *id);
 struct txn *txn_find(struct conn *c, uint32_t id);
 int txn_end(struct txn *t, bool commit);
 void txn_free_all(struct conn *c);
+void txn_restore(struct conn *c, uint32_t id);
 void events_fire(struct event_list *l);
 
 /* path.c: names */
@@ -236,6 +262,7 @@ int64_t wrl_reserve_now(void);
 /* conn.c */
 extern uint64_t (*conn_clock)(void);	/* monotonic ms; tests replace it */
 void conn_expire(struct conn *c);
+void conn_restore_output(struct conn *c, const void *p, size_t len, uint32_t at);
 void conn_setup(struct event_base *base);
 struct conn *conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv);
 void conn_input(struct conn *c);
@@ -297,6 +324,12 @@ struct domain *domain_adopt(uint32_t domid, struct conn *c);
 /* Forgets a domain: @releaseDomain, its nodes and ACL entries go (XSA-322/419). */
 void domain_destroy(struct domain *d);
 struct domain *domain_find(uint32_t domid);
+void domain_foreach(void (*fn)(const struct domain *d, void *arg), void *arg);
+struct conn *domain_restore(uint32_t domid, uint64_t mfn, uint32_t port, uint32_t target,
+    bool shutdown_reported, bool mapped);
+/* ring.c */
+void ring_restore_input(struct conn *c, uint32_t idx);
+uint32_t ring_rsp_prod(struct conn *c);
 extern bool domain_keep_orphans;
 
 #endif

@@ -382,3 +382,262 @@ Test(ringexp, unread_events_expire_in_the_daemon, .init = setup_expire, .fini = 
 	}
 	cr_assert_lt(events, 50, "%d of 200 events were delivered", events);
 }
+
+/* --- the state on disk: kill -9 and come back ------------------------------ */
+
+static char state_dir[64];
+
+/* xenstored keeps its state in a private directory. */
+static void
+setup_persist(void)
+{
+	strcpy(state_dir, "/tmp/xst-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(state_dir));
+	xsd_extra[0] = "--state-dir";
+	xsd_extra[1] = state_dir;
+	setup();
+}
+
+/* Removes the state directory after the usual teardown. */
+static void
+teardown_persist(void)
+{
+	char cmd[128];
+
+	teardown();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", state_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* kill -9, start again, and wait until the socket answers; the ms it took. */
+static double
+xsd_kill_restart(void)
+{
+	struct timespec t0, t1;
+	char *v = NULL;
+
+	xs_close(xs);
+	xs = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(xsd, SIGKILL);
+	waitpid(xsd, NULL, 0);
+	xsd_start();
+	for (int i = 0; i < 500 && (v = xs_read(xs, 0, "/", NULL)) == NULL; i++)
+		usleep(1000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_not_null(v, "the restarted daemon does not answer");
+	free(v);
+	return (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+/* The node lines of a dump (path, generation, perms, value), sorted. */
+static char *
+dump_nodes(void)
+{
+	char file[128], cmd[300], *out = NULL, *r;
+	const char *argv[] = { "dump", file };
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s.dump", state_dir);
+	r = xs_control(xs, argv, 2);
+	cr_assert_not_null(r, "dump: %s", strerror(errno));
+	free(r);
+	snprintf(cmd, sizeof(cmd), "grep '^node ' %s | sort", file);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	cr_assert_gt(getdelim(&out, &len, '\0', f), 0);
+	pclose(f);
+	unlink(file);
+	return out;
+}
+
+/* A dom0 client writing in a loop, reconnecting whenever the daemon goes. */
+static pid_t
+load_client(int k)
+{
+	char sock[160], p[96], v[32];
+	struct xs *c = NULL;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid > 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	snprintf(sock, sizeof(sock), "%s/xenstored/socket", t.rundir);
+	for (unsigned i = 0;; i++) {
+		while (c == NULL && (c = xs_open(sock)) == NULL)
+			usleep(2000);
+		snprintf(p, sizeof(p), "/load/c%d/n%u", k, i % 200);
+		snprintf(v, sizeof(v), "%u", i);
+		if (xs_write(c, 0, p, v, strlen(v)) < 0 ||
+		    (snprintf(p, sizeof(p), "/load/c%d/count", k),
+		    xs_write(c, 0, p, v, strlen(v))) < 0) {
+			xs_close(c);
+			c = NULL;
+		}
+	}
+}
+
+/* The count a load client last wrote. */
+static long
+load_count(int k)
+{
+	char p[64], *v;
+	long n;
+
+	snprintf(p, sizeof(p), "/load/c%d/count", k);
+	if ((v = xs_read(xs, 0, p, NULL)) == NULL)
+		return -1;
+	n = strtol(v, NULL, 10);
+	free(v);
+	return n;
+}
+
+/* Asserts that a node exists. */
+static void
+must_exist(const char *path)
+{
+	char *v = xs_read(xs, 0, path, NULL);
+
+	cr_assert_not_null(v, "%s is missing", path);
+	free(v);
+}
+
+/* Queues a guest WRITE on the ring without waiting for its reply. */
+static void
+guest_send_write(struct guest *g, const char *path, const char *val)
+{
+	char buf[256];
+	size_t pl = strlen(path) + 1, vl = strlen(val);
+	struct xsd_sockmsg h = { XS_WRITE, ++g->req_id, 0, pl + vl };
+
+	memcpy(buf, path, pl);
+	memcpy(buf + pl, val, vl);
+	guest_put(g, &h, sizeof(h));
+	guest_put(g, buf, pl + vl);
+}
+
+/* The next non-event message on the guest's ring; events are counted in *events. */
+static uint32_t
+guest_next_reply(struct guest *g, char *buf, uint32_t *req_id, int *events)
+{
+	struct xsd_sockmsg h;
+
+	for (;;) {
+		guest_get(g, &h, sizeof(h));
+		cr_assert_leq(h.len, XENSTORE_PAYLOAD_MAX);
+		guest_get(g, buf, h.len);
+		buf[h.len] = '\0';
+		if (h.type != XS_WATCH_EVENT)
+			break;
+		(*events)++;
+	}
+	*req_id = h.req_id;
+	return h.type;
+}
+
+Test(persist, kill9_under_load_from_clients_and_a_guest, .init = setup_persist,
+    .fini = teardown_persist, .timeout = 90)
+{
+	struct guest g = { 0 };
+	char buf[4200], home[64], p[160], tx[16];
+	struct xs_perm own;
+	pid_t cl[3];
+	uint32_t rid, first;
+	char *before, *after;
+	long count[3];
+	int i, k, events = 0;
+	double ms;
+
+	guest_new(&g);
+	snprintf(home, sizeof(home), "/local/domain/%u", g.domid);
+	own = (struct xs_perm){ g.domid, XS_PERM_NONE };
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	/* the guest watches its w node */
+	snprintf(p, sizeof(p), "%s/w%c%s", home, 0, "gw");
+	cr_assert_eq(guest_call(&g, XS_WATCH, p, strlen(home) + 6, buf), XS_WATCH);
+	for (k = 0; k < 3; k++)
+		cl[k] = load_client(k);
+	usleep(300 * 1000);
+
+	/* 1: killed while the clients write and 60 guest writes are in flight */
+	first = g.req_id + 1;
+	for (i = 0; i < 60; i++) {
+		snprintf(p, sizeof(p), "%s/inflight-%02d", home, i);
+		guest_send_write(&g, p, "x");
+	}
+	guest_kick(&g);
+	ms = xsd_kill_restart();
+	cr_log_info("kill -9 under load to serving again: %.1f ms", ms);
+	fprintf(stderr, "figure: kill -9 under load to serving: %.1f ms\n", ms);
+	/* every in-flight request is answered once, in order, and did its work */
+	for (i = 0; i < 60; i++) {
+		cr_assert_eq(guest_next_reply(&g, buf, &rid, &events), XS_WRITE, "reply %d: %s", i,
+		    buf);
+		cr_assert_eq(rid, first + i, "reply %d has req_id %u", i, rid);
+		cr_assert_str_eq(buf, "OK");
+		snprintf(p, sizeof(p), "%s/inflight-%02d", home, i);
+		must_exist(p);
+	}
+	cr_assert_eq(g.intf->rsp_prod, g.intf->rsp_cons, "a reply came twice");
+	/* the dom0 clients reconnected and go on writing */
+	for (k = 0; k < 3; k++) {
+		long c0 = load_count(k);
+
+		for (i = 0; i < 500 && load_count(k) <= c0; i++)
+			usleep(10000);
+		cr_assert_gt(load_count(k), c0, "client %d did not come back", k);
+	}
+
+	/* 2: a guest transaction open at the crash; the clients paused so the dumps compare */
+	cr_assert_eq(guest_call(&g, XS_TRANSACTION_START, "", 1, tx), XS_TRANSACTION_START);
+	for (k = 0; k < 3; k++)
+		kill(cl[k], SIGSTOP);
+	usleep(100 * 1000);
+	for (k = 0; k < 3; k++)
+		count[k] = load_count(k);
+	before = dump_nodes();
+	ms = xsd_kill_restart();
+	fprintf(stderr, "figure: kill -9 (quiet) to serving: %.1f ms, %zu bytes of dump\n", ms,
+	    strlen(before));
+	after = dump_nodes();
+	cr_assert_str_eq(after, before, "the tree differs after the restart");
+	free(before);
+	free(after);
+	/* the guest: its transaction ends with EAGAIN, its next request succeeds */
+	{
+		struct xsd_sockmsg h = { XS_TRANSACTION_END, ++g.req_id, strtoul(tx, NULL, 10), 2 };
+
+		guest_put(&g, &h, sizeof(h));
+		guest_put(&g, "T", 2);
+		guest_kick(&g);
+		cr_assert_eq(guest_next_reply(&g, buf, &rid, &events), XS_ERROR);
+		cr_assert_str_eq(buf, "EAGAIN");
+		cr_assert_eq(rid, g.req_id);
+	}
+	cr_assert_eq(guest_call(&g, XS_WRITE, "after\0restart", 13, buf), XS_WRITE);
+	cr_assert_str_eq(buf, "OK");
+	snprintf(p, sizeof(p), "%s/after", home);
+	must_exist(p);
+	/* its watch still fires */
+	snprintf(p, sizeof(p), "%s/w", home);
+	cr_assert_eq(xs_write(xs, 0, p, "1", 1), 0);
+	{
+		struct xsd_sockmsg h;
+
+		do {
+			guest_get(&g, &h, sizeof(h));
+			guest_get(&g, buf, h.len);
+			buf[h.len] = '\0';
+		} while (h.type != XS_WATCH_EVENT);
+		cr_assert_str_eq(buf, p);
+		cr_assert_str_eq(buf + strlen(buf) + 1, "gw");
+	}
+	for (k = 0; k < 3; k++) {
+		cr_assert_eq(load_count(k), count[k]);
+		kill(cl[k], SIGKILL);
+		waitpid(cl[k], NULL, 0);
+	}
+}
