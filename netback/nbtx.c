@@ -20,6 +20,8 @@
 #include "log.h"
 #include "nbw.h"
 
+#define NBTX_PUSH	32	/* packets between pushes inside a batch */
+
 /* Copies the slots the frontend produced since last time, each once. */
 static int
 nbtx_copy(struct nbq *q, RING_IDX rp)
@@ -129,7 +131,8 @@ nbtx_iov(const struct txpkt *p, uint8_t **pages, struct virtio_net_hdr *vh, uint
 	int n = 0;
 
 	iov[n++] = (struct iovec){ vh, sizeof(*vh) };
-	iov[n++] = (struct iovec){ hdr, hlen };
+	if (hlen > 0)
+		iov[n++] = (struct iovec){ hdr, hlen };
 	for (unsigned i = 0; i < p->nfrags; i++) {
 		size_t len = p->frag[i].len, off = p->frag[i].offset;
 		if (skip >= len) {
@@ -156,7 +159,8 @@ nbtx_send(struct nbq *q, const struct txpkt *p)
 
 	if (nbtx_map(q, p, pages) < 0)
 		return NETIF_RSP_ERROR;
-	hlen = nbtx_headers(q, p, pages);
+	/* only a checksum to place needs the headers parsed, so only then copied */
+	hlen = p->flags & NETTXF_csum_blank ? nbtx_headers(q, p, pages) : 0;
 	if (nbtx_vnet(q, p, hlen, &vh) < 0) {
 		log_debug("queue %u: csum_blank frame without TCP/UDP headers we can read", q->q_idx);
 		st = NETIF_RSP_ERROR;
@@ -173,18 +177,22 @@ nbtx_send(struct nbq *q, const struct txpkt *p)
 	return st;
 }
 
-/* The copied slots of the next packet, contiguous; how many there are. */
-static unsigned
-nbtx_window(struct nbq *q, union txreq_slot *win)
+/* The copied slots of the next packet, contiguous (in q_txcopy itself unless they wrap,
+ * else gathered into buf); how many there are in *n. */
+static const union txreq_slot *
+nbtx_window(struct nbq *q, union txreq_slot *buf, unsigned *n)
 {
 	RING_IDX c = q->q_tx.req_cons;
-	unsigned n = q->q_tx_copied - c;
+	unsigned at = c & (NBW_TX_RING - 1);
 
-	if (n > TXREQ_SCAN)
-		n = TXREQ_SCAN;
-	for (unsigned i = 0; i < n; i++)
-		win[i] = q->q_txcopy[(c + i) & (NBW_TX_RING - 1)];
-	return n;
+	*n = q->q_tx_copied - c;
+	if (*n > TXREQ_SCAN)
+		*n = TXREQ_SCAN;
+	if (at + *n <= NBW_TX_RING)
+		return &q->q_txcopy[at];
+	for (unsigned i = 0; i < *n; i++)
+		buf[i] = q->q_txcopy[(c + i) & (NBW_TX_RING - 1)];
+	return buf;
 }
 
 /* The rate limit holds the packet back: try again when credit comes. */
@@ -198,23 +206,41 @@ nbtx_wait_credit(struct nbq *q, uint64_t wake_us)
 	event_add(q->q_rate_ev, &tv);
 }
 
+/*
+ * Responses so far to the frontend, and an event if it asked for one. Done
+ * every NBTX_PUSH packets inside a batch too: a frontend with a full ring
+ * refills it while we carry on, instead of both sides taking turns (which
+ * left the worker idle a fifth of the time with 1514-byte frames).
+ */
+static void
+nbtx_push(struct nbq *q)
+{
+	int notify;
+
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->q_tx, notify);
+	if (notify)
+		nbworker_notify(q->q_tx_signal);
+}
+
 /* Packets until the copied slots run out; false when the rate limit stopped us. */
 static bool
 nbtx_drain(struct nbq *q, unsigned *budget)
 {
 	struct nbw *w = q->q_w;
-	union txreq_slot win[TXREQ_SCAN];
+	union txreq_slot buf[TXREQ_SCAN];
+	const union txreq_slot *win;
 	struct txpkt *p = &q->q_pkt;
 	uint64_t wake;
 	unsigned n;
 
-	while ((n = nbtx_window(q, win)) > 0 && *budget > 0) {
+	while ((win = nbtx_window(q, buf, &n), n > 0) && *budget > 0) {
 		enum txreq_verdict v = txreq_decode(p, win, n, &w->w_lim);
 		if (v == TXREQ_FATAL) {
 			nbworker_broken(w, q->q_idx, "malformed TX packet: %s", p->why);
 			return false;
 		}
-		if (v == TXREQ_OK && !nbrate_take(&w->w_rate, p->len, nbworker_now_us(), &wake)) {
+		if (v == TXREQ_OK && w->w_rate.r_on &&	/* no clock read per packet without a limit */
+		    !nbrate_take(&w->w_rate, p->len, nbworker_now_us(), &wake)) {
 			nbtx_wait_credit(q, wake);
 			return false;
 		}
@@ -226,7 +252,8 @@ nbtx_drain(struct nbq *q, unsigned *budget)
 			q->q_tx_frames++;
 			nbtx_respond(q, p, nbtx_send(q, p));
 		}
-		(*budget)--;
+		if (--(*budget) % NBTX_PUSH == 0)
+			nbtx_push(q);
 	}
 	return true;
 }
@@ -237,7 +264,7 @@ nbtx_kick(struct nbq *q)
 {
 	netif_tx_back_ring_t *r = &q->q_tx;
 	unsigned budget = NBW_TX_RING;
-	int more = 0, notify;
+	int more = 0;
 
 	if (q->q_w->w_broken || event_pending(q->q_rate_ev, EV_TIMEOUT, NULL))
 		return;
@@ -254,7 +281,5 @@ nbtx_kick(struct nbq *q)
 	} while (more);
 	if (q->q_w->w_broken)
 		return;
-	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r, notify);
-	if (notify)
-		nbworker_notify(q->q_tx_signal);
+	nbtx_push(q);
 }

@@ -12,8 +12,10 @@
  *   bridge to guest: COUNT frames written into bsrc for the guest's MAC
  *     while the guest runs `net recv`, against the same frames for brecv's
  *     MAC read by a process from brecv.
- * Prints a table with the guest's share of the direct path per case. Not a
- * test. Usage: bench_net [COUNT] (frames per case, default 300000).
+ * Each case runs ROUNDS times, guest and direct taking turns, and the table
+ * has the medians and the guest's share of the direct path. Not a test.
+ * Usage: bench_net [COUNT [ROUNDS]] (frames per run, default 300000; 3
+ * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT.
  * No GSO case: pvguest's netfront offers no feature-gso-tcpv4, so TCP-sized
  * frames cannot go end to end through it.
  */
@@ -39,6 +41,7 @@
 #define BENCH_OUT_MAX	(1 << 20)
 #define BENCH_GUEST_MAC	"00:16:3e:00:0b:01"
 #define BENCH_SINK_MAC	"02:00:00:00:0b:99"
+#define BENCH_ROUNDS_MAX	15
 
 enum bench_dir { BENCH_G2B, BENCH_B2G };
 
@@ -339,13 +342,55 @@ bench_b2g_direct(struct bench_case *c, unsigned long long count)
 	return 0;
 }
 
+/* The middle value of n (sorts v). */
+static double
+bench_median(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* rounds of a case, guest and direct taking turns (so both see the same load); the medians. */
+static int
+bench_case(struct bench_case *c, unsigned long long count, int rounds)
+{
+	double fps[2][BENCH_ROUNDS_MAX], seen[2][BENCH_ROUNDS_MAX];
+
+	printf("%s:", c->bc_label);
+	fflush(stdout);
+	for (int i = 0; i < rounds; i++) {
+		if (c->bc_dir == BENCH_G2B ? bench_g2b(c, count) < 0 :
+		    bench_b2g_guest(c, count) < 0 || bench_b2g_direct(c, count) < 0)
+			return -1;
+		for (int k = 0; k < 2; k++) {
+			fps[k][i] = c->bc_fps[k];
+			seen[k][i] = c->bc_seen[k];
+		}
+		printf(" %.0f/%.0f", c->bc_fps[0], c->bc_fps[1]);
+		fflush(stdout);
+	}
+	printf(" fps (guest/direct)\n");
+	for (int k = 0; k < 2; k++) {
+		c->bc_fps[k] = bench_median(fps[k], rounds);
+		c->bc_seen[k] = bench_median(seen[k], rounds);
+	}
+	return 0;
+}
+
 static void
-bench_table(void)
+bench_table(const char *only)
 {
 	printf("\n%-22s %11s %8s %6s %11s %8s %6s %6s\n", "case", "guest fps", "Gbit/s", "seen",
 	    "direct fps", "Gbit/s", "seen", "ratio");
 	for (size_t i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		struct bench_case *c = &bench_cases[i];
+		if (only != NULL && strstr(c->bc_label, only) == NULL)
+			continue;
 		printf("%-22s %11.0f %8.3f %5.0f%% %11.0f %8.3f %5.0f%% %6.2f\n", c->bc_label,
 		    c->bc_fps[0], c->bc_fps[0] * c->bc_size * 8 / 1e9, c->bc_seen[0] * 100,
 		    c->bc_fps[1], c->bc_fps[1] * c->bc_size * 8 / 1e9, c->bc_seen[1] * 100,
@@ -388,10 +433,11 @@ int
 main(int argc, char **argv)
 {
 	unsigned long long count = argc > 1 ? strtoull(argv[1], NULL, 10) : 300000;
-	int rc = 1;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3, rc = 1;
+	const char *only = getenv("BENCH_NET_ONLY");
 
-	if (count < 1000) {
-		fprintf(stderr, "usage: bench_net [COUNT >= 1000]\n");
+	if (count < 1000 || rounds < 1 || rounds > BENCH_ROUNDS_MAX) {
+		fprintf(stderr, "usage: bench_net [COUNT >= 1000 [ROUNDS 1..%d]]\n", BENCH_ROUNDS_MAX);
 		return 2;
 	}
 	bench_out = calloc(1, BENCH_OUT_MAX);
@@ -399,14 +445,12 @@ main(int argc, char **argv)
 		goto out;
 	for (size_t i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		struct bench_case *c = &bench_cases[i];
-		printf("%s: ", c->bc_label);
-		fflush(stdout);
-		if (c->bc_dir == BENCH_G2B ? bench_g2b(c, count) < 0 :
-		    bench_b2g_guest(c, count) < 0 || bench_b2g_direct(c, count) < 0)
+		if (only != NULL && strstr(c->bc_label, only) == NULL)
+			continue;
+		if (bench_case(c, count, rounds) < 0)
 			goto out;
-		printf("guest %.0f fps, direct %.0f fps\n", c->bc_fps[0], c->bc_fps[1]);
 	}
-	bench_table();
+	bench_table(only);
 	rc = 0;
 out:
 	bench_cleanup();
