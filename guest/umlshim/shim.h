@@ -40,6 +40,7 @@ struct shim {
 	int s_uml_pidfd;
 	int s_cons;			/* our end of UML's console */
 	unsigned s_requested;		/* SHUTDOWN_* asked by the toolstack, or ~0u */
+	bool s_cad_pending;		/* asked before UML's mconsole was up: retried */
 	unsigned s_seen;		/* what the kernel's last words said, or ~0u */
 	char s_line[256];		/* the console line being assembled, for s_seen */
 	size_t s_linelen;
@@ -68,7 +69,7 @@ int shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int
 /* Ends a kernel that is rebooting (UML would re-exec itself) or hangs after a panic. */
 void shim_uml_check(struct shim *s);
 /* Asks the kernel to shut down cleanly (Ctrl-Alt-Del through UML's mconsole). */
-int shim_uml_request(struct shim *s, unsigned reason);
+void shim_uml_request(struct shim *s, unsigned reason);
 
 /* shim_control.c: control/shutdown from the toolstack. */
 int shim_control_init(struct shim *s);

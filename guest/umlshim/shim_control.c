@@ -48,9 +48,7 @@ shim_control_changed(struct xenbus *xb, const char *path, const char *token, voi
 	free(value);
 	if (s->s_uml <= 0)
 		guest_shutdown(s->s_g, reason);
-	if (shim_uml_request(s, reason) < 0)
-		console_printf(s->s_g->g_cons, "\numlshim: the kernel's management console did "
-		    "not take the request\n");
+	shim_uml_request(s, reason);
 }
 
 int

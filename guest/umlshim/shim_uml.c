@@ -127,10 +127,15 @@ shim_uml_exited(int fd, short revents, void *arg)
 	guest_shutdown(s->s_g, reason);
 }
 
-/* Called each round: UML re-execs itself to reboot and may hang after a panic; end it. */
+static int shim_uml_cad(void);
+
+/* Called each round: UML re-execs itself to reboot and may hang after a panic; end it.
+ * A shutdown asked while UML was still starting is handed over once it can take it. */
 void
 shim_uml_check(struct shim *s)
 {
+	if (s->s_cad_pending && s->s_uml > 0 && shim_uml_cad() == 0)
+		s->s_cad_pending = false;
 	if (s->s_uml > 0 && (s->s_seen == SHUTDOWN_reboot || s->s_seen == SHUTDOWN_crash))
 		kill(s->s_uml, SIGKILL);
 }
@@ -177,8 +182,18 @@ shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int con
 }
 
 /* Ctrl-Alt-Del on the management console: the guest's init shuts down. */
-int
+void
 shim_uml_request(struct shim *s, unsigned reason)
+{
+	s->s_requested = reason;
+	/* not up yet (the kernel is still booting): the main loop retries */
+	if (shim_uml_cad() < 0)
+		s->s_cad_pending = true;
+}
+
+/* Sends "cad" to UML's mconsole; -1 while its socket is not there yet. */
+static int
+shim_uml_cad(void)
 {
 	struct {
 		uint32_t magic, version, len;
@@ -187,7 +202,6 @@ shim_uml_request(struct shim *s, unsigned reason)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd, rc;
 
-	s->s_requested = reason;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s/mconsole", SHIM_UML_DIR, SHIM_UML_UMID);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;

@@ -7,8 +7,18 @@
 #   in the guest is in root.img after xl shutdown -w (read with debugfs);
 #   reboot in the guest boots it again through on_reboot; a forced kernel
 #   panic is a crash; xl destroy leaves no process, mount or file behind.
-# The guest's vif is left out here: its network is not through the shim yet.
+# Networking runs in a network namespace of the test's own (the script re-runs
+# itself under unshare -n) with a bridge xenbr0 holding dom0's 10.9.0.1: the
+# guest pings dom0, dom0 pings the guest, and a second Linux guest pings the first.
 set -u
+
+if [ "${LINUXGUEST_NETNS:-}" != 1 ]; then
+	LINUXGUEST_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up
+ip link add xenbr0 type bridge
+ip addr add 10.9.0.1/24 dev xenbr0
+ip link set xenbr0 up
 
 mkguest=$1
 xl=$2
@@ -21,12 +31,13 @@ console_pid=""
 
 export PVSTACK_RUNDIR=$tmp/run
 export XENSTORED_PATH=$PVSTACK_RUNDIR/xenstored/socket
-export XENCOMMONS_SKIP="netback"
+export PVSTACK_SCRIPTDIR=$(cd "$(dirname "$0")/../../hotplug" && pwd)
 unset PVSTACK_CONFDIR PVSTACK_LOGDIR
 
 cleanup() {
 	[ -n "$console_pid" ] && kill "$console_pid" 2>/dev/null
 	"$xl" destroy "$name" >/dev/null 2>&1
+	"$xl" destroy lg2 >/dev/null 2>&1
 	"$xencommons" stop >/dev/null 2>&1
 	exec 3>&- 2>/dev/null
 	rm -rf "$tmp"
@@ -55,21 +66,50 @@ set_mark() { mark=$(($(stat -c %s "$tmp/console.log" 2>/dev/null || echo 0) + 1)
 
 type_line() { printf '%s\r' "$1" >&3; }
 
+# dom0_ping ADDR: one ICMP echo answered within a second (the host has no ping program).
+dom0_ping() {
+	python3 - "$1" <<'PY'
+import os, socket, struct, sys, time
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+ident, body = os.getpid() & 0xffff, b"pvstack-ping-" + b"x" * 19
+so = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+so.settimeout(1)
+hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+so.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + body), ident, 1) + body, (sys.argv[1], 0))
+end = time.time() + 1
+while time.time() < end:
+    try:
+        r = so.recv(512)
+    except socket.timeout:
+        break
+    ihl = (r[0] & 15) * 4
+    if r[ihl] == 0 and struct.unpack("!H", r[ihl + 4:ihl + 6])[0] == ident:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
 # Attaches a console client (xl console) fed from a fifo, logging to console.log.
 attach() {
 	"$xl" console "$name" <&3 >>"$tmp/console.log" 2>&1 &
 	console_pid=$!
 }
 
-# ---- the image, as the notes build it ----
-if ! "$mkguest" --dir "$tmp/img" --name "$name" --memory 128 --autologin \
-    --no-install-config --force >"$tmp/mkguest.log" 2>&1; then
-	cat "$tmp/mkguest.log" >&2
-	echo "FAIL: mkguest-debian" >&2
-	exit 1
-fi
+# ---- the images, as the notes build them: lg (10.9.0.2) and lg2 (10.9.0.3) ----
+for g in "$name:2" "lg2:3"; do
+	if ! "$mkguest" --dir "$tmp/${g%%:*}" --name "${g%%:*}" --memory 128 --autologin \
+	    --ip "10.9.0.${g#*:}" --netmask 255.255.255.0 --no-install-config --force \
+	    >"$tmp/mkguest.log" 2>&1; then
+		cat "$tmp/mkguest.log" >&2
+		echo "FAIL: mkguest-debian" >&2
+		exit 1
+	fi
+done
 cfg=$tmp/$name.cfg
-grep -v '^vif' "$tmp/img/$name.cfg" >"$cfg"
+cp "$tmp/$name/$name.cfg" "$cfg"
 printf 'on_reboot = "restart"\non_crash = "preserve"\n' >>"$cfg"
 
 "$xencommons" start >"$tmp/xencommons.log" 2>&1 || { cat "$tmp/xencommons.log" >&2; exit 1; }
@@ -95,6 +135,20 @@ set_mark
 type_line "uname -a; echo written-in-the-guest >/root/proof; sync"
 wait_for "Linux $name" 20 || fail "uname -a did not show Linux"
 
+# ---- the network: the guest and dom0 ping each other through xenbr0 ----
+set_mark
+type_line "ping -c 2 -W 2 10.9.0.1"
+wait_for "2 received" 20 || fail "the guest's ping of dom0 through xenbr0"
+dom0_ping 10.9.0.2 || fail "dom0's ping of the guest"
+
+# a second Linux guest on the bridge: they ping each other
+"$xl" create "$tmp/lg2/lg2.cfg" >/dev/null 2>&1 || fail "create lg2"
+for i in $(seq 1 $((boot_timeout * 5))); do dom0_ping 10.9.0.3 2>/dev/null && break; sleep 0.2; done
+set_mark
+type_line "ping -c 2 -W 2 10.9.0.3"
+wait_for "2 received" 20 || fail "guest lg's ping of guest lg2"
+"$xl" destroy lg2 || fail "destroy lg2"
+
 # Ctrl+] detaches; the guest keeps running; xl console reattaches
 printf '\035' >&3
 wait "$console_pid"
@@ -117,6 +171,7 @@ done
 [ -n "${id2:-}" ] && [ "$id2" != "$id1" ] || fail "reboot did not restart the domain ($id1 -> ${id2:-none})"
 kill "$console_pid" 2>/dev/null
 wait "$console_pid" 2>/dev/null
+set_mark
 attach
 wait_for "login:\|root@$name" "$boot_timeout" || fail "no login prompt after the reboot"
 sleep 1
@@ -127,7 +182,7 @@ timeout 120 "$xl" shutdown -w "$name" >"$tmp/shutdown.log" 2>&1 || {
 wait "$console_pid" 2>/dev/null
 console_pid=""
 for i in $(seq 1 50); do "$xl" list "$name" >/dev/null 2>&1 || break; sleep 0.2; done
-got=$(debugfs -R 'cat /root/proof' "$tmp/img/root.img" 2>/dev/null)
+got=$(debugfs -R 'cat /root/proof' "$tmp/$name/root.img" 2>/dev/null)
 [ "$got" = "written-in-the-guest" ] || fail "root.img holds \"$got\" for /root/proof"
 
 # ---- a forced kernel panic is a crash (on_crash = "preserve") ----
@@ -153,6 +208,7 @@ sleep 0.5
 pgrep -f "^/usr/bin/linux.uml .*umid=pvstack" >/dev/null && fail "a linux.uml process outlived its domain"
 pgrep -f "umlshim" >/dev/null && fail "the shim outlived its domain"
 grep -q "pvstack-vbd\|pvstack-tmp" /proc/mounts && fail "a guest mount is visible on the host"
+ip -o link show | grep -q " vif" && fail "a vif tap outlived its domain"
 
 "$xencommons" stop >/dev/null 2>&1
 if [ "$failures" -ne 0 ]; then
