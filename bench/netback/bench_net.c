@@ -15,7 +15,8 @@
  * Each case runs ROUNDS times, guest and direct taking turns, and the table
  * has the medians and the guest's share of the direct path. Not a test.
  * Usage: bench_net [COUNT [ROUNDS]] (frames per run, default 300000; 3
- * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT.
+ * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT;
+ * BENCH_NET_STATS=1 prints the guest's `net stats` after each of its sends.
  * No GSO case: pvguest's netfront offers no feature-gso-tcpv4, so TCP-sized
  * frames cannot go end to end through it.
  */
@@ -273,6 +274,8 @@ bench_g2b(struct bench_case *c, unsigned long long count)
 	if (bench_guest_fps(out, c->bc_label, &frames, &c->bc_fps[0]) < 0)
 		return -1;
 	c->bc_seen[0] = (double)(bench_tx_seen("bsink") - seen) / (double)count;
+	if (getenv("BENCH_NET_STATS") != NULL)	/* events and notifications, for tuning */
+		printf("\n%s", bench_cmd(10, "net stats") ?: "");
 	seen = bench_tx_seen("bsink");
 	bench_tap_frame(bench_frame, c->bc_size, bench_sink_mac, bench_src_mac);
 	if (bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r) < 0)
