@@ -565,7 +565,7 @@ persist_release(void)
 {
 	struct conn *c, *next;
 
-	if (--persist_holds > 0)
+	if (--persist_holds > 0 || !persist_on())
 		return;
 	persist_flush();
 	for (c = TAILQ_FIRST(&conns); c; c = next) {
@@ -766,9 +766,13 @@ out:
 	return p;
 }
 
-/* Applies a file's entries up to the first torn or bad one; the entries applied. */
+/*
+ * Applies a file's entries up to the first torn or bad one; the entries
+ * applied. With want_gen (not 0) a file of another generation is left alone.
+ */
 static int
-persist_apply_file(struct pstate *s, const char *name, uint64_t *gen, bool *found)
+persist_apply_file(struct pstate *s, const char *name, uint64_t want_gen, uint64_t *gen,
+    bool *found)
 {
 	size_t len = 0, off = 12;
 	char *p = persist_slurp(name, &len);
@@ -786,6 +790,12 @@ persist_apply_file(struct pstate *s, const char *name, uint64_t *gen, bool *foun
 	if (magic != PERSIST_MAGIC) {
 		log_warnx("%s/%s: not a xenstored state file", persist_dir, name);
 		*found = false;
+		free(p);
+		return 0;
+	}
+	if (want_gen && *gen != want_gen) {
+		log_warnx("%s/%s is of generation %llu, the snapshot %llu: ignored", persist_dir,
+		    name, (unsigned long long)*gen, (unsigned long long)want_gen);
 		free(p);
 		return 0;
 	}
@@ -886,14 +896,9 @@ persist_open(const char *dir)
 	}
 	htab_init(&persist_dirty);
 	persist_loading = true;
-	persist_apply_file(&s, "snapshot", &sgen, &have_snap);
+	persist_apply_file(&s, "snapshot", 0, &sgen, &have_snap);
 	if (have_snap) {
-		nj = persist_apply_file(&s, "journal", &jgen, &have_j);
-		if (have_j && jgen != sgen) {
-			log_warnx("%s/journal is of generation %llu, the snapshot %llu: ignored",
-			    dir, (unsigned long long)jgen, (unsigned long long)sgen);
-			nj = 0;
-		}
+		nj = persist_apply_file(&s, "journal", sgen, &jgen, &have_j);
 		persist_gen = sgen;
 	}
 	/* the domains, with their connections */

@@ -631,3 +631,100 @@ Test(wireopt, memory_quota_and_event_timeout_options, .timeout = 20)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %#x", status);
 }
+
+static char pstate[64];
+
+/* A daemon on the state in pstate. */
+static int
+pstart(struct xst_daemon *od)
+{
+	const char *a[] = { "--state-dir", pstate, NULL };
+
+	xst_daemon_start(od, a);
+	return xst_connect(od->sock);
+}
+
+/* kill -9, the run directory removed. */
+static void
+pkill9(struct xst_daemon *od, int ofd)
+{
+	close(ofd);
+	kill(od->pid, SIGKILL);
+	waitpid(od->pid, NULL, 0);
+	od->pid = 0;
+	xst_daemon_stop(od);
+}
+
+/* Copies a file (the test's stand-in for a crash at a chosen moment). */
+static void
+pcopy(const char *from, const char *to)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/*
+ * Crash consistency of --state-dir: a torn last journal entry is cut off and
+ * the entries before it stay; a journal left from before a snapshot (a crash
+ * between the snapshot's rename and the journal's) is ignored.
+ */
+static struct xst_daemon pod;
+
+/* Whatever the test left: its daemon, its state. */
+static void
+pcleanup(void)
+{
+	char cmd[100];
+
+	xst_daemon_stop(&pod);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pstate);
+	if (pstate[0] && system(cmd) != 0)
+		cr_log_warn("could not remove %s", pstate);
+}
+
+Test(wireopt, state_dir_torn_tail_and_stale_journal, .fini = pcleanup, .timeout = 30)
+{
+	char jpath[128], saved[128];
+	struct stat st;
+	int ofd;
+
+	strcpy(pstate, "/tmp/xst-pstate-XXXXXX");
+	cr_assert_not_null(mkdtemp(pstate));
+	snprintf(jpath, sizeof(jpath), "%s/journal", pstate);
+	snprintf(saved, sizeof(saved), "%s/journal.saved", pstate);
+
+	ofd = pstart(&pod);
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/one", "1", &m), "OK");
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/two", "2", &m), "OK");
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/x", "old", &m), "OK");
+	pcopy(jpath, saved);		/* this journal's generation ends at the next start */
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/x", "new", &m), "OK");
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/last", "3", &m), "OK");
+	pkill9(&pod, ofd);
+	/* tear the last entry: 3 bytes of it never reached the file */
+	cr_assert_eq(stat(jpath, &st), 0);
+	cr_assert_eq(truncate(jpath, st.st_size - 3), 0);
+	ofd = pstart(&pod);
+	cr_assert_str_eq(xst_str(ofd, XS_READ, 0, "/t/one", NULL, &m), "1");
+	cr_assert_str_eq(xst_str(ofd, XS_READ, 0, "/t/x", NULL, &m), "new");
+	xst_str(ofd, XS_READ, 0, "/t/last", NULL, &m);
+	cr_assert(is_err("ENOENT"), "the torn entry was applied: %s", m.body);
+	cr_assert_str_eq(xst_str(ofd, XS_WRITE, 0, "/t/after", "4", &m), "OK");
+	pkill9(&pod, ofd);
+	/* the restart made a snapshot of a newer generation: the old journal must not replay */
+	cr_assert_eq(rename(saved, jpath), 0);
+	ofd = pstart(&pod);
+	cr_assert_str_eq(xst_str(ofd, XS_READ, 0, "/t/x", NULL, &m), "new");
+	xst_str(ofd, XS_READ, 0, "/t/after", NULL, &m);
+	cr_assert(is_err("ENOENT"), "/t/after was written after the snapshot: %s", m.body);
+	/* and a daemon without the state is untouched by it */
+	close(ofd);
+	xst_daemon_stop(&pod);
+	xst_daemon_start(&pod, NULL);
+	ofd = xst_connect(pod.sock);
+	xst_str(ofd, XS_READ, 0, "/t/x", NULL, &m);
+	cr_assert(is_err("ENOENT"));
+	close(ofd);
+}
