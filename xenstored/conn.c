@@ -235,6 +235,8 @@ conn_input_loop(struct conn *c)
 			return;
 		}
 		c->c_in_have += n;
+		if (n > 0)
+			c->c_jr_dirty = true;	/* its watches, transactions, position may change */
 		if (c->c_in_have == sizeof(c->c_hdr) && n > 0 &&
 		    c->c_hdr.len > XENSTORE_PAYLOAD_MAX) {
 			log_warnx("conn %u (dom%u): message of %u bytes, dropping it",

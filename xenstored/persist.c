@@ -250,12 +250,9 @@ persist_enc_out(struct buf *b, const struct conn *c, size_t from)
 static size_t
 persist_out_len(const struct conn *c)
 {
-	const struct outmsg *m;
-	size_t n = 0;
+	const struct outmsg *m = STAILQ_FIRST(&c->c_out);
 
-	STAILQ_FOREACH(m, &c->c_out, om_link)
-		n += m->om_len - m->om_off;
-	return n;
+	return c->c_out_bytes - (m ? m->om_off : 0);
 }
 
 /* A guest's output, in full or what was queued since the last entry. */
@@ -284,7 +281,10 @@ persist_enc_output(struct buf *b, struct conn *c, bool full)
 	c->c_jr_out_full = false;
 }
 
-/* Records the guest connections whose state changed, comparing with what was written. */
+/*
+ * Records the guest connections whose state changed (only their own requests
+ * change it), comparing with what was written; and their new output.
+ */
 static void
 persist_enc_gconns(struct buf *b, bool full)
 {
@@ -294,6 +294,11 @@ persist_enc_gconns(struct buf *b, bool full)
 	TAILQ_FOREACH(c, &conns, c_link) {
 		if (c->c_domain == NULL || c->c_dead)
 			continue;
+		if (!full && !c->c_jr_dirty && c->c_jr_last != NULL) {
+			persist_enc_output(b, c, false);
+			continue;
+		}
+		c->c_jr_dirty = false;
 		one.len = 0;
 		persist_enc_gconn(&one, c);
 		if (full || c->c_jr_last == NULL || c->c_jr_last_len != one.len ||

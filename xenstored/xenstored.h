@@ -140,6 +140,7 @@ struct conn {
 	uint32_t c_out_sent;		/* rsp index of the next byte to send */
 	uint32_t c_jr_out_end;		/* rsp index where the journaled output ends */
 	bool c_jr_out_full;		/* queued output was dropped: journal it whole */
+	bool c_jr_dirty;		/* read input since the last entry: R_GCONN may differ */
 	char *c_jr_last;		/* the R_GCONN last journaled */
 	size_t c_jr_last_len;
 	bool c_out_held;		/* output waits for the journal entry */

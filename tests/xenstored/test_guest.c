@@ -496,3 +496,33 @@ Test(guest, unread_watch_events_expire)
 	conn_output(dom0->g_conn);
 	cr_assert_str_eq(xg_event(dom0), "/local/domain/5/data/k0 d0");
 }
+
+/* A guest whose unread output takes it over the memory quota is not read until it reads. */
+Test(guest, over_the_memory_quota_by_unread_output_stops_reading)
+{
+	char p[300], name[251];
+	uint64_t before;
+	int i;
+
+	quota.q_mem_hard = 9000;	/* the nodes alone (names in data too) hold about 6400 */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	OK(G(XS_WATCH, "data", "tok"));
+	cr_assert_str_eq(xg_event(gu), "data tok");
+	gu->g_blocked = true;
+	for (i = 0; i < 12; i++) {
+		snprintf(p, sizeof(p), "/local/domain/5/data/%s%02d", name, i);
+		OK(D0(XS_WRITE, p, "v"));
+	}
+	cr_assert_geq(quota_mem_used(5), quota.q_mem_hard, "%zu bytes", quota_mem_used(5));
+	cr_assert_lt(gu->g_conn->c_out_count, quota.q_outstanding, "the backlog alone would stop it");
+	before = gu->g_conn->c_requests;
+	xg_send(gu, XS_READ, 0, "data\0", 5);
+	cr_assert_eq(gu->g_conn->c_requests, before, "read while over its quota");
+	cr_assert(gu->g_conn->c_throttled);
+	gu->g_blocked = false;
+	conn_output(gu->g_conn);
+	cr_assert_lt(quota_mem_used(5), quota.q_mem_hard);
+	conn_input(gu->g_conn);
+	cr_assert_eq(gu->g_conn->c_requests, before + 1, "not read again once under");
+}
