@@ -291,6 +291,8 @@ persist_enc_gconns(struct buf *b, bool full)
 	struct buf one = { 0 };
 	struct conn *c;
 
+	bool first;
+
 	TAILQ_FOREACH(c, &conns, c_link) {
 		if (c->c_domain == NULL || c->c_dead)
 			continue;
@@ -298,6 +300,8 @@ persist_enc_gconns(struct buf *b, bool full)
 			persist_enc_output(b, c, false);
 			continue;
 		}
+		/* a new connection's output is anchored where its ring is */
+		first = c->c_jr_last == NULL;
 		c->c_jr_dirty = false;
 		one.len = 0;
 		persist_enc_gconn(&one, c);
@@ -309,7 +313,7 @@ persist_enc_gconns(struct buf *b, bool full)
 			memcpy(c->c_jr_last, one.b, one.len);
 			c->c_jr_last_len = one.len;
 		}
-		persist_enc_output(b, c, full);
+		persist_enc_output(b, c, full || first);
 	}
 	free(one.b);
 }
@@ -737,7 +741,10 @@ persist_apply(struct pstate *s, const char *p, size_t n)
 			buf_put(&g->out, q, l);
 			break;
 		case R_GONE:
-			pstate_g(s, rd_u32(&r))->present = false;
+			g = pstate_g(s, rd_u32(&r));
+			g->present = false;
+			g->out.len = 0;
+			g->out_at = 0;
 			break;
 		default:
 			return -1;

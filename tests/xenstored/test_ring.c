@@ -741,3 +741,40 @@ Test(persist, planned_restart_and_figures, .init = setup_persist, .fini = teardo
 		cr_assert_str_eq(buf, p);
 	}
 }
+
+/* A domid released and introduced again: its new connection's state alone comes back. */
+Test(persist, reintroduced_guest_after_kill9, .init = setup_persist, .fini = teardown_persist,
+    .timeout = 60)
+{
+	struct guest g = { 0 };
+	char buf[4200], home[64], p[160];
+	struct xs_perm own;
+	uint32_t rid;
+	int i, events = 0;
+
+	guest_new(&g);
+	snprintf(home, sizeof(home), "/local/domain/%u", g.domid);
+	own = (struct xs_perm){ g.domid, XS_PERM_NONE };
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(guest_call(&g, XS_WRITE, "old\0v", 5, buf), XS_WRITE);
+	cr_assert_eq(xs_release_domain(xs, g.domid), 0);
+	/* INTRODUCE again: the indexes start from 0, a new connection */
+	guest_kick(&g);
+	cr_assert_eq(g.intf->rsp_prod, 0);
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	cr_assert_eq(guest_call(&g, XS_WRITE, "new\0v", 5, buf), XS_WRITE);
+	guest_send_write(&g, home, "in-flight");
+	guest_kick(&g);
+	xsd_kill_restart();
+	cr_assert_eq(guest_next_reply(&g, buf, &rid, &events), XS_WRITE, "%s", buf);
+	cr_assert_eq(rid, g.req_id);
+	cr_assert_str_eq(buf, "OK");
+	cr_assert_eq(g.intf->rsp_prod, g.intf->rsp_cons, "more output than the one reply");
+	cr_assert_eq(guest_call(&g, XS_READ, "new", 4, buf), XS_READ);
+	cr_assert_str_eq(buf, "v");
+	snprintf(p, sizeof(p), "%s/old", home);
+	cr_assert_null(xs_read(xs, 0, p, NULL), "the released domain's nodes came back");
+}
