@@ -16,7 +16,8 @@
  * has the medians and the guest's share of the direct path. Not a test.
  * Usage: bench_net [COUNT [ROUNDS]] (frames per run, default 300000; 3
  * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT;
- * BENCH_NET_STATS=1 prints the guest's `net stats` after each of its sends.
+ * BENCH_NET_STATS=1 prints the guest's `net stats` after each of its sends;
+ * the guest's command line from $BENCH_NET_CMDLINE ("netfront.max_queues=1").
  * No GSO case: pvguest's netfront offers no feature-gso-tcpv4, so TCP-sized
  * frames cannot go end to end through it.
  */
@@ -246,6 +247,8 @@ bench_boot(void)
 		return -1;
 	fprintf(f, "name = \"bnet\"\nkernel = \"%s\"\nmemory = 32\non_poweroff = \"destroy\"\n"
 	    "vif = [ 'mac=%s, ip=10.9.0.2' ]\n", BENCH_PVGUEST, BENCH_GUEST_MAC);
+	if (getenv("BENCH_NET_CMDLINE") != NULL)	/* "netfront.max_queues=1" ... */
+		fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_NET_CMDLINE"));
 	fclose(f);
 	bench_xl = forkpty(&bench_con, NULL, NULL, NULL);
 	if (bench_xl == 0) {
@@ -432,6 +435,17 @@ bench_cleanup(void)
 	/* the namespace goes with this process, the last one in it */
 }
 
+/* Ctrl-C or a kill still stops the stack and removes what the bench made (the
+ * daemons run in their own sessions and would outlive us). Not async-signal-safe,
+ * but the main flow is abandoned, and a bench is not a daemon. */
+static void
+bench_signal(int sig)
+{
+	signal(sig, SIG_DFL);
+	bench_cleanup();
+	_exit(128 + sig);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -443,6 +457,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_net [COUNT >= 1000 [ROUNDS 1..%d]]\n", BENCH_ROUNDS_MAX);
 		return 2;
 	}
+	signal(SIGINT, bench_signal);
+	signal(SIGTERM, bench_signal);
+	signal(SIGHUP, bench_signal);
 	bench_out = calloc(1, BENCH_OUT_MAX);
 	if (bench_out == NULL || bench_net_setup() < 0 || bench_boot() < 0)
 		goto out;
