@@ -138,11 +138,12 @@ hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *
 	}
 	if (mkdir("dev", 0755) < 0 || hvd_sandbox_bind("/dev/null") < 0)
 		return -1;
+	/* /tmp first: a payload may live under /tmp on the host and is bound inside it */
+	if (prof->tmp_bytes && hvd_sandbox_tmp(uid, mem_bytes + prof->tmp_bytes) < 0)
+		return -1;
 	for (; files && *files; files++)
 		if (hvd_sandbox_bind(*files) < 0)
 			return -1;
-	if (prof->tmp_bytes && hvd_sandbox_tmp(uid, mem_bytes + prof->tmp_bytes) < 0)
-		return -1;
 	if (prof->fuse && (*fusefd = hvd_sandbox_fuse(uid)) < 0)
 		return -1;
 	/* only this domain's processes: the child is init of its own pid namespace */

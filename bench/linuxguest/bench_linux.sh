@@ -1,0 +1,164 @@
+#!/bin/bash
+# bench_linux.sh BUILDDIR [ROUNDS]: the Linux guest against the same kernel and
+# image booted directly on the host (linux.uml on the image files, its network
+# on a tap on the same bridge), in one run, as root:
+#   boot: xl create to the login prompt, against linux.uml to its login prompt;
+#   disk: dd with O_DIRECT in the guest on its root disk, against dd with
+#         O_DIRECT on the host on the same file system (and fio there, when it
+#         is installed);
+#   net:  TCP from the guest to dom0 (bash's /dev/tcp into a sink on the
+#         bridge), against the same from the directly booted kernel.
+# Prints each figure and its ratio. Everything runs in a network namespace of
+# its own (the script re-runs itself under unshare -n) and is removed at the end.
+set -u
+
+build=$(cd "${1:?usage: bench_linux.sh BUILDDIR [ROUNDS]}" && pwd)
+rounds=${2:-3}
+if [ "${BENCH_LINUX_NETNS:-}" != 1 ]; then
+	BENCH_LINUX_NETNS=1 exec unshare -n "$0" "$@"
+fi
+src=$(cd "$(dirname "$0")/../.." && pwd)
+xl=$build/toolstack/xl
+preload=$build/guest/umlshim-xstate.so
+tmp=$(mktemp -d /var/tmp/bench_linux.XXXXXX)
+name=bl
+uml_pid=""
+
+export PVSTACK_RUNDIR=$tmp/run XENSTORED_PATH=$tmp/run/xenstored/socket
+export PVSTACK_SCRIPTDIR=$src/hotplug
+unset PVSTACK_CONFDIR PVSTACK_LOGDIR
+
+cleanup() {
+	[ -n "$uml_pid" ] && kill -9 -- "-$uml_pid" 2>/dev/null
+	"$xl" destroy "$name" >/dev/null 2>&1
+	"$build/toolstack/xencommons" stop >/dev/null 2>&1
+	exec 3>&- 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ip link set lo up
+ip link add xenbr0 type bridge
+ip addr add 10.9.0.1/24 dev xenbr0
+ip link set xenbr0 up
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# wait_log FILE TEXT SECONDS
+wait_log() {
+	for i in $(seq 1 $(($3 * 20))); do
+		grep -a -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# sink SECONDS: bytes/s received on 10.9.0.1:5001 by one connection (prints MB/s).
+sink() {
+	python3 - "$1" <<'PY'
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.9.0.1", 5001)); s.listen(1); s.settimeout(float(sys.argv[1]))
+c, _ = s.accept(); c.settimeout(30)
+n, t0, buf = 0, time.time(), bytearray(1 << 20)
+while True:
+    k = c.recv_into(buf)
+    if k == 0: break
+    n += k
+print("%.1f" % (n / (time.time() - t0) / 1e6))
+PY
+}
+
+"$src/scripts/mkguest-debian" --dir "$tmp/img" --name "$name" --memory 256 --autologin \
+    --ip 10.9.0.2 --netmask 255.255.255.0 --size 2G --no-install-config --force \
+    >"$tmp/mkguest.log" 2>&1 || { cat "$tmp/mkguest.log"; exit 1; }
+"$build/toolstack/xencommons" start >/dev/null || exit 1
+mkfifo "$tmp/in"
+exec 3<>"$tmp/in"
+img=$tmp/img
+
+# ---- the directly booted kernel ----
+direct_boot() {
+	rm -rf "$tmp/uml"; mkdir -p "$tmp/uml"; : >"$tmp/direct.log"
+	local t0=$(now_ms)
+	LD_PRELOAD=$preload setsid linux.uml ubd0="$img/root.img" ubd1="$img/var.img" \
+	    ubd2="$img/home.img" ubd3="$img/swap.img" root=/dev/ubda ro mem=256M con=null \
+	    ssl0=fd:0,fd:1 console=ttyS0 uml_dir="$tmp/uml" umid=direct \
+	    eth0=vector,transport=tap,ifname=tapdirect <&3 >"$tmp/direct.log" 2>&1 &
+	uml_pid=$!
+	wait_log "$tmp/direct.log" "root@$name" 180 || { echo "direct boot: no prompt"; return 1; }
+	echo $(($(now_ms) - t0))
+}
+direct_stop() {
+	kill -9 -- "-$uml_pid" 2>/dev/null; wait "$uml_pid" 2>/dev/null; uml_pid=""
+}
+
+# ---- the pvstack domain ----
+domain_boot() {
+	: >"$tmp/dom.log"
+	local t0=$(now_ms)
+	"$xl" create -c "$img/$name.cfg" <&3 >"$tmp/dom.log" 2>&1 &
+	wait_log "$tmp/dom.log" "root@$name" 180 || { echo "domain boot: no prompt"; return 1; }
+	echo $(($(now_ms) - t0))
+}
+domain_stop() { "$xl" destroy "$name" >/dev/null 2>&1; sleep 0.5; }
+
+# cmd LOG TEXT: types a line and waits for its marker line.
+cmd() {
+	printf '%s; echo DONE-%s\r' "$2" "$3" >&3
+	wait_log "$1" "^DONE-$3" 240
+}
+
+echo "== boot to the login prompt ($rounds rounds, interleaved; 256 MiB, 4 disks)"
+for r in $(seq 1 "$rounds"); do
+	domain_boot >>"$tmp/boot.dom"; domain_stop
+	direct_boot >>"$tmp/boot.direct"; direct_stop
+done
+bd=$(median <"$tmp/boot.dom"); bh=$(median <"$tmp/boot.direct")
+echo "xl create to login: $bd ms; linux.uml directly: $bh ms; ratio $(ratio "$bd" "$bh") (target <= 1.3)"
+
+echo "== disk: 256 MiB with O_DIRECT, write then read"
+dd_rate() { grep -a -o '[0-9.]* [MG]B/s' "$1" | tail -1 | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }'; }
+domain_boot >/dev/null
+sleep 1
+cmd "$tmp/dom.log" "dd if=/dev/zero of=/root/dd.bin bs=1M count=256 oflag=direct 2>&1 | tail -1" w
+gw=$(dd_rate "$tmp/dom.log")
+cmd "$tmp/dom.log" "dd if=/root/dd.bin of=/dev/null bs=1M iflag=direct 2>&1 | tail -1; rm /root/dd.bin" r
+gr=$(dd_rate "$tmp/dom.log")
+
+echo "== net: TCP, 400 MB from the guest to dom0"
+sink 60 >"$tmp/sink.dom" &
+sinkpid=$!
+sleep 0.5
+cmd "$tmp/dom.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
+wait "$sinkpid"
+gn=$(cat "$tmp/sink.dom")
+domain_stop
+
+direct_boot >/dev/null
+ip link set tapdirect master xenbr0 up
+sleep 2
+sink 60 >"$tmp/sink.direct" &
+sinkpid=$!
+sleep 0.5
+cmd "$tmp/direct.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
+wait "$sinkpid"
+hn=$(cat "$tmp/sink.direct")
+direct_stop
+
+hw=$(dd if=/dev/zero of="$img/dd.bin" bs=1M count=256 oflag=direct 2>&1 | tail -1)
+hr=$(dd if="$img/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -1)
+hw=$(echo "$hw" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')
+hr=$(echo "$hr" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')
+rm -f "$img/dd.bin"
+echo "dd write: guest $gw MB/s, host $hw MB/s on the same file system: ratio $(ratio "$gw" "$hw") (target >= 0.7)"
+echo "dd read:  guest $gr MB/s, host $hr MB/s: ratio $(ratio "$gr" "$hr")"
+if command -v fio >/dev/null; then
+	fio --name=host --filename="$img/fio.bin" --size=256M --bs=1M --rw=write --direct=1 \
+	    --ioengine=libaio --iodepth=4 --output-format=terse 2>/dev/null |
+	    awk -F';' '{ printf "fio on the host, 1M sequential write QD4: %.0f MB/s\n", $48 / 1000 }'
+	rm -f "$img/fio.bin"
+fi
+echo "TCP guest to dom0: pvstack $gn MB/s, direct tap $hn MB/s: ratio $(ratio "$gn" "$hn") (target >= 0.5)"
