@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -409,6 +411,8 @@ teardown_persist(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
+static int kick_fd = -1;		/* guest_kick_nowait's connection */
+
 /* kill -9, start again, and wait until the socket answers; the ms it took. */
 static double
 xsd_kill_restart(void)
@@ -421,6 +425,9 @@ xsd_kill_restart(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	kill(xsd, SIGKILL);
 	waitpid(xsd, NULL, 0);
+	if (kick_fd >= 0)
+		close(kick_fd);
+	kick_fd = -1;
 	xsd_start();
 	for (int i = 0; i < 500 && (v = xs_read(xs, 0, "/", NULL)) == NULL; i++)
 		usleep(1000);
@@ -777,4 +784,72 @@ Test(persist, reintroduced_guest_after_kill9, .init = setup_persist, .fini = tea
 	cr_assert_str_eq(buf, "v");
 	snprintf(p, sizeof(p), "%s/old", home);
 	cr_assert_null(xs_read(xs, 0, p, NULL), "the released domain's nodes came back");
+}
+
+/* Re-INTRODUCE (the guest's "notify") without waiting for the answer. */
+static void
+guest_kick_nowait(struct guest *g)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int port = hv_evtchn_alloc_unbound(t.hv, g->domid, 0), fd;
+	char body[64];
+	struct xsd_sockmsg h = { XS_INTRODUCE, 1, 0, 0 };
+
+	cr_assert_geq(port, 0);
+	h.len = snprintf(body, sizeof(body), "%u%c1%c%d", g->domid, 0, 0, port) + 1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/xenstored/socket", t.rundir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_eq(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	cr_assert_eq(write(fd, body, h.len), (ssize_t)h.len);
+	kick_fd = fd;		/* closed after the kill, so the request is not cut short */
+}
+
+/*
+ * kill -9 at twenty arbitrary moments while a guest has 24 writes (a ring
+ * full, so no wait for room) in flight:
+ * every time, each request is answered exactly once and in order, and the
+ * tree holds what the replies said.
+ */
+Test(persist, repeated_kill9_answers_each_request_once, .init = setup_persist,
+    .fini = teardown_persist, .timeout = 120)
+{
+	struct guest g = { 0 };
+	char buf[4200], home[64], p[160], val[32], *v;
+	struct xs_perm own;
+	uint32_t rid, first;
+	int it, i, events = 0;
+	unsigned seed = getpid();
+
+	guest_new(&g);
+	snprintf(home, sizeof(home), "/local/domain/%u", g.domid);
+	own = (struct xs_perm){ g.domid, XS_PERM_NONE };
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	for (it = 0; it < 20; it++) {
+		first = g.req_id + 1;
+		for (i = 0; i < 24; i++) {
+			snprintf(p, sizeof(p), "%s/k%02d", home, i);
+			snprintf(val, sizeof(val), "%d-%d", it, i);
+			guest_send_write(&g, p, val);
+		}
+		guest_kick_nowait(&g);
+		usleep(rand_r(&seed) % 400);	/* 0 to 0.4 ms: before, during or after the batch */
+		xsd_kill_restart();
+		for (i = 0; i < 24; i++) {
+			cr_assert_eq(guest_next_reply(&g, buf, &rid, &events), XS_WRITE,
+			    "round %d reply %d: %s", it, i, buf);
+			cr_assert_eq(rid, first + i, "round %d: reply %d has req_id %u", it, i, rid);
+		}
+		cr_assert_eq(g.intf->rsp_prod, g.intf->rsp_cons, "round %d: a reply came twice", it);
+		for (i = 0; i < 24; i++) {
+			snprintf(p, sizeof(p), "%s/k%02d", home, i);
+			snprintf(val, sizeof(val), "%d-%d", it, i);
+			v = xs_read(xs, 0, p, NULL);
+			cr_assert_not_null(v);
+			cr_assert_str_eq(v, val, "round %d", it);
+			free(v);
+		}
+	}
 }
