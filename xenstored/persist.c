@@ -75,8 +75,17 @@ buf_put(struct buf *b, const void *p, size_t n)
 		b->cap = (b->len + n) * 2 + 256;
 		b->b = xreallocarray(b->b, 1, b->cap);
 	}
+	if (n == 0)
+		return;		/* p may be NULL then (an empty value), and memcpy wants neither */
 	memcpy(b->b + b->len, p, n);
 	b->len += n;
+}
+
+/* Overwrites the u32 at off (a length written after its record); records are unaligned. */
+static void
+buf_set_u32(struct buf *b, size_t off, uint32_t v)
+{
+	memcpy(b->b + off, &v, sizeof(v));
 }
 
 /* Appends a u32. */
@@ -268,14 +277,14 @@ persist_enc_output(struct buf *b, struct conn *c, bool full)
 		start = b->len;
 		buf_u32(b, 0);
 		persist_enc_out(b, c, 0);
-		*(uint32_t *)(b->b + start) = b->len - start - 4;
+		buf_set_u32(b, start, (uint32_t)(b->len - start - 4));
 	} else if (c->c_out_sent + len != c->c_jr_out_end) {
 		buf_u32(b, R_OUTAPP);
 		buf_u32(b, c->c_domid);
 		start = b->len;
 		buf_u32(b, 0);
 		persist_enc_out(b, c, c->c_jr_out_end - c->c_out_sent);
-		*(uint32_t *)(b->b + start) = b->len - start - 4;
+		buf_set_u32(b, start, (uint32_t)(b->len - start - 4));
 	}
 	c->c_jr_out_end = c->c_out_sent + len;
 	c->c_jr_out_full = false;
@@ -306,11 +315,12 @@ persist_enc_gconns(struct buf *b, bool full)
 		one.len = 0;
 		persist_enc_gconn(&one, c);
 		if (full || c->c_jr_last == NULL || c->c_jr_last_len != one.len ||
-		    memcmp(c->c_jr_last, one.b, one.len) != 0) {
+		    (one.len && memcmp(c->c_jr_last, one.b, one.len) != 0)) {
 			buf_put(b, one.b, one.len);
 			free(c->c_jr_last);
-			c->c_jr_last = xmalloc(one.len);
-			memcpy(c->c_jr_last, one.b, one.len);
+			c->c_jr_last = xmalloc(one.len + 1);
+			if (one.len)
+				memcpy(c->c_jr_last, one.b, one.len);
 			c->c_jr_last_len = one.len;
 		}
 		persist_enc_output(b, c, full || first);
@@ -327,7 +337,7 @@ persist_enc_doms(struct buf *b, bool full)
 	buf_u32(&now, R_DOMS);
 	buf_u32(&now, 0);
 	domain_foreach(persist_enc_dom, &now);
-	*(uint32_t *)(now.b + 4) = (now.len - 8) / 28;
+	buf_set_u32(&now, 4, (uint32_t)((now.len - 8) / 28));
 	if (full || now.len != persist_doms_last.len ||
 	    memcmp(now.b, persist_doms_last.b, now.len) != 0) {
 		buf_put(b, now.b, now.len);
@@ -673,7 +683,8 @@ persist_apply(struct pstate *s, const char *p, size_t n)
 					node_set_value(nd, v, vl);
 					free(nd->n_children);
 					nd->n_children = xmalloc(cl + 1);
-					memcpy(nd->n_children, ch, cl);
+					if (cl)
+						memcpy(nd->n_children, ch, cl);
 					nd->n_clen = cl;
 					db_store_raw(nd, gen);
 				}

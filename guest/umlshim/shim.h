@@ -30,6 +30,19 @@ struct shim_disk {
 	char sd_name[8];		/* "ubda" */
 	const char *sd_xen;		/* the config's name, "hda1" */
 	bool sd_ro;
+	/* readahead: UML's ubd reads one 4 KiB page per request; a sequential
+	 * reader is served from one larger blkfront read (shim_fuse.c) */
+	uint8_t *sd_ra;
+	uint64_t sd_ra_off;		/* bytes; the window is [off, off + len) */
+	uint32_t sd_ra_len;
+	uint64_t sd_next;		/* where a sequential reader reads next */
+	/* write-behind: ubd declares a volatile write cache (the guest flushes),
+	 * so sequential page writes are gathered and written in one request
+	 * before any read of them, any other write, and every flush */
+	uint8_t *sd_wb;
+	uint64_t sd_wb_off;		/* bytes; [off, off + len) is buffered */
+	uint32_t sd_wb_len;
+	int sd_wb_err;			/* a gathered write that failed: the next flush says so */
 };
 
 struct shim {
@@ -58,6 +71,8 @@ void shim_net_args(void (*add)(void *arg, const char *fmt, ...), void *arg);
 
 /* shim_fuse.c: serves /vbd on fd (from hvd), one file per disk. */
 int shim_fuse_init(struct shim *s, int fd);
+/* Writes out every disk's gathered writes (the kernel has stopped). */
+void shim_fuse_flush_all(struct shim *s);
 
 /* shim_cons.c: UML's console on the console ring, and its last words.
  * init returns UML's end of the console; in pumps what was typed. */

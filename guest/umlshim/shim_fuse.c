@@ -152,6 +152,92 @@ shim_fuse_span(uint64_t off, uint32_t len, uint64_t *first, uint64_t *n)
 	*n = (off + len + 511) / 512 - *first;
 }
 
+#define SHIM_FUSE_RA	(256 * 1024)	/* a sequential reader's window */
+#define SHIM_FUSE_WB	(1024 * 1024)	/* gathered sequential writes */
+
+/* Writes out what is gathered; a failure is kept for the next flush to report. */
+static void
+shim_fuse_wb_flush(struct shim_disk *d)
+{
+	if (d->sd_wb_len == 0)
+		return;
+	if (blkfront_rw(d->sd_bf, BLKIF_OP_WRITE, d->sd_wb_off / 512, d->sd_wb_len / 512,
+	    d->sd_wb) < 0)
+		d->sd_wb_err = EIO;
+	d->sd_wb_len = 0;
+}
+
+/* Gathers a whole-sector write that continues (or starts) the buffer; false when it cannot. */
+static bool
+shim_fuse_wb_add(struct shim_disk *d, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	if ((off | len) % 512 || len >= SHIM_FUSE_WB)
+		return false;
+	if (d->sd_wb_len && (off != d->sd_wb_off + d->sd_wb_len ||
+	    d->sd_wb_len + len > SHIM_FUSE_WB))
+		shim_fuse_wb_flush(d);
+	if (d->sd_wb == NULL)
+		d->sd_wb = xmalloc(SHIM_FUSE_WB);
+	if (d->sd_wb_len == 0)
+		d->sd_wb_off = off;
+	memcpy(d->sd_wb + d->sd_wb_len, data, len);
+	d->sd_wb_len += len;
+	return true;
+}
+
+/* Before the disk is read or changed over [off, off + len): gathered writes go first. */
+static void
+shim_fuse_wb_before(struct shim_disk *d, uint64_t off, uint64_t len)
+{
+	if (d->sd_wb_len && off < d->sd_wb_off + d->sd_wb_len && d->sd_wb_off < off + len)
+		shim_fuse_wb_flush(d);
+}
+
+/* Every disk's gathered writes, when the kernel stops. */
+void
+shim_fuse_flush_all(struct shim *s)
+{
+	for (unsigned i = 0; i < s->s_ndisks; i++)
+		shim_fuse_wb_flush(&s->s_disks[i]);
+}
+
+/* The window no longer matches the disk where [off, off + len) was written. */
+static void
+shim_fuse_ra_forget(struct shim_disk *d, uint64_t off, uint64_t len)
+{
+	if (d->sd_ra_len && off < d->sd_ra_off + d->sd_ra_len && d->sd_ra_off < off + len)
+		d->sd_ra_len = 0;
+}
+
+/*
+ * Serves [off, off + len) from the readahead window when it holds it, filling
+ * it first when the read continues the previous one; 0 when served, 1 when
+ * the caller must read the disk itself (a random read), -1 on an I/O error.
+ */
+static int
+shim_fuse_ra(uint64_t unique, struct shim_disk *d, uint64_t off, uint32_t len, uint64_t size)
+{
+	bool sequential = off == d->sd_next;
+
+	d->sd_next = off + len;
+	if (!(d->sd_ra_len && off >= d->sd_ra_off && off + len <= d->sd_ra_off + d->sd_ra_len)) {
+		if (!sequential || len >= SHIM_FUSE_RA || off % 512)
+			return 1;
+		uint64_t want = size - off < SHIM_FUSE_RA ? size - off : SHIM_FUSE_RA;
+		if (d->sd_ra == NULL)
+			d->sd_ra = xmalloc(SHIM_FUSE_RA);
+		d->sd_ra_len = 0;
+		if (blkfront_rw(d->sd_bf, BLKIF_OP_READ, off / 512, (want + 511) / 512, d->sd_ra) < 0)
+			return -1;
+		d->sd_ra_off = off;
+		d->sd_ra_len = (uint32_t)want;
+		if (len > want)
+			return 1;
+	}
+	shim_fuse_reply(unique, 0, d->sd_ra + (off - d->sd_ra_off), len);
+	return 0;
+}
+
 static void
 shim_fuse_read(uint64_t unique, uint64_t nodeid, const struct fuse_read_in *in)
 {
@@ -172,6 +258,13 @@ shim_fuse_read(uint64_t unique, uint64_t nodeid, const struct fuse_read_in *in)
 		len = (uint32_t)(size - in->offset);
 	if (len > SHIM_FUSE_MAX_WRITE)
 		len = SHIM_FUSE_MAX_WRITE;
+	shim_fuse_wb_before(d, in->offset, SHIM_FUSE_RA > len ? SHIM_FUSE_RA : len);
+	int ra = shim_fuse_ra(unique, d, in->offset, len, size);
+	if (ra <= 0) {
+		if (ra < 0)
+			shim_fuse_reply(unique, -EIO, NULL, 0);
+		return;
+	}
 	shim_fuse_span(in->offset, len, &first, &n);
 	if (n * 512 > SHIM_FUSE_BUF ||
 	    blkfront_rw(d->sd_bf, BLKIF_OP_READ, first, n, shim_fuse_bounce) < 0) {
@@ -198,6 +291,12 @@ shim_fuse_write(uint64_t unique, uint64_t nodeid, const struct fuse_write_in *in
 		shim_fuse_reply(unique, -ENOSPC, NULL, 0);
 		return;
 	}
+	shim_fuse_ra_forget(d, in->offset, in->size);
+	if (shim_fuse_wb_add(d, in->offset, data, in->size)) {
+		shim_fuse_reply(unique, 0, &out, sizeof(out));
+		return;
+	}
+	shim_fuse_wb_flush(d);
 	shim_fuse_span(in->offset, in->size, &first, &n);
 	if (n * 512 > SHIM_FUSE_BUF) {
 		shim_fuse_reply(unique, -EINVAL, NULL, 0);
@@ -220,17 +319,24 @@ fail:
 	shim_fuse_reply(unique, -EIO, NULL, 0);
 }
 
-/* fsync and fdatasync reach the disk: a flush to the backend, when it has one. */
+/* fsync and fdatasync reach the disk: gathered writes, then a flush to the
+ * backend when it has one; a gathered write that failed fails the fsync. */
 static void
 shim_fuse_fsync(uint64_t unique, uint64_t nodeid)
 {
 	struct shim_disk *d = shim_fuse_disk(nodeid);
+	int err;
 
-	if (d == NULL || !blkfront_info(d->sd_bf)->bi_flush) {
+	if (d == NULL) {
 		shim_fuse_reply(unique, 0, NULL, 0);
 		return;
 	}
-	shim_fuse_reply(unique, blkfront_flush(d->sd_bf) < 0 ? -EIO : 0, NULL, 0);
+	shim_fuse_wb_flush(d);
+	err = d->sd_wb_err;
+	d->sd_wb_err = 0;
+	if (err == 0 && blkfront_info(d->sd_bf)->bi_flush && blkfront_flush(d->sd_bf) < 0)
+		err = EIO;
+	shim_fuse_reply(unique, -err, NULL, 0);
 }
 
 /* Zeroes [first, first + n) sectors with writes of a zeroed buffer. */
@@ -270,6 +376,8 @@ shim_fuse_fallocate(uint64_t unique, uint64_t nodeid, const struct fuse_fallocat
 	}
 	first = in->offset / 512;
 	n = in->length / 512;
+	shim_fuse_ra_forget(d, in->offset, in->length);
+	shim_fuse_wb_before(d, in->offset, in->length);
 	if (in->mode & FALLOC_FL_PUNCH_HOLE && blkfront_info(d->sd_bf)->bi_discard)
 		rc = blkfront_discard(d->sd_bf, first, n);
 	else if (in->mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))

@@ -118,6 +118,7 @@ shim_uml_exited(int fd, short revents, void *arg)
 		if (p == s->s_uml)
 			break;
 	s->s_uml = 0;
+	shim_fuse_flush_all(s);
 	unsigned reason = shim_uml_reason(s, status);
 	console_printf(s->s_g->g_cons, "\numlshim: the kernel stopped (%s %d): %s\n",
 	    WIFSIGNALED(status) ? "signal" : "exit",
