@@ -204,7 +204,11 @@ console_pid=""
 
 # ---- xl destroy leaves nothing behind ----
 "$xl" destroy "$name" || fail "xl destroy"
-sleep 0.5
+# the kernel's processes die with the domain's cgroup; give a slow (sanitized) run time to reap
+for i in $(seq 1 50); do
+	pgrep -f "^/usr/bin/linux.uml .*umid=pvstack|umlshim" >/dev/null || break
+	sleep 0.2
+done
 pgrep -f "^/usr/bin/linux.uml .*umid=pvstack" >/dev/null && fail "a linux.uml process outlived its domain"
 pgrep -f "umlshim" >/dev/null && fail "the shim outlived its domain"
 grep -q "pvstack-vbd\|pvstack-tmp" /proc/mounts && fail "a guest mount is visible on the host"
