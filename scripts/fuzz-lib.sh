@@ -9,7 +9,8 @@ fuzz_secs=${PVSTACK_FUZZ_SECONDS:-30}
 fuzz_build() {
 	[ -f "$fuzz_dir/build.ninja" ] || CC=clang meson setup "$fuzz_dir" -Dfuzz=true \
 		-Dguest_static=false -Db_lundef=false >/dev/null
-	ninja -C "$fuzz_dir" "$@" >/dev/null
+	# quiet when it builds; the compiler's words when it does not
+	out=$(ninja -C "$fuzz_dir" "$@" 2>&1) || { echo "$out" | tail -30; echo "fuzz: build failed"; return 1; }
 }
 
 # fuzz_run NAME BINARY [SEED...]: runs one target; a crash prints its log, leaves

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "libhv.h"
 #include "log.h"
 
 int

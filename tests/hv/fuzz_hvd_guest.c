@@ -26,7 +26,7 @@ fz_init(void)
 
 	log_init("fuzz", 0, 0);
 	fz_base = event_base_new();
-	hvd_build_init(fz_base, "/nonexistent");
+	hvd_build_init(fz_base, "/nonexistent", true);	/* never builds: no confinement to probe */
 	hvd_domain_init();
 	if (hvd_domain_create(&req, &domid) < 0)
 		abort();
