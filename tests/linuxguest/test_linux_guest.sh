@@ -204,9 +204,11 @@ console_pid=""
 
 # ---- xl destroy leaves nothing behind ----
 "$xl" destroy "$name" || fail "xl destroy"
-# the kernel's processes die with the domain's cgroup; give a slow (sanitized) run time to reap
+# the kernel's processes die with the domain's cgroup and netback removes the tap
+# when xl removes its backend directory; give a slow (sanitized) run time for both
 for i in $(seq 1 50); do
-	pgrep -f "^/usr/bin/linux.uml .*umid=pvstack|umlshim" >/dev/null || break
+	pgrep -f "^/usr/bin/linux.uml .*umid=pvstack|umlshim" >/dev/null ||
+		ip -o link show | grep -q " vif" || break
 	sleep 0.2
 done
 pgrep -f "^/usr/bin/linux.uml .*umid=pvstack" >/dev/null && fail "a linux.uml process outlived its domain"
