@@ -132,7 +132,8 @@ Test(vif, missing_bridge_named, .init = setup, .fini = teardown)
 	err = nbf_be_read(&f, "hotplug-error");
 	cr_assert(err && strstr(err, "bridge brnone does not exist"), "hotplug-error: %s", err);
 	free(err);
-	cr_assert_eq(nbf_ifindex(f.f_ifname), 0, "a tap on no bridge was left behind");
+	/* netback says why first, then takes its half-made tap away */
+	cr_assert_eq(wait_gone(f.f_ifname, 5000), 0, "a tap on no bridge was left behind");
 	cr_assert_eq(kill(st.s_pid[STACK_NETBACK], 0), 0, "netback died");
 	nbf_destroy(&f);
 }
