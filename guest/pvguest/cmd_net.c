@@ -202,15 +202,6 @@ cmd_net_rate(struct shell *sh, unsigned long long frames, unsigned long long byt
 	    (double)bytes * 8 / secs / 1e6);
 }
 
-/* events_wait condition: every frame sent has been answered, or the interface stopped. */
-static bool
-cmd_net_drained(void *arg)
-{
-	struct net_if *ni = arg;
-
-	return netfront_tx_inflight(ni->ni_nf) == 0 || netfront_broken(ni->ni_nf);
-}
-
 /* Queues count frames, refilling the rings from the completions; 0, or -1 with errno. */
 static int
 cmd_net_send_run(struct net_if *ni, uint8_t *frame, size_t size, unsigned long long count,
@@ -256,7 +247,7 @@ cmd_net_send_exec(struct shell *sh, int argc, char **argv)
 	long long start = net_now_ns();
 	int rc = cmd_net_send_run(ni, frame, (size_t)size, count, &sent);
 	int err = errno;
-	events_wait(pvguest_guest(sh)->g_ev, cmd_net_drained, ni, 5000);
+	netfront_wait_tx_idle(ni->ni_nf, 5000);
 	long long ns = net_now_ns() - start;
 	if (rc == 0 && netfront_broken(ni->ni_nf)) {	/* stopped by an answer to what went out */
 		rc = -1;

@@ -84,6 +84,8 @@ void netfront_kick(struct netfront *nf);
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
 /* Waits until a TX id is free on every queue or ms pass; -1 ETIMEDOUT. */
 int netfront_wait_tx(struct netfront *nf, int ms);
+/* Waits until every frame sent has been answered (or ms pass, or it stops). */
+int netfront_wait_tx_idle(struct netfront *nf, int ms);
 /* TX requests outstanding. */
 unsigned netfront_tx_inflight(const struct netfront *nf);
 

@@ -225,38 +225,39 @@ netfront_stop(struct netfront *nf, int err, const char *fmt, ...)
 
 /* ---- transmit ---- */
 
-/* Takes back the ids of every TX response; RING_FINAL_CHECK_FOR_RESPONSES
- * re-arms rsp_event so the backend notifies only when we would sleep. */
+/*
+ * Takes back the ids of every TX response so far. It leaves rsp_event where
+ * it was (behind, so the backend's pushes wake nobody): only a sender that
+ * is about to sleep on a full ring arms it (netfront_tx_arm_late). Re-arming
+ * here at every reap made the backend wake us every few dozen frames, an
+ * eventfd write and a cross-CPU wake-up each, a fifth of its time.
+ */
 static void
 netfront_tx_reap(struct netfront *nf, struct netfront_queue *q)
 {
-	int more;
+	RING_IDX prod = __atomic_load_n(&q->q_tx_sring->rsp_prod, __ATOMIC_ACQUIRE);
 
-	do {
-		RING_IDX prod = __atomic_load_n(&q->q_tx_sring->rsp_prod, __ATOMIC_ACQUIRE);
-		if (prod - q->q_tx.rsp_cons > q->q_tx.req_prod_pvt - q->q_tx.rsp_cons) {
-			netfront_stop(nf, EPROTO, "queue %u: tx response producer %u beyond our %u "
-			    "requests", q->q_index, prod, q->q_tx.req_prod_pvt);
+	if (prod - q->q_tx.rsp_cons > q->q_tx.req_prod_pvt - q->q_tx.rsp_cons) {
+		netfront_stop(nf, EPROTO, "queue %u: tx response producer %u beyond our %u "
+		    "requests", q->q_index, prod, q->q_tx.req_prod_pvt);
+		return;
+	}
+	while (q->q_tx.rsp_cons != prod) {
+		netif_tx_response_t rsp;
+		memcpy(&rsp, (const void *)RING_GET_RESPONSE(&q->q_tx, q->q_tx.rsp_cons),
+		    sizeof(rsp));
+		q->q_tx.rsp_cons++;
+		int st = netfront_tx_rsp_check(&rsp, q->q_tx_state, nf->nf_info.ni_bufs);
+		if (st == NETFRONT_RSP_BAD) {
+			netfront_stop(nf, EPROTO, "queue %u: tx response id %u status %d was not "
+			    "issued", q->q_index, rsp.id, rsp.status);
 			return;
 		}
-		while (q->q_tx.rsp_cons != prod) {
-			netif_tx_response_t rsp;
-			memcpy(&rsp, (const void *)RING_GET_RESPONSE(&q->q_tx, q->q_tx.rsp_cons),
-			    sizeof(rsp));
-			q->q_tx.rsp_cons++;
-			int st = netfront_tx_rsp_check(&rsp, q->q_tx_state, nf->nf_info.ni_bufs);
-			if (st == NETFRONT_RSP_BAD) {
-				netfront_stop(nf, EPROTO, "queue %u: tx response id %u status %d was not "
-				    "issued", q->q_index, rsp.id, rsp.status);
-				return;
-			}
-			if (st == NETIF_RSP_ERROR || st == NETIF_RSP_DROPPED)
-				nf->nf_stats.ns_tx_errors++;
-			q->q_tx_state[rsp.id] = NETFRONT_TX_FREE;
-			q->q_tx_free[q->q_tx_nfree++] = rsp.id;
-		}
-		RING_FINAL_CHECK_FOR_RESPONSES(&q->q_tx, more);
-	} while (more);
+		if (st == NETIF_RSP_ERROR || st == NETIF_RSP_DROPPED)
+			nf->nf_stats.ns_tx_errors++;
+		q->q_tx_state[rsp.id] = NETFRONT_TX_FREE;
+		q->q_tx_free[q->q_tx_nfree++] = rsp.id;
+	}
 }
 
 /* The page of TX id, granted read-only on first use and kept. */
@@ -339,20 +340,23 @@ netfront_kick(struct netfront *nf)
 }
 
 /*
- * A full TX ring asks the backend for its event only once NETFRONT_TX_WAKE
- * more responses are in, not at the first: the backend pushes responses as it
- * goes, and a wake per push cost it an eventfd write (a cross-CPU wake-up) a
- * few dozen frames (bench/netback). The ring holds far more than that in
- * flight, so the event always comes. 0 when there are responses already.
+ * Asks the backend for its event once `want` more responses are in; 0 when
+ * some came already (reap again), 1 when the caller may sleep. A full ring
+ * asks for NETFRONT_TX_WAKE, not the first: the backend pushes responses as
+ * it goes, and a wake per push cost it an eventfd write (a cross-CPU
+ * wake-up) every few dozen frames (bench/netback). The ring holds far more
+ * than that in flight, so the event always comes.
  */
 static int
-netfront_tx_arm_late(struct netfront_queue *q)
+netfront_tx_arm(struct netfront_queue *q, RING_IDX want)
 {
 	RING_IDX inflight = q->q_tx.req_prod_pvt - q->q_tx.rsp_cons;
 
-	if (inflight <= NETFRONT_TX_WAKE)
-		return 1;
-	q->q_tx_sring->rsp_event = q->q_tx.rsp_cons + NETFRONT_TX_WAKE;
+	if (want > inflight)
+		want = inflight;
+	if (want == 0)
+		want = 1;
+	q->q_tx_sring->rsp_event = q->q_tx.rsp_cons + want;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&q->q_tx_sring->rsp_prod, __ATOMIC_ACQUIRE) == q->q_tx.rsp_cons;
 }
@@ -367,7 +371,8 @@ netfront_tx_room(void *arg)
 		struct netfront_queue *q = &nf->nf_queues[i];
 		if (q->q_tx_nfree == 0)
 			netfront_tx_reap(nf, q);
-		if (q->q_tx_nfree == 0 && !nf->nf_broken && netfront_tx_arm_late(q) == 0)
+		if (q->q_tx_nfree == 0 && !nf->nf_broken &&
+		    netfront_tx_arm(q, NETFRONT_TX_WAKE) == 0)
 			netfront_tx_reap(nf, q);	/* came while we armed */
 		if (q->q_tx_nfree == 0)
 			return nf->nf_broken != 0;
@@ -379,6 +384,30 @@ int
 netfront_wait_tx(struct netfront *nf, int ms)
 {
 	return events_wait(nf->nf_g->g_ev, netfront_tx_room, nf, ms);
+}
+
+/* events_wait condition: every frame sent answered on every queue, or stopped. */
+static bool
+netfront_tx_idle(void *arg)
+{
+	struct netfront *nf = arg;
+
+	for (unsigned i = 0; i < nf->nf_nqueues && !nf->nf_broken; i++) {
+		struct netfront_queue *q = &nf->nf_queues[i];
+		netfront_tx_reap(nf, q);
+		if (q->q_tx_nfree < nf->nf_info.ni_bufs && !nf->nf_broken &&
+		    netfront_tx_arm(q, q->q_tx.req_prod_pvt - q->q_tx.rsp_cons) == 0)
+			netfront_tx_reap(nf, q);
+		if (q->q_tx_nfree < nf->nf_info.ni_bufs)
+			return nf->nf_broken != 0;
+	}
+	return true;
+}
+
+int
+netfront_wait_tx_idle(struct netfront *nf, int ms)
+{
+	return events_wait(nf->nf_g->g_ev, netfront_tx_idle, nf, ms);
 }
 
 int
