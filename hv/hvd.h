@@ -52,6 +52,8 @@ struct hvd_domain {
 	char *cgroup;		/* its cgroup v2 group, NULL when none */
 	int profile;		/* enum jail_profile of its kernel, from the note */
 	uint32_t uid;		/* the host uid its processes run as; 0 before build */
+	bool pinned;		/* affinity holds: its processes run only there */
+	uint8_t affinity[HV_CPUMAP_BYTES];
 	struct hvd_port *ports;	/* port space; index = port, 0 unused */
 	uint32_t nports;
 };
@@ -73,6 +75,12 @@ void hvd_domain_shutdown(struct hvd_domain *d, uint32_t reason);
 void hvd_domain_info(struct hvd_domain *d, struct hv_dominfo_wire *w);
 /* The builder hands over a started process. */
 int hvd_domain_attach_process(struct hvd_domain *d, pid_t pid);
+
+/* hvd_affinity.c */
+/* Records a domain's CPUs and moves its running processes there. */
+int hvd_affinity_set(struct hvd_domain *d, const uint8_t *map, bool pinned);
+/* Child side of the build: the kernel starts on its domain's CPUs. */
+int hvd_affinity_self(const struct hvd_domain *d);
 
 /* hvd_build.c */
 int hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
@@ -105,6 +113,8 @@ void hvd_limits_init(const char *v2base);
 const char *hvd_limits_missing(void);
 int hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
 int hvd_limits_set_memory(struct hvd_domain *d, uint64_t bytes);
+/* The cgroup.procs file listing every process of the domain; -1 without groups. */
+int hvd_limits_procs_path(struct hvd_domain *d, char *buf, size_t len);
 void hvd_limits_destroy(struct hvd_domain *d);
 void hvd_limits_fini(void);
 

@@ -75,6 +75,7 @@ struct hvd_build_child {
 	uint64_t mem_bytes;	/* the domain's memory, which sizes a profile's /tmp */
 	char *const *files;	/* a dynamic kernel's interpreter and libraries */
 	const char *argv0;
+	const struct hvd_domain *dom;	/* for its CPU affinity */
 };
 
 /* The namespaces every confined guest gets: init of its own pid namespace,
@@ -95,7 +96,7 @@ hvd_build_child(struct hvd_build_child *c)
 	if (read(c->gofd, &go, 1) != 1)
 		goto fail;
 	close(c->gofd);
-	if (setsid() < 0)
+	if (setsid() < 0 || hvd_affinity_self(c->dom) < 0)
 		goto fail;
 	sigset_t all;
 	sigemptyset(&all);
@@ -412,6 +413,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	if (ncg < 0 && c.confine)
 		goto out;
 	c.chan = sv[1];
+	c.dom = d;
 	c.kfd = kfd;
 	c.uid = jail_uid_guest(base, d->domid);
 	c.profile = d->profile;

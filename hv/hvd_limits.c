@@ -302,6 +302,25 @@ fail:
 	return -1;
 }
 
+/* hvd.h: the pids group holds every process of the domain, in v2 or v1. */
+int
+hvd_limits_procs_path(struct hvd_domain *d, char *buf, size_t len)
+{
+	char dir[512];
+
+	if (!hvd_limits[HVD_LIMIT_PIDS].v2 && !hvd_limits[HVD_LIMIT_PIDS].base) {
+		errno = ENOENT;
+		return -1;
+	}
+	hvd_limits_dir(d, HVD_LIMIT_PIDS, dir, sizeof(dir));
+	if (dir[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(buf, len, "%s/cgroup.procs", dir);
+	return 0;
+}
+
 /* Removes the domain's v1 groups once its processes are gone (retried by the caller's queue). */
 void
 hvd_limits_destroy(struct hvd_domain *d)

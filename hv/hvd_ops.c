@@ -148,6 +148,37 @@ hvd_ops_setmaxmem(struct hvd_req *r)
 	return 0;
 }
 
+/* XEN_DOMCTL_setvcpuaffinity, for all the domain's vCPUs at once. */
+static int
+hvd_ops_setaffinity(struct hvd_req *r)
+{
+	struct hv_req_vcpu_affinity req;
+	struct hvd_domain *d;
+
+	memcpy(&req, r->payload, sizeof(req));
+	if ((d = hvd_ops_domu(req.domid)) == NULL)
+		return -1;
+	return hvd_affinity_set(d, req.map, req.pinned != 0);
+}
+
+/* XEN_DOMCTL_getvcpuaffinity. */
+static int
+hvd_ops_getaffinity(struct hvd_req *r)
+{
+	struct hv_req_domid req;
+	struct hv_req_vcpu_affinity rep = { 0 };
+	struct hvd_domain *d;
+
+	memcpy(&req, r->payload, sizeof(req));
+	if ((d = hvd_ops_domu(req.domid)) == NULL)
+		return -1;
+	rep.domid = d->domid;
+	rep.pinned = d->pinned;
+	memcpy(rep.map, d->affinity, sizeof(rep.map));
+	hvd_ops_reply(r, &rep, sizeof(rep));
+	return 0;
+}
+
 /* dom0 forces a shutdown reason (xc_domain_shutdown). */
 static int
 hvd_ops_shutdown(struct hvd_req *r)
@@ -379,6 +410,8 @@ static const struct hvd_op hvd_ops[] = {
 	[HV_DOMAIN_MEMFD] = { hvd_ops_memfd, HVD_DOM0, sizeof(struct hv_req_domid) },
 	[HV_CONSOLE_READ] = { hvd_ops_console_read, HVD_DOM0, sizeof(struct hv_req_console_read) },
 	[HV_PHYSINFO] = { hvd_ops_physinfo, HVD_DOM0_RO, 0 },
+	[HV_VCPU_SETAFFINITY] = { hvd_ops_setaffinity, HVD_DOM0, sizeof(struct hv_req_vcpu_affinity) },
+	[HV_VCPU_GETAFFINITY] = { hvd_ops_getaffinity, HVD_DOM0_RO, sizeof(struct hv_req_domid) },
 	[HV_EVTCHN_ALLOC_UNBOUND] = { hvd_ops_alloc_unbound, HVD_DOM0 | HVD_GUEST,
 	    sizeof(struct hv_req_evtchn_alloc_unbound) },
 	[HV_EVTCHN_BIND_INTERDOMAIN] = { hvd_ops_bind_interdomain, HVD_DOM0 | HVD_GUEST,

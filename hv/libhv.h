@@ -98,6 +98,20 @@ int hv_domain_pause(struct hv *hv, hv_domid_t domid);
 int hv_domain_unpause(struct hv *hv, hv_domid_t domid);
 int hv_domain_shutdown(struct hv *hv, hv_domid_t domid, unsigned reason);
 int hv_domain_setmaxmem(struct hv *hv, hv_domid_t domid, uint64_t max_kib);
+
+/* CPUs 0 to HV_CPUMAP_MAX - 1, bit n in byte n / 8 (xc_cpumap_t). */
+#define HV_CPUMAP_MAX	1024
+struct hv_cpumap {
+	uint8_t bits[HV_CPUMAP_MAX / 8];
+};
+/*
+ * xc_vcpu_setaffinity. A domain's vCPUs are threads of one process group,
+ * so they share one set: the domain's processes, now and later, run only on
+ * map's CPUs; NULL lets them run anywhere again. EINVAL: no CPU of map is online.
+ */
+int hv_vcpu_setaffinity(struct hv *hv, hv_domid_t domid, const struct hv_cpumap *map);
+/* xc_vcpu_getaffinity: 1 and the map when pinned, 0 (map all ones) when not, -1. */
+int hv_vcpu_getaffinity(struct hv *hv, hv_domid_t domid, struct hv_cpumap *map);
 /* ENOENT (-1) when no such domain. */
 int hv_domain_getinfo(struct hv *hv, hv_domid_t domid, struct hv_dominfo *info);
 /* Domains with domid >= first, in domid order; returns the count (<= max). */

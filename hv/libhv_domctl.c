@@ -118,6 +118,38 @@ hv_domain_setmaxmem(struct hv *hv, hv_domid_t domid, uint64_t max_kib)
 	return hv_call(hv, HV_DOMAIN_SETMAXMEM, &req, sizeof(req), NULL);
 }
 
+/* libhv.h */
+int
+hv_vcpu_setaffinity(struct hv *hv, hv_domid_t domid, const struct hv_cpumap *map)
+{
+	struct hv_req_vcpu_affinity req = { .domid = domid, .pinned = map != NULL };
+
+	_Static_assert(sizeof(req.map) == sizeof(map->bits), "one cpumap size on the wire");
+	if (map)
+		memcpy(req.map, map->bits, sizeof(req.map));
+	return hv_call(hv, HV_VCPU_SETAFFINITY, &req, sizeof(req), NULL);
+}
+
+/* libhv.h */
+int
+hv_vcpu_getaffinity(struct hv *hv, hv_domid_t domid, struct hv_cpumap *map)
+{
+	struct hv_req_domid req = { .domid = domid };
+	struct hv_req_vcpu_affinity rep;
+	struct hv_reply r = { .buf = &rep, .cap = sizeof(rep) };
+
+	if (hv_call(hv, HV_VCPU_GETAFFINITY, &req, sizeof(req), &r) < 0)
+		return -1;
+	if (r.len != sizeof(rep)) {
+		errno = EPROTO;
+		return -1;
+	}
+	if (!rep.pinned)
+		memset(rep.map, 0xff, sizeof(rep.map));
+	memcpy(map->bits, rep.map, sizeof(map->bits));
+	return rep.pinned != 0;
+}
+
 /* Wire form to API form. */
 static void
 hv_domctl_info_from_wire(struct hv_dominfo *info, const struct hv_dominfo_wire *w)

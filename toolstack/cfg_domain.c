@@ -218,6 +218,49 @@ cfg_domain_key_vcpus(struct cfg_domain_ctx *c, struct cfg_setting *s, const stru
 	return 0;
 }
 
+/* One cpus= entry into the domain's map. */
+static int
+cfg_domain_cpus_one(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_value *v)
+{
+	char why[192];
+
+	if (v->cv_kind != CFG_ATOM) {
+		CFG_BAD(c, s, "%s: expected a CPU list or a list of them", s->cs_key);
+		return -1;
+	}
+	if (cpumap_parse(v->cv_atom, &c->dom->cd_cpus, why, sizeof(why)) < 0) {
+		CFG_BAD(c, s, "%s: %s", s->cs_key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * cpus = "0-3" or cpus = ["2", "3"] (one entry per vCPU). A domain's vCPUs
+ * share one process group here, so the entries are joined into one set.
+ */
+static int
+cfg_domain_key_cpus(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
+{
+	const struct cfg_value *v = &s->cs_value;
+
+	(void)k;
+	memset(&c->dom->cd_cpus, 0, sizeof(c->dom->cd_cpus));
+	if (v->cv_kind == CFG_ATOM) {
+		if (cfg_domain_cpus_one(c, s, v) < 0)
+			return -1;
+	} else
+		for (size_t i = 0; i < v->cv_nitems; i++)
+			if (cfg_domain_cpus_one(c, s, &v->cv_items[i]) < 0)
+				return -1;
+	if (cpumap_empty(&c->dom->cd_cpus)) {
+		CFG_BAD(c, s, "%s: names no CPU", s->cs_key);
+		return -1;
+	}
+	c->dom->cd_has_cpus = true;
+	return 0;
+}
+
 /* on_poweroff, on_reboot, on_crash, on_watchdog. */
 static int
 cfg_domain_key_action(struct cfg_domain_ctx *c, struct cfg_setting *s, const struct cfg_key *k)
@@ -422,7 +465,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "bootloader", cfg_domain_key_ignored, 0, "pvstack starts the kernel named by 'kernel'" },
 	{ "bootloader_args", cfg_domain_key_ignored, 0, "pvstack has no bootloader" },
 	{ "nics", cfg_domain_key_ignored, 0, "the vif list says how many interfaces there are" },
-	{ "cpus", cfg_domain_key_ignored, 0, "vCPU pinning is not supported" },
+	{ "cpus", cfg_domain_key_cpus, 0, NULL },
+	{ "cpus_soft", cfg_domain_key_ignored, 0, "soft affinity is not supported (cpus= pins)" },
 	{ "cpu", cfg_domain_key_ignored, 0, "vCPU pinning is not supported" },
 	{ "pool", cfg_domain_key_ignored, 0, "cpupools are not supported" },
 	{ "cpu_weight", cfg_domain_key_ignored, 0, "scheduler parameters are not supported" },
@@ -616,6 +660,11 @@ cfg_domain_dump(FILE *f, const struct cfg_domain *dom)
 	}
 	fprintf(f, "memory: %" PRIu64 "\nmaxmem: %" PRIu64 "\nvcpus: %u\nmaxvcpus: %u\n",
 	    dom->cd_memory_mib, dom->cd_maxmem_mib, dom->cd_vcpus, dom->cd_maxvcpus);
+	if (dom->cd_has_cpus) {
+		char cpus[256];
+		cpumap_format(&dom->cd_cpus, 0, cpus, sizeof(cpus));
+		fprintf(f, "cpus: %s\n", cpus);
+	}
 	fprintf(f, "kernel: %s\nramdisk: %s\ncmdline: \"%s\"\n", cfg_or(dom->cd_kernel, "-"),
 	    cfg_or(dom->cd_ramdisk, "-"), cfg_or(dom->cd_cmdline, ""));
 	fprintf(f, "on_poweroff: %s\non_reboot: %s\non_crash: %s\non_watchdog: %s\n",

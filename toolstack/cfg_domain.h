@@ -6,10 +6,12 @@
 #ifndef PVSTACK_CFG_DOMAIN_H
 #define PVSTACK_CFG_DOMAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "cfg.h"
+#include "cpumap.h"
 
 enum cfg_action {
 	CFG_ACT_DESTROY,
@@ -70,6 +72,8 @@ struct cfg_domain {
 	uint64_t cd_maxmem_mib;
 	unsigned cd_vcpus;
 	unsigned cd_maxvcpus;
+	bool cd_has_cpus;	/* cpus= given: the domain runs only on cd_cpus */
+	struct hv_cpumap cd_cpus;
 	char *cd_kernel;
 	char *cd_ramdisk;
 	char *cd_cmdline;	/* the final command line: cmdline, or root= + extra */

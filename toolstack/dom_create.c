@@ -78,6 +78,13 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	l.dl_domid = domid;
 	if (o->dco_on_domid)
 		o->dco_on_domid(domid, o->dco_arg);
+	if (dom->cd_has_cpus && hv_vcpu_setaffinity(hv, domid, &dom->cd_cpus) < 0) {
+		char cpus[256];
+		cpumap_format(&dom->cd_cpus, 0, cpus, sizeof(cpus));
+		log_warn("%s: cpus = \"%s\": hvd cannot pin domain %u there", dom->cd_file, cpus,
+		    domid);
+		goto fail;
+	}
 	if (dom_create_build(hv, dom, &l) < 0 || dom_layout_write(xs, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */

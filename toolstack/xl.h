@@ -56,6 +56,6 @@ extern const struct xl_cmd xl_cmd_create, xl_cmd_list, xl_cmd_destroy, xl_cmd_sh
     xl_cmd_reboot, xl_cmd_pause, xl_cmd_unpause, xl_cmd_console, xl_cmd_rename,
     xl_cmd_uptime, xl_cmd_info, xl_cmd_dmesg, xl_cmd_domid, xl_cmd_domname, xl_cmd_help,
     xl_cmd_block_attach, xl_cmd_block_list, xl_cmd_block_detach, xl_cmd_network_attach,
-    xl_cmd_network_list, xl_cmd_network_detach;
+    xl_cmd_network_list, xl_cmd_network_detach, xl_cmd_vcpu_list, xl_cmd_vcpu_pin;
 
 #endif

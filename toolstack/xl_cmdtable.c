@@ -24,6 +24,8 @@ const struct xl_cmd *const xl_cmds[] = {
 	&xl_cmd_network_attach,
 	&xl_cmd_network_list,
 	&xl_cmd_network_detach,
+	&xl_cmd_vcpu_list,
+	&xl_cmd_vcpu_pin,
 	&xl_cmd_help,
 	NULL,
 };

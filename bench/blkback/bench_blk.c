@@ -9,7 +9,8 @@
  *   tmpfs, where neither side can use O_DIRECT).
  * Prints a table with the guest's share of fio's IOPS per case. Not a test.
  * Usage: bench_blk [SECONDS [IMAGE_MIB]] (default 5 s, 1024 MiB); the guest's
- * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like).
+ * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like);
+ * $BENCH_BLK_CPUS pins the guest (cpus=, and blkback's worker with it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,8 @@ bench_config(char *path, size_t len)
 	    BENCH_PVGUEST, bench_disk, bench_shm);
 	if (getenv("BENCH_BLK_CMDLINE") != NULL)	/* "blkfront.max_queues=1" ... */
 		fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_BLK_CMDLINE"));
+	if (getenv("BENCH_BLK_CPUS") != NULL && getenv("BENCH_BLK_CPUS")[0] != '\0')
+		fprintf(f, "cpus = \"%s\"\n", getenv("BENCH_BLK_CPUS"));
 	return fclose(f);
 }
 

@@ -18,6 +18,9 @@
  * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT;
  * BENCH_NET_STATS=1 prints the guest's `net stats` after each of its sends;
  * the guest's command line from $BENCH_NET_CMDLINE ("netfront.max_queues=1").
+ * The guest is pinned to the last CPU (cpus= in its config; netback's worker
+ * follows its domain), as one would place a guest and its backend to share
+ * caches; $BENCH_NET_CPUS names other CPUs, or "" to let both float.
  * No GSO case: pvguest's netfront offers no feature-gso-tcpv4, so TCP-sized
  * frames cannot go end to end through it.
  */
@@ -249,6 +252,11 @@ bench_boot(void)
 	    "vif = [ 'mac=%s, ip=10.9.0.2' ]\n", BENCH_PVGUEST, BENCH_GUEST_MAC);
 	if (getenv("BENCH_NET_CMDLINE") != NULL)	/* "netfront.max_queues=1" ... */
 		fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_NET_CMDLINE"));
+	/* pinned, and netback's worker with it: the frames it copies stay in one CPU's caches */
+	if (getenv("BENCH_NET_CPUS") == NULL)
+		fprintf(f, "cpus = \"%ld\"\n", sysconf(_SC_NPROCESSORS_ONLN) - 1);
+	else if (getenv("BENCH_NET_CPUS")[0] != '\0')
+		fprintf(f, "cpus = \"%s\"\n", getenv("BENCH_NET_CPUS"));
 	fclose(f);
 	bench_xl = forkpty(&bench_con, NULL, NULL, NULL);
 	if (bench_xl == 0) {

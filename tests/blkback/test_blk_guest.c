@@ -32,6 +32,7 @@ static pid_t con_pid = -1;		/* xl create -c, holding the console */
 static int con_fd = -1;
 static char out[1 << 18];
 static size_t outlen;
+static char boot_extra[128];		/* more config lines for the next boot() */
 
 /* The path of a file in the stack's rundir. */
 static const char *
@@ -139,8 +140,8 @@ boot(const char *disks)
 	 * has it at the top level (its multi-queue lines 451-460), so a guest
 	 * using two queues of several pages does not connect yet. */
 	fprintf(f, "name = \"g\"\nkernel = \"%s\"\nmemory = 32\non_poweroff = \"destroy\"\n"
-	    "cmdline = \"blkfront.max_queues=1\"\ndisk = [ %s ]\n", stack_prog("guest/pvguest"),
-	    disks);
+	    "cmdline = \"blkfront.max_queues=1\"\ndisk = [ %s ]\n%s\n", stack_prog("guest/pvguest"),
+	    disks, boot_extra);
 	fclose(f);
 	con_pid = forkpty(&con_fd, NULL, NULL, NULL);
 	cr_assert_geq(con_pid, 0);
@@ -160,6 +161,7 @@ setup(void)
 	setenv("PVSTACK_CONFDIR", s.s_rundir, 1);	/* xl reads no host xl.conf */
 	outlen = 0;
 	out[0] = '\0';
+	boot_extra[0] = '\0';
 }
 
 static void
@@ -334,4 +336,38 @@ Test(blk_guest, worker_killed_during_io_the_next_request_succeeds)
 	expect_in(run("blk write xvda 9 \"after the restart\""), "ok");
 	expect_sector(img, 9, "after the restart");
 	expect_in(run("blk read xvda 9"), "|after the restar|");
+}
+
+/* The Cpus_allowed_list of a process. */
+static void
+allowed_cpus(pid_t pid, char *list, size_t len)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	list[0] = '\0';
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Cpus_allowed_list:", 18) == 0)
+			snprintf(list, len, "%.*s", (int)strcspn(line + 19, "\n"), line + 19);
+	fclose(f);
+}
+
+Test(blk_guest, a_pinned_domains_worker_runs_on_its_cpus)
+{
+	int last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	char disks[512], got[64], want[16];
+	const char *img = image("pin.img");
+
+	snprintf(boot_extra, sizeof(boot_extra), "cpus = \"%d\"", last);
+	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
+	boot(disks);
+	pid_t w = worker_pid();
+	cr_assert_gt(w, 0, "blkback has a worker for the disk");
+	allowed_cpus(w, got, sizeof(got));
+	snprintf(want, sizeof(want), "%d", last);
+	cr_expect_str_eq(got, want, "the worker shares its domain's CPU %d", last);
+	expect_in(run("blk write xvda 3 \"pinned\""), "ok");
+	expect_sector(img, 3, "pinned");
 }

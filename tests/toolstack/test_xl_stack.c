@@ -144,6 +144,68 @@ Test(xl, create_list_destroy)
 	free(uuid);
 }
 
+/* The Cpus_allowed_list of a process, or "" when it is gone. */
+static const char *
+allowed_cpus(pid_t pid)
+{
+	static char list[64];
+	char path[64], line[256];
+	FILE *f;
+
+	list[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return list;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Cpus_allowed_list: %63s", list) == 1)
+			break;
+	fclose(f);
+	return list;
+}
+
+Test(xl, cpus_pins_the_guest_and_vcpu_pin_moves_it)
+{
+	int last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	char extra[64], want[16], *out, re[160];
+
+	snprintf(extra, sizeof(extra), "vcpus = 2\ncpus = \"%d\"", last);
+	int id = create("pin", extra);
+	pid_t pid = xlt_guest_pid(id);
+	cr_assert_gt(pid, 0);
+	snprintf(want, sizeof(want), "%d", last);
+	cr_expect_str_eq(allowed_cpus(pid), want, "the guest runs on CPU %d only", last);
+	cr_assert_eq(xlt_run(&out, "$XL vcpu-list pin"), 0, "%s", out);
+	cr_expect(matches(out, "^Name {28} +ID +VCPU +CPU State +Time\\(s\\) Affinity \\(Hard / Soft\\)$"),
+	    "%s", out);
+	for (int v = 0; v < 2; v++) {
+		snprintf(re, sizeof(re), "^pin {29} +%d +%d +[0-9-]+ [-r][-b]-  +[0-9]+\\.[0-9]  %d / all$",
+		    id, v, last);
+		cr_expect(matches(out, re), "no row like %s in\n%s", re, out);
+	}
+	free(out);
+	/* to CPU 0, then anywhere again: the running guest moves each time */
+	cr_assert_eq(xlt_run(&out, "$XL vcpu-pin pin all 0"), 0, "%s", out);
+	free(out);
+	cr_expect_str_eq(allowed_cpus(pid), "0");
+	cr_assert_eq(xlt_run(&out, "$XL vcpu-pin pin 1 all"), 0, "%s", out);
+	free(out);
+	snprintf(want, sizeof(want), last ? "0-%d" : "0", last);
+	cr_expect_str_eq(allowed_cpus(pid), want);
+	/* what cannot be done is refused by name */
+	cr_expect_neq(xlt_run(&out, "$XL vcpu-pin pin 2 0"), 0);
+	cr_expect(strstr(out, "\"2\" is not a vCPU of domain") != NULL, "%s", out);
+	free(out);
+	cr_expect_neq(xlt_run(&out, "$XL vcpu-pin pin all 1023"), 0);
+	cr_expect(strstr(out, "cannot pin domain") != NULL, "%s", out);
+	free(out);
+	cr_expect_neq(xlt_run(&out, "$XL vcpu-pin pin all nodes:0"), 0);
+	cr_expect(strstr(out, "NUMA node lists") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(xlt_run(&out, "$XL destroy pin"), 0, "%s", out);
+	free(out);
+	wait_gone(id);
+}
+
 /* Reads the pty until needle shows up or ms pass; returns what was read. */
 static char *
 pty_expect(int fd, const char *needle, int ms)
