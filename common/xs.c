@@ -1,8 +1,12 @@
 /*
  * The synchronous xenstore client: one request at a time on a blocking unix
  * socket; watch events that arrive while waiting for a reply are queued.
+ * When xenstored goes away (restarted with --state-dir) the client connects
+ * again on the same fd number, registers its watches again and sends the
+ * request again; a transaction of the lost connection answers EAGAIN.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +14,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "paths.h"
 #include "unixsock.h"
 #include "xmalloc.h"
@@ -22,11 +28,36 @@ struct xs_event {
 	char **vec;
 };
 
+/* A watch to register again on a new connection. */
+struct xs_watchrec {
+	struct xs_watchrec *next;
+	char *path, *token;
+};
+
+/* A transaction: the caller holds the handle, the daemon knows the id, on one connection. */
+struct xs_txrec {
+	xs_tx_t handle;
+	uint32_t id;
+	unsigned epoch;
+};
+
 struct xs {
 	int fd;
+	char *path;
 	uint32_t req_id;
 	struct xs_event *ev_head, **ev_tail;
+	struct xs_watchrec *watches;
+	struct xs_txrec *tx;
+	unsigned ntx, next_txh;
+	unsigned epoch;			/* connections lost so far */
+	unsigned reconnect_ms;		/* 0: a lost connection stays lost */
+	bool lost;			/* the last exchange saw the daemon go */
 };
+
+/* Handles the library gives out have the top bit set; raw daemon ids (tests) never do. */
+#define XS_TXH_BIT 0x80000000u
+#define XS_BACKOFF_FIRST_MS 10
+#define XS_BACKOFF_MAX_MS 500
 
 /* Maps a daemon error name to an errno; unknown names are EINVAL, as in Xen. */
 int
@@ -66,6 +97,35 @@ xs_socket_path(void)
 	return path;
 }
 
+/* Every new connection's reconnect budget: $PVSTACK_XS_RECONNECT_TIMEOUT seconds, else 30. */
+unsigned
+xs_reconnect_default_ms(void)
+{
+	const char *env = getenv("PVSTACK_XS_RECONNECT_TIMEOUT");
+	char *end;
+	double s;
+
+	if (env == NULL || *env == '\0')
+		return XS_RECONNECT_DEFAULT_MS;
+	s = strtod(env, &end);
+	if (*end != '\0' || s < 0 || s > 86400) {
+		log_warnx("PVSTACK_XS_RECONNECT_TIMEOUT=%s is not a number of seconds; using %u",
+		    env, XS_RECONNECT_DEFAULT_MS / 1000);
+		return XS_RECONNECT_DEFAULT_MS;
+	}
+	return (unsigned)(s * 1000);
+}
+
+/* Monotonic milliseconds, for the reconnect deadline. */
+static long long
+xs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /* Connects to the daemon's socket. */
 struct xs *
 xs_open(const char *path)
@@ -79,7 +139,9 @@ xs_open(const char *path)
 		return NULL;
 	xs = xcalloc(1, sizeof(*xs));
 	xs->fd = fd;
+	xs->path = xstrdup(path);
 	xs->ev_tail = &xs->ev_head;
+	xs->reconnect_ms = xs_reconnect_default_ms();
 	return xs;
 }
 
@@ -88,6 +150,7 @@ void
 xs_close(struct xs *xs)
 {
 	struct xs_event *e, *n;
+	struct xs_watchrec *w, *wn;
 
 	if (xs == NULL)
 		return;
@@ -96,8 +159,30 @@ xs_close(struct xs *xs)
 		free(e->vec);
 		free(e);
 	}
+	for (w = xs->watches; w; w = wn) {
+		wn = w->next;
+		free(w->path);
+		free(w->token);
+		free(w);
+	}
+	free(xs->tx);
+	free(xs->path);
 	close(xs->fd);
 	free(xs);
+}
+
+/* How long a lost connection is retried (0: not at all). */
+void
+xs_set_reconnect_timeout(struct xs *xs, unsigned ms)
+{
+	xs->reconnect_ms = ms;
+}
+
+/* Counts the connections lost and made again, for callers watching xs_fd(). */
+unsigned
+xs_reconnects(struct xs *xs)
+{
+	return xs->epoch;
 }
 
 /* The socket, for callers that poll for watch events. */
@@ -178,12 +263,28 @@ xs_split(const char *data, size_t len, unsigned *num)
 	return vec;
 }
 
+/* Whether a socket error means the daemon is gone (rather than a bad message). */
+static bool
+xs_gone_errno(int err)
+{
+	return err == EPIPE || err == ECONNRESET || err == ENOTCONN;
+}
+
+/* Notes a failed socket call: lost when the daemon went away. */
+static int
+xs_io_failed(struct xs *xs)
+{
+	if (xs_gone_errno(errno))
+		xs->lost = true;
+	return -1;
+}
+
 /* Reads one message; the payload is malloc'd and NUL-terminated. */
 static int
 xs_recv(struct xs *xs, struct xsd_sockmsg *hdr, char **body)
 {
 	if (xs_read_full(xs->fd, hdr, sizeof(*hdr)) < 0)
-		return -1;
+		return xs_io_failed(xs);
 	if (hdr->len > XENSTORE_PAYLOAD_MAX) {
 		errno = EPROTO;
 		return -1;
@@ -191,7 +292,7 @@ xs_recv(struct xs *xs, struct xsd_sockmsg *hdr, char **body)
 	*body = xmalloc(hdr->len + 1);
 	if (xs_read_full(xs->fd, *body, hdr->len) < 0) {
 		free(*body);
-		return -1;
+		return xs_io_failed(xs);
 	}
 	(*body)[hdr->len] = '\0';
 	return 0;
@@ -214,9 +315,10 @@ xs_queue_event(struct xs *xs, const char *body, size_t len)
 	xs->ev_tail = &e->next;
 }
 
-/* Sends one request and returns its reply payload (NUL-terminated, len in *rlen). */
+/* Sends one request on the current connection and returns its reply payload
+ * (NUL-terminated, len in *rlen); xs->lost says whether a failure lost the daemon. */
 static char *
-xs_talk(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsigned niov,
+xs_talk_once(struct xs *xs, uint32_t type, uint32_t tx, const struct iovec *iov, unsigned niov,
     size_t *rlen)
 {
 	struct xsd_sockmsg hdr = { .type = type, .req_id = ++xs->req_id, .tx_id = tx };
@@ -237,8 +339,10 @@ xs_talk(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsig
 		memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
 	rc = xs_write_full(xs->fd, buf, off);
 	free(buf);
-	if (rc < 0)
+	if (rc < 0) {
+		xs_io_failed(xs);
 		return NULL;
+	}
 	for (;;) {
 		struct xsd_sockmsg rhdr;
 
@@ -265,6 +369,132 @@ xs_talk(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsig
 			*rlen = rhdr.len;
 		return body;
 	}
+}
+
+/* Registers every remembered watch on a fresh connection; -1 if the daemon went again. */
+static int
+xs_rewatch(struct xs *xs)
+{
+	struct xs_watchrec *w;
+
+	for (w = xs->watches; w; w = w->next) {
+		struct iovec iov[2] = { { w->path, strlen(w->path) + 1 },
+			{ w->token, strlen(w->token) + 1 } };
+		char *r = xs_talk_once(xs, XS_WATCH, 0, iov, 2, NULL);
+
+		if (r == NULL && xs->lost)
+			return -1;
+		if (r == NULL)
+			log_warn("xenstore: watch %s again after reconnecting", w->path);
+		free(r);
+	}
+	return 0;
+}
+
+/*
+ * The daemon went away: connect again (same fd number, so a caller polling
+ * xs_fd() carries on) with a growing pause until reconnect_ms have passed,
+ * and register the watches again (each fires once, as on any XS_WATCH).
+ */
+static int
+xs_reconnect(struct xs *xs)
+{
+	long long t0 = xs_now_ms(), deadline = t0 + xs->reconnect_ms;
+	unsigned backoff = XS_BACKOFF_FIRST_MS;
+	int fd;
+
+	if (xs->reconnect_ms == 0) {
+		errno = EPIPE;
+		return -1;
+	}
+	log_warnx("xenstore: lost the connection to %s; reconnecting for up to %.1f s", xs->path,
+	    xs->reconnect_ms / 1000.0);
+	xs->epoch++;
+	for (;;) {
+		fd = unixsock_connect(xs->path, SOCK_STREAM | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			int rc = dup3(fd, xs->fd, O_CLOEXEC);
+
+			close(fd);
+			if (rc < 0)
+				return xs_io_failed(xs);
+			xs->lost = false;
+			if (xs_rewatch(xs) == 0) {
+				log_info("xenstore: reconnected to %s after %lld ms", xs->path,
+				    xs_now_ms() - t0);
+				return 0;
+			}
+		}
+		if (xs_now_ms() >= deadline) {
+			log_warnx("xenstore: gave up reconnecting to %s after %.1f s", xs->path,
+			    xs->reconnect_ms / 1000.0);
+			xs->lost = true;
+			errno = EPIPE;
+			return -1;
+		}
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > XS_BACKOFF_MAX_MS ? XS_BACKOFF_MAX_MS : backoff * 2;
+	}
+}
+
+/* The transaction behind a handle, or NULL. */
+static struct xs_txrec *
+xs_tx_find(struct xs *xs, xs_tx_t handle)
+{
+	unsigned i;
+
+	for (i = 0; i < xs->ntx; i++)
+		if (xs->tx[i].handle == handle)
+			return &xs->tx[i];
+	return NULL;
+}
+
+/*
+ * One request, across a restart of the daemon: a request outside a
+ * transaction is sent again on the new connection; one inside a transaction
+ * of the lost connection answers EAGAIN (the transaction is gone; its owner
+ * retries). A repeated RM that finds nothing succeeds: the first one did it.
+ */
+static char *
+xs_talk(struct xs *xs, uint32_t type, xs_tx_t tx, const struct iovec *iov, unsigned niov,
+    size_t *rlen)
+{
+	uint32_t wire_tx = tx;
+	bool again = false;
+	char *r;
+
+	if (tx != XS_TX_NONE) {
+		struct xs_txrec *t = xs_tx_find(xs, tx);
+
+		if (t && t->epoch != xs->epoch) {
+			errno = EAGAIN;
+			return NULL;
+		}
+		if (t == NULL && (tx & XS_TXH_BIT)) {
+			errno = ENOENT;
+			return NULL;
+		}
+		if (t)
+			wire_tx = t->id;
+	}
+	for (;;) {
+		xs->lost = false;
+		if ((r = xs_talk_once(xs, type, wire_tx, iov, niov, rlen)) != NULL || !xs->lost)
+			break;
+		if (xs_reconnect(xs) < 0)
+			return NULL;
+		if (tx != XS_TX_NONE) {
+			errno = EAGAIN;
+			return NULL;
+		}
+		again = true;
+	}
+	if (r == NULL && again && type == XS_RM && errno == ENOENT) {
+		if (rlen)
+			*rlen = 2;
+		return xstrdup("OK");
+	}
+	return r;
 }
 
 /* Request whose reply is just "OK". */
@@ -503,13 +733,38 @@ xs_set_perms(struct xs *xs, xs_tx_t tx, const char *path, const struct xs_perm *
 	return xs_talk_ok(xs, XS_SET_PERMS, tx, iov, 2);
 }
 
-/* XS_WATCH; the initial event arrives through xs_read_watch. */
+/* XS_WATCH; the initial event arrives through xs_read_watch. Remembered for a reconnect. */
 int
 xs_watch(struct xs *xs, const char *path, const char *token)
 {
 	struct iovec iov[2] = { xs_iov_str(path), xs_iov_str(token) };
+	struct xs_watchrec *w;
 
-	return xs_talk_ok(xs, XS_WATCH, 0, iov, 2);
+	if (xs_talk_ok(xs, XS_WATCH, 0, iov, 2) < 0)
+		return -1;
+	w = xcalloc(1, sizeof(*w));
+	w->path = xstrdup(path);
+	w->token = xstrdup(token);
+	w->next = xs->watches;
+	xs->watches = w;
+	return 0;
+}
+
+/* Forgets the remembered watches matching path and token (all with NULL). */
+static void
+xs_forget_watches(struct xs *xs, const char *path, const char *token)
+{
+	struct xs_watchrec **pp = &xs->watches, *w;
+
+	while ((w = *pp) != NULL) {
+		if (path == NULL || (strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0)) {
+			*pp = w->next;
+			free(w->path);
+			free(w->token);
+			free(w);
+		} else
+			pp = &w->next;
+	}
 }
 
 /* XS_UNWATCH. */
@@ -518,6 +773,7 @@ xs_unwatch(struct xs *xs, const char *path, const char *token)
 {
 	struct iovec iov[2] = { xs_iov_str(path), xs_iov_str(token) };
 
+	xs_forget_watches(xs, path, token);
 	return xs_talk_ok(xs, XS_UNWATCH, 0, iov, 2);
 }
 
@@ -549,8 +805,12 @@ xs_read_watch(struct xs *xs, unsigned *num)
 	while ((vec = xs_pop_event(xs, num)) == NULL) {
 		struct xsd_sockmsg hdr;
 
-		if (xs_recv(xs, &hdr, &body) < 0)
+		xs->lost = false;
+		if (xs_recv(xs, &hdr, &body) < 0) {
+			if (xs->lost && xs_reconnect(xs) == 0)
+				continue;
 			return NULL;
+		}
 		if (hdr.type == XS_WATCH_EVENT)
 			xs_queue_event(xs, body, hdr.len);
 		free(body);
@@ -569,37 +829,59 @@ xs_check_watch(struct xs *xs)
 	if (vec)
 		return vec;
 	n = recv(xs->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n <= 0) {
-		if (n == 0)
-			errno = EPIPE;
-		return NULL;
+	if (n == 0 || (n < 0 && xs_gone_errno(errno))) {
+		/* the daemon went: back with the watches' fresh events, or EPIPE */
+		if (xs_reconnect(xs) < 0)
+			return NULL;
+		if ((vec = xs_pop_event(xs, NULL)) == NULL)
+			errno = EAGAIN;
+		return vec;
 	}
+	if (n < 0)
+		return NULL;
 	return xs_read_watch(xs, NULL);
 }
 
-/* XS_TRANSACTION_START. */
+/* XS_TRANSACTION_START; the caller gets a handle that outlives a reconnect as a stale one. */
 int
 xs_transaction_start(struct xs *xs, xs_tx_t *tx)
 {
 	struct iovec iov = { "", 1 };
 	char *r = xs_talk(xs, XS_TRANSACTION_START, 0, &iov, 1, NULL);
-	unsigned long id;
+	struct xs_txrec *t;
 
 	if (r == NULL)
 		return -1;
-	id = strtoul(r, NULL, 10);
+	xs->tx = xreallocarray(xs->tx, xs->ntx + 1, sizeof(*xs->tx));
+	t = &xs->tx[xs->ntx++];
+	t->id = strtoul(r, NULL, 10);
+	t->epoch = xs->epoch;
+	do
+		t->handle = XS_TXH_BIT | (++xs->next_txh & ~XS_TXH_BIT);
+	while (t->handle == XS_TXH_BIT);
 	free(r);
-	*tx = id;
+	*tx = t->handle;
 	return 0;
 }
 
-/* XS_TRANSACTION_END: commit, or abort when abort is true. */
+/* XS_TRANSACTION_END: commit, or abort when abort is true. A transaction of a
+ * lost connection commits nothing: EAGAIN, or 0 for an abort. */
 int
 xs_transaction_end(struct xs *xs, xs_tx_t tx, bool abort)
 {
 	struct iovec iov = xs_iov_str(abort ? "F" : "T");
+	struct xs_txrec *t = xs_tx_find(xs, tx);
+	int rc = xs_talk_ok(xs, XS_TRANSACTION_END, tx, &iov, 1);
 
-	return xs_talk_ok(xs, XS_TRANSACTION_END, tx, &iov, 1);
+	if (t) {
+		int e = errno;
+
+		*t = xs->tx[--xs->ntx];
+		errno = e;
+		if (rc < 0 && abort && errno == EAGAIN)
+			rc = 0;
+	}
+	return rc;
 }
 
 /* Requests whose arguments are all decimal numbers. */
@@ -695,6 +977,7 @@ xs_reset_watches(struct xs *xs)
 {
 	struct iovec iov = { "", 1 };
 
+	xs_forget_watches(xs, NULL, NULL);
 	return xs_talk_ok(xs, XS_RESET_WATCHES, 0, &iov, 1);
 }
 

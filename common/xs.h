@@ -8,6 +8,16 @@
  *    and read with xs_read_watch().
  *  - asynchronous on libevent, for daemons (xs_async.h).
  *
+ * A restarted xenstored (--state-dir) is transparent to both faces: when the
+ * socket closes, the client connects again with a short backoff for up to
+ * xs_reconnect_default_ms() (30 s; $PVSTACK_XS_RECONNECT_TIMEOUT seconds, 0 =
+ * never), logging the loss, the reconnect and giving up; it registers every
+ * watch again with the same token (each fires once, as after any XS_WATCH, so
+ * a watcher re-reads what it watches); requests outside a transaction are sent
+ * again; requests and the commit of a transaction opened on the lost
+ * connection fail with EAGAIN (an abort succeeds), so their owner retries. Only
+ * when the time is up do calls fail with EPIPE (and xsa's lost callback run).
+ *
  * Convention: 0 / pointer on success; -1 / NULL with errno on failure, where
  * errno is the daemon's error name mapped back (ENOENT, EACCES, EAGAIN, ...).
  * Returned strings and arrays are malloc'd; the caller frees them (arrays are
@@ -39,7 +49,17 @@ const char *xs_socket_path(void);
 /* Connects (path NULL: xs_socket_path()). */
 struct xs *xs_open(const char *path);
 void xs_close(struct xs *xs);
+/* The socket; its number stays the same across reconnects, the file behind it
+ * does not (an epoll/libevent watcher re-adds it when xs_reconnects() changes). */
 int xs_fd(struct xs *xs);
+
+#define XS_RECONNECT_DEFAULT_MS 30000
+/* $PVSTACK_XS_RECONNECT_TIMEOUT (seconds) in ms, else XS_RECONNECT_DEFAULT_MS. */
+unsigned xs_reconnect_default_ms(void);
+/* How long a lost connection is retried; 0 fails at once with EPIPE. */
+void xs_set_reconnect_timeout(struct xs *xs, unsigned ms);
+/* Connections lost so far (each followed by a reconnect attempt). */
+unsigned xs_reconnects(struct xs *xs);
 
 char *xs_read(struct xs *xs, xs_tx_t tx, const char *path, size_t *len);
 int xs_write(struct xs *xs, xs_tx_t tx, const char *path, const void *val, size_t len);
@@ -60,7 +80,8 @@ int xs_watch(struct xs *xs, const char *path, const char *token);
 int xs_unwatch(struct xs *xs, const char *path, const char *token);
 /* Blocks for the next watch event; vec[0] = path, vec[1] = token (one allocation). */
 char **xs_read_watch(struct xs *xs, unsigned *num);
-/* Non-blocking form: NULL with EAGAIN when nothing is queued or readable. */
+/* Non-blocking form: NULL with EAGAIN when nothing is queued or readable
+ * (it blocks while reconnecting, when the daemon went away). */
 char **xs_check_watch(struct xs *xs);
 
 int xs_transaction_start(struct xs *xs, xs_tx_t *tx);
