@@ -20,25 +20,7 @@ static int
 blkfront_read_ull(struct blkfront *bf, const char *key, unsigned long long def,
     unsigned long long *val, char *why, size_t len)
 {
-	char *s = frontend_backend_read(&bf->bf_fe, key), *end;
-
-	if (s == NULL) {
-		if (errno != ENOENT)
-			goto bad;
-		*val = def;
-		return 0;
-	}
-	errno = 0;
-	*val = strtoull(s, &end, 10);
-	int ok = errno == 0 && end != s && *end == '\0' && s[0] != '-';
-	free(s);
-	if (ok)
-		return 0;
-	errno = EINVAL;
-bad:
-	snprintf(why, len, "%s/%s: %s", bf->bf_fe.fe_backend, key,
-	    errno == EINVAL ? "not a number" : strerror(errno));
-	return -1;
+	return frontend_read_ull(&bf->bf_fe, bf->bf_fe.fe_backend, key, def, val, why, len);
 }
 
 /* "blkfront.<name>=N" on the guest's command line (as Linux's module
@@ -47,17 +29,7 @@ bad:
 static unsigned long long
 blkfront_param(struct blkfront *bf, const char *name, unsigned long long def)
 {
-	char key[64];
-	const char *cmdline = (const char *)bf->bf_g->g_start.cmd_line;
-
-	snprintf(key, sizeof(key), "blkfront.%s=", name);
-	for (const char *at = strstr(cmdline, key); at != NULL; at = strstr(at + 1, key)) {
-		if (at != cmdline && at[-1] != ' ')
-			continue;
-		unsigned long long v = strtoull(at + strlen(key), NULL, 10);
-		return v < def ? v : def;
-	}
-	return def;
+	return frontend_param(bf->bf_g, "blkfront", name, def);
 }
 
 /* Transport limits the backend published before InitWait: queues, ring
@@ -149,22 +121,6 @@ blkfront_names(struct blkfront *bf)
 	free(dev);
 }
 
-/* Why the backend never said Connected: its own words when it left them
- * (hotplug-error, as blkback and the hotplug scripts write it). */
-static void
-blkfront_connect_failed(struct blkfront *bf, char *why, size_t len)
-{
-	int err = errno;
-	char *msg = frontend_backend_read(&bf->bf_fe, "hotplug-error");
-
-	if (msg != NULL && msg[0] != '\0')
-		snprintf(why, len, "%s: %s", bf->bf_fe.fe_backend, msg);
-	else
-		snprintf(why, len, "%s: connect: %s", bf->bf_fe.fe_backend, strerror(err));
-	free(msg);
-	errno = err;
-}
-
 /* Frees what open built; the rings go only once the backend let them go. */
 static void
 blkfront_free(struct blkfront *bf)
@@ -177,9 +133,8 @@ struct blkfront *
 blkfront_open(struct guest *g, const char *devid, int timeout_ms, char *why, size_t len)
 {
 	struct blkfront *bf = xcalloc(1, sizeof(*bf));
-	long long deadline = timeout_ms < 0 ? -1 : events_now_ms() + timeout_ms;
+	long long deadline = frontend_deadline(timeout_ms);
 	char *end;
-	int left;
 
 	bf->bf_g = g;
 	snprintf(bf->bf_devid, sizeof(bf->bf_devid), "%s", devid);
@@ -190,26 +145,17 @@ blkfront_open(struct guest *g, const char *devid, int timeout_ms, char *why, siz
 		goto fail;
 	}
 	bf->bf_vdev = (uint32_t)v;
-	if (frontend_init(&bf->bf_fe, g, "vbd", devid) < 0) {
-		snprintf(why, len, "device/vbd/%s: backend or backend-id: %s", devid, strerror(errno));
+	if (frontend_probe(&bf->bf_fe, g, "vbd", devid, deadline, why, len) < 0)
 		goto fail;
-	}
 	blkfront_names(bf);
-	left = deadline < 0 ? -1 : (int)(deadline - events_now_ms());
-	if (xenbus_wait_for_state(g->g_xb, bf->bf_fe.fe_backend, XenbusStateInitWait,
-	    XenbusStateConnected, left < 0 && deadline >= 0 ? 0 : left, NULL) < 0) {
-		snprintf(why, len, "%s: backend not ready: %s", bf->bf_fe.fe_backend, strerror(errno));
-		goto fail;
-	}
 	if (blkfront_read_limits(bf, why, len) < 0)
 		goto fail;
 	if (blkfront_rings_init(bf) < 0) {
 		snprintf(why, len, "rings: %s", strerror(errno));
 		goto fail;
 	}
-	left = deadline < 0 ? -1 : (int)(deadline - events_now_ms());
-	if (frontend_connect(&bf->bf_fe, blkfront_publish, bf, left < 0 && deadline >= 0 ? 0 : left) < 0) {
-		blkfront_connect_failed(bf, why, len);
+	if (frontend_connect(&bf->bf_fe, blkfront_publish, bf, frontend_left(deadline)) < 0) {
+		frontend_connect_failed(&bf->bf_fe, why, len);
 		goto fail;
 	}
 	if (blkfront_read_props(bf, why, len) < 0)
@@ -222,39 +168,11 @@ fail:;
 	return NULL;
 }
 
-/* Waits until dir's state is at least want, or gone (the toolstack removed
- * the device): detaching does not re-arm the backend. */
-static int
-blkfront_wait_closed(struct guest *g, const char *dir, XenbusState want, long long deadline)
-{
-	for (;;) {
-		XenbusState st = xenbus_read_state(g->g_xb, XENBUS_TX_NONE, dir);
-		if (st == XenbusStateUnknown || (st >= want && st <= XenbusStateClosed))
-			return 0;
-		long long left = deadline - events_now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		xenbus_wait_for_state(g->g_xb, dir, want, XenbusStateClosed, left < 200 ? (int)left : 200,
-		    NULL);
-	}
-}
-
 int
 blkfront_close(struct blkfront *bf, int timeout_ms)
 {
-	struct guest *g = bf->bf_g;
-	long long deadline = events_now_ms() + (timeout_ms < 0 ? BLKFRONT_IO_MS : timeout_ms);
-	int rc = 0;
-
 	blkfront_stop(bf, ESHUTDOWN, "closed");
-	if (xenbus_switch_state(g->g_xb, XENBUS_TX_NONE, bf->bf_fe.fe_dir, XenbusStateClosing) < 0 ||
-	    blkfront_wait_closed(g, bf->bf_fe.fe_backend, XenbusStateClosing, deadline) < 0)
-		rc = -1;
-	if (xenbus_switch_state(g->g_xb, XENBUS_TX_NONE, bf->bf_fe.fe_dir, XenbusStateClosed) < 0 ||
-	    blkfront_wait_closed(g, bf->bf_fe.fe_backend, XenbusStateClosed, deadline) < 0)
-		rc = -1;
+	int rc = frontend_detach(&bf->bf_fe, timeout_ms < 0 ? BLKFRONT_IO_MS : timeout_ms);
 	int saved = errno;
 	blkfront_free(bf);
 	errno = saved;

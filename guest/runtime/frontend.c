@@ -106,8 +106,15 @@ frontend_publish_tx(struct xenbus *xb, xenbus_tx_t tx, void *arg)
 	return xenbus_switch_state(xb, tx, ft->ft_fe->fe_dir, XenbusStateInitialised);
 }
 
+/* Every wait of one open or close shares a deadline. */
+long long
+frontend_deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : events_now_ms() + timeout_ms;
+}
+
 /* Time left of a deadline, for the next wait (-1: none). */
-static int
+int
 frontend_left(long long deadline)
 {
 	if (deadline < 0)
@@ -120,7 +127,7 @@ int
 frontend_connect(struct frontend *fe, frontend_publish_fn *publish, void *arg, int timeout_ms)
 {
 	struct xenbus *xb = fe->fe_guest->g_xb;
-	long long deadline = timeout_ms < 0 ? -1 : events_now_ms() + timeout_ms;
+	long long deadline = frontend_deadline(timeout_ms);
 	struct frontend_tx ft = { fe, publish, arg };
 
 	if (xenbus_wait_for_state(xb, fe->fe_backend, XenbusStateInitWait, XenbusStateConnected,
@@ -152,4 +159,123 @@ frontend_shutdown(struct frontend *fe, int timeout_ms)
 		return -1;
 	return xenbus_wait_for_state(xb, fe->fe_backend, XenbusStateInitWait, XenbusStateClosing,
 	    frontend_left(deadline), NULL);
+}
+
+/* An open starts the same for every kind: the cross-links, then a backend
+ * that has published its limits (InitWait). */
+int
+frontend_probe(struct frontend *fe, struct guest *g, const char *kind, const char *devid,
+    long long deadline, char *why, size_t len)
+{
+	if (frontend_init(fe, g, kind, devid) < 0) {
+		snprintf(why, len, "device/%s/%s: backend or backend-id: %s", kind, devid,
+		    strerror(errno));
+		return -1;
+	}
+	if (xenbus_wait_for_state(g->g_xb, fe->fe_backend, XenbusStateInitWait,
+	    XenbusStateConnected, frontend_left(deadline), NULL) < 0) {
+		snprintf(why, len, "%s: backend not ready: %s", fe->fe_backend, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Limits and features are decimal keys; a bad one is named in why. */
+int
+frontend_read_ull(struct frontend *fe, const char *dir, const char *key,
+    unsigned long long def, unsigned long long *val, char *why, size_t len)
+{
+	char path[FRONTEND_PATH_MAX + 64], *end;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	char *s = xenbus_read(fe->fe_guest->g_xb, XENBUS_TX_NONE, path, NULL);
+	if (s == NULL) {
+		if (errno == ENOENT) {
+			*val = def;
+			return 0;
+		}
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	*val = strtoull(s, &end, 10);
+	int ok = errno == 0 && end != s && *end == '\0' && s[0] != '-';
+	free(s);
+	if (ok)
+		return 0;
+	snprintf(why, len, "%s: not a number", path);
+	errno = EINVAL;
+	return -1;
+}
+
+/* The guest's own limits, set on its command line, lower what a backend offers. */
+unsigned long long
+frontend_param(struct guest *g, const char *driver, const char *name, unsigned long long def)
+{
+	char key[64];
+	const char *cmdline = (const char *)g->g_start.cmd_line;
+
+	snprintf(key, sizeof(key), "%s.%s=", driver, name);
+	for (const char *at = strstr(cmdline, key); at != NULL; at = strstr(at + 1, key)) {
+		if (at != cmdline && at[-1] != ' ')
+			continue;
+		unsigned long long v = strtoull(at + strlen(key), NULL, 10);
+		return v < def ? v : def;
+	}
+	return def;
+}
+
+/* A backend that refuses a device says why in hotplug-error (the backends
+ * and the hotplug scripts write it): that beats a timeout. */
+void
+frontend_connect_failed(struct frontend *fe, char *why, size_t len)
+{
+	int err = errno;
+	char *msg = frontend_backend_read(fe, "hotplug-error");
+
+	if (msg != NULL && msg[0] != '\0')
+		snprintf(why, len, "%s: %s", fe->fe_backend, msg);
+	else
+		snprintf(why, len, "%s: connect: %s", fe->fe_backend, strerror(err));
+	free(msg);
+	errno = err;
+}
+
+/* Waits until dir's state is at least want, or gone: detaching does not
+ * re-arm the backend. */
+static int
+frontend_wait_closed(struct frontend *fe, const char *dir, XenbusState want, long long deadline)
+{
+	struct xenbus *xb = fe->fe_guest->g_xb;
+
+	for (;;) {
+		XenbusState st = xenbus_read_state(xb, XENBUS_TX_NONE, dir);
+		if (st == XenbusStateUnknown || (st >= want && st <= XenbusStateClosed))
+			return 0;
+		long long left = deadline - events_now_ms();
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		xenbus_wait_for_state(xb, dir, want, XenbusStateClosed, left < 200 ? (int)left : 200,
+		    NULL);
+	}
+}
+
+/* A close walks both steps even when the first fails, so the backend sees
+ * Closed whatever happened. */
+int
+frontend_detach(struct frontend *fe, int timeout_ms)
+{
+	struct xenbus *xb = fe->fe_guest->g_xb;
+	long long deadline = events_now_ms() + timeout_ms;
+	int rc = 0;
+
+	if (xenbus_switch_state(xb, XENBUS_TX_NONE, fe->fe_dir, XenbusStateClosing) < 0 ||
+	    frontend_wait_closed(fe, fe->fe_backend, XenbusStateClosing, deadline) < 0)
+		rc = -1;
+	if (xenbus_switch_state(xb, XENBUS_TX_NONE, fe->fe_dir, XenbusStateClosed) < 0 ||
+	    frontend_wait_closed(fe, fe->fe_backend, XenbusStateClosed, deadline) < 0)
+		rc = -1;
+	return rc;
 }

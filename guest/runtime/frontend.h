@@ -40,4 +40,28 @@ char *frontend_backend_read(struct frontend *fe, const char *key);
 /* An event channel for the backend to bind, handled on our loop; the port or -1. */
 int frontend_alloc_evtchn(struct frontend *fe, events_handler_fn *fn, void *arg);
 
+/* ---- what every frontend's open and close share ---- */
+
+/* The deadline timeout_ms from now (-1: none), and the time left of one for
+ * the next wait (-1: none, 0: passed). */
+long long frontend_deadline(int timeout_ms);
+int frontend_left(long long deadline);
+/* frontend_init, then waits for the backend's InitWait; -1 saying why. */
+int frontend_probe(struct frontend *fe, struct guest *g, const char *kind, const char *devid,
+    long long deadline, char *why, size_t len);
+/* A decimal key under dir (absolute, or ours relative); def when absent.
+ * -1 (EINVAL when not a number) naming the key in why. */
+int frontend_read_ull(struct frontend *fe, const char *dir, const char *key,
+    unsigned long long def, unsigned long long *val, char *why, size_t len);
+/* "<driver>.<name>=N" on the guest's command line (as Linux's module
+ * parameters): def lowered to N, or def. */
+unsigned long long frontend_param(struct guest *g, const char *driver, const char *name,
+    unsigned long long def);
+/* After frontend_connect failed: why, in the backend's own words when it left
+ * them (hotplug-error); errno kept. */
+void frontend_connect_failed(struct frontend *fe, char *why, size_t len);
+/* Closing then Closed, not re-armed; a backend that vanished (the toolstack
+ * removed the device) counts as closed. -1 ETIMEDOUT or the write's error. */
+int frontend_detach(struct frontend *fe, int timeout_ms);
+
 #endif
