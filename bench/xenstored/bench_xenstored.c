@@ -2,8 +2,14 @@
  * xenstored round trips against a raw unix-socket echo server measured in the
  * same run: read, write, directory of 1000 children, a read-modify-write
  * transaction, and watch fan-out to 100 watchers. Prints ops/s, p50, p99 and
- * the ratio of each p50 to the echo of a message of the same size.
- * Usage: bench-xenstored [iterations]
+ * the ratio of each p50 to the echo of a message of the same size. Then the
+ * throughput of 4 client processes in closed loops (one request outstanding
+ * each) against the echo server and against xenstored, interleaved over a few
+ * rounds: read, write, directory and the rmw transaction, each with its ratio
+ * to the echo of the same message sizes (the median of the rounds' ratios),
+ * and the CPU time each server spent per op (steadier on a shared machine).
+ * Usage: bench-xenstored [iterations] [seconds per 4-client round (0.2)] [4-client case]
+ * (the case's first word: read, write, directory or rmw; to profile one alone).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +28,11 @@
 #include <xen/io/xs_wire.h>
 
 #define WATCHERS 100
+#define CLIENTS 4
+#define ROUNDS 9
 
 static char bench_dir[64];
-static pid_t bench_xsd = -1, bench_echo = -1;
+static pid_t bench_xsd = -1, bench_echo = -1, bench_parent;
 
 static double
 bench_now(void)
@@ -259,6 +267,8 @@ bench_cleanup(void)
 {
 	char cmd[128];
 
+	if (getpid() != bench_parent)
+		return;		/* a client that failed: the parent cleans up */
 	if (bench_xsd > 0) {
 		kill(bench_xsd, SIGTERM);
 		waitpid(bench_xsd, NULL, 0);
@@ -308,15 +318,240 @@ bench_start(char *xsock, char *esock, size_t cap)
 	return -1;
 }
 
+/* What one 4-client job does per operation; client is 0..CLIENTS-1. */
+typedef void (*bench_op_fn)(int fd, int client);
+
+static size_t bench_dirlen, bench_wlen[CLIENTS];
+static const char *bench_only;		/* run only the 4-client case of that name */
+static char bench_wbuf[CLIENTS][64];
+
+/* The echoes standing for one op: (request, reply) sizes, set before the fork. */
+static size_t bench_eq[4][2];
+static int bench_en;
+
+/* One op against the echo server: bench_en round trips. */
+static void
+bench_op_echo(int fd, int client)
+{
+	char buf[16 + 8192];
+	int i;
+
+	(void)client;
+	memset(buf, 'e', 64);
+	for (i = 0; i < bench_en; i++) {
+		struct xsd_sockmsg h = { 0, bench_eq[i][1], 0, bench_eq[i][0] };
+
+		memcpy(buf, &h, 16);
+		bench_full(fd, buf, 16 + bench_eq[i][0], 1);
+		bench_full(fd, buf, 16 + bench_eq[i][1], 0);
+	}
+}
+
+/* Reads the client's own key. */
+static void
+bench_op_read(int fd, int client)
+{
+	char path[32];
+	size_t l = snprintf(path, sizeof(path), "/bench/c%d", client) + 1;
+
+	if (bench_rt(fd, XS_READ, 0, path, l, NULL, NULL) != XS_READ)
+		_exit(3);
+}
+
+/* Writes the client's own key. */
+static void
+bench_op_write(int fd, int client)
+{
+	if (bench_rt(fd, XS_WRITE, 0, bench_wbuf[client], bench_wlen[client], NULL, NULL) !=
+	    XS_WRITE)
+		_exit(3);
+}
+
+/* Lists the 1000 children of /bench/dir. */
+static void
+bench_op_dir(int fd, int client)
+{
+	(void)client;
+	if (bench_rt(fd, XS_DIRECTORY, 0, "/bench/dir", 11, NULL, NULL) != XS_DIRECTORY)
+		_exit(3);
+}
+
+/* Read-modify-write of the client's own key in a transaction (EAGAIN counts too). */
+static void
+bench_op_txn(int fd, int client)
+{
+	char tx[32], path[32];
+	size_t l = snprintf(path, sizeof(path), "/bench/c%d", client) + 1;
+	uint32_t id;
+
+	if (bench_rt(fd, XS_TRANSACTION_START, 0, "", 1, tx, NULL) != XS_TRANSACTION_START)
+		_exit(3);
+	id = strtoul(tx, NULL, 10);
+	bench_rt(fd, XS_READ, id, path, l, NULL, NULL);
+	bench_rt(fd, XS_WRITE, id, bench_wbuf[client], bench_wlen[client], NULL, NULL);
+	bench_rt(fd, XS_TRANSACTION_END, id, "T", 2, NULL, NULL);
+}
+
+/* One client process: waits for the start, runs op for secs, reports its count. */
+static void
+bench_client(const char *sock, int client, bench_op_fn op, double secs, int go, int res)
+{
+	int fd = bench_connect(sock);
+	uint64_t count = 0;
+	double end;
+	char b;
+
+	if (fd < 0 || read(go, &b, 1) != 0)
+		_exit(2);
+	for (end = bench_now() + secs * 1e6; bench_now() < end; count++)
+		op(fd, client);
+	if (write(res, &count, sizeof(count)) != sizeof(count))
+		_exit(2);
+	_exit(0);
+}
+
+/* A process's user + system CPU time in microseconds, from /proc. */
+static double
+bench_cpu_us(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	fclose(f);
+	return (ut + st) * 1e6 / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * CLIENTS processes running op on sock at once for secs; total ops/s, or -1.
+ * *cpu gets the server's (pid srv) CPU microseconds per op.
+ */
+static double
+bench_par(const char *sock, bench_op_fn op, double secs, pid_t srv, double *cpu)
+{
+	double c0 = bench_cpu_us(srv);
+	int go[2], res[2], i, st, bad = 0;
+	pid_t pid[CLIENTS];
+	uint64_t total = 0, n;
+
+	if (pipe(go) < 0 || pipe(res) < 0)
+		return -1;
+	for (i = 0; i < CLIENTS; i++) {
+		if ((pid[i] = fork()) == 0) {
+			close(go[1]);
+			close(res[0]);
+			bench_client(sock, i, op, secs, go[0], res[1]);
+		}
+	}
+	close(go[0]);
+	close(res[1]);
+	usleep(20000);	/* all connected */
+	close(go[1]);
+	for (i = 0; i < CLIENTS; i++)
+		if (read(res[0], &n, sizeof(n)) == sizeof(n))
+			total += n;
+	close(res[0]);
+	for (i = 0; i < CLIENTS; i++)
+		if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			bad = 1;
+	*cpu = total ? (bench_cpu_us(srv) - c0) / total : 0;
+	return bad ? -1 : total / secs;
+}
+
+/* The median of ROUNDS values (sorts them). */
+static double
+bench_median(double *v)
+{
+	qsort(v, ROUNDS, sizeof(*v), bench_cmp);
+	return v[ROUNDS / 2];
+}
+
+/* One 4-client case: rounds of echo then xenstored; medians, and the median ratio. */
+static int
+bench_par_case(const char *name, const char *xsock, const char *esock, bench_op_fn op,
+    double secs)
+{
+	double x[ROUNDS], e[ROUNDS], r[ROUNDS], xc[ROUNDS], ec[ROUNDS];
+	int i;
+
+	if (bench_only && strncmp(name, bench_only, strlen(bench_only)) != 0)
+		return 0;
+	for (i = 0; i < ROUNDS; i++) {
+		e[i] = bench_par(esock, bench_op_echo, secs, bench_echo, &ec[i]);
+		x[i] = bench_par(xsock, op, secs, bench_xsd, &xc[i]);
+		if (e[i] < 0 || x[i] < 0) {
+			fprintf(stderr, "%s: a client failed\n", name);
+			return -1;
+		}
+		r[i] = x[i] / e[i];	/* neighbours in time: the machine's load cancels */
+	}
+	printf("%-24s %7.0f ops/s | echo %7.0f ops/s | ratio %.2fx | server CPU/op %5.2f us,"
+	    " echo %5.2f us\n", name, bench_median(x), bench_median(e), bench_median(r),
+	    bench_median(xc), bench_median(ec));
+	return 0;
+}
+
+/* Sets the echoes that stand for one op: pairs of request and reply sizes. */
+static void
+bench_set_echo(int n, const size_t *sizes)
+{
+	int i;
+
+	bench_en = n;
+	for (i = 0; i < n; i++) {
+		bench_eq[i][0] = sizes[2 * i];
+		bench_eq[i][1] = sizes[2 * i + 1];
+	}
+}
+
+/* The 4-client throughput cases; the store holds /bench/dir from the latency part. */
+static int
+bench_par_all(int xfd, const char *xsock, const char *esock, double secs)
+{
+	size_t rd[2] = { 10, 16 }, wr[2], dir[2] = { 11, bench_dirlen }, tx[8];
+	int i, rc = 0;
+
+	for (i = 0; i < CLIENTS; i++) {
+		bench_wlen[i] = snprintf(bench_wbuf[i], sizeof(bench_wbuf[i]), "/bench/c%d%c%s", i,
+		    0, "0123456789abcdef");
+		bench_rt(xfd, XS_WRITE, 0, bench_wbuf[i], bench_wlen[i], NULL, NULL);
+	}
+	wr[0] = bench_wlen[0];
+	wr[1] = 3;
+	tx[0] = 1; tx[1] = 2;		/* "" -> "1" */
+	tx[2] = 10; tx[3] = 16;		/* read */
+	tx[4] = wr[0]; tx[5] = 3;	/* write -> "OK" */
+	tx[6] = 2; tx[7] = 3;		/* "T" -> "OK" */
+	printf("%d clients, one request outstanding each, %d rounds of %.1f s, medians\n",
+	    CLIENTS, ROUNDS, secs);
+	bench_set_echo(1, rd);
+	rc |= bench_par_case("read x4 (16 B value)", xsock, esock, bench_op_read, secs);
+	bench_set_echo(1, wr);
+	rc |= bench_par_case("write x4 (16 B value)", xsock, esock, bench_op_write, secs);
+	bench_set_echo(1, dir);
+	rc |= bench_par_case("directory x4 (1000)", xsock, esock, bench_op_dir, secs);
+	bench_set_echo(4, tx);
+	rc |= bench_par_case("rmw transaction x4", xsock, esock, bench_op_txn, secs);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 20000, i, fd, efd, w[WATCHERS];
+	double secs = argc > 2 ? atof(argv[2]) : 0.2;
 	char xsock[128], esock[128], val[17] = "0123456789abcdef", buf[4200], name[32];
 	double *lat = calloc(n, sizeof(double)), *elat = calloc(n, sizeof(double)), t0, t;
 	struct bench_res x, e;
 	size_t len, dirlen;
 
+	bench_only = argc > 3 ? argv[3] : NULL;
+	bench_parent = getpid();
 	atexit(bench_cleanup);
 	if ((fd = bench_start(xsock, esock, sizeof(xsock))) < 0 ||
 	    (efd = bench_connect(esock)) < 0) {
@@ -356,6 +591,7 @@ main(int argc, char **argv)
 		bench_rt(fd, XS_WRITE, 0, name, l, NULL, NULL);
 	}
 	bench_rt(fd, XS_DIRECTORY, 0, "/bench/dir", 11, buf, &dirlen);
+	bench_dirlen = dirlen;
 	for (i = 0, t0 = bench_now(); i < n / 4; i++) {
 		t = bench_now();
 		if (bench_rt(fd, XS_DIRECTORY, 0, "/bench/dir", 11, NULL, NULL) != XS_DIRECTORY) {
@@ -438,5 +674,7 @@ main(int argc, char **argv)
 	close(efd);	/* only the listeners may receive broadcasts */
 	e = bench_echo_fanout(esock, len, n / 20, elat);
 	bench_print("watch fan-out (100)", x, e);
-	return 0;
+	for (i = 0; i < WATCHERS; i++)
+		close(w[i]);
+	return bench_par_all(fd, xsock, esock, secs) ? 1 : 0;
 }
