@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +19,51 @@
 #include "netguest.h"
 #include "stack.h"
 
+#ifndef NG_SCRIPTDIR
+#error NG_SCRIPTDIR names the source hotplug/ directory
+#endif
+
 #define NG_PING_ID	0x4e51
+
+/* netguest.h */
+void
+ng_start(struct stack *s, const char *name, const char *cidr)
+{
+	cr_assert(stack_have(STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_NETBACK)),
+	    "hvd, xenstored, consoled and netback must be built");
+	/* our own namespace: the host's interfaces are never touched, and what
+	 * is made here goes with this test's process */
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	ng_bridge(cidr);
+	stack_start(s, name, STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_NETBACK));
+	ng_env(s);
+}
+
+/* netguest.h */
+void
+ng_bridge(const char *cidr)
+{
+	char *o;
+
+	cr_assert_eq(ng_sh(&o, "ip link set lo up && ip link add xenbr0 type bridge && "
+	    "ip addr add %s dev xenbr0 && ip link set xenbr0 up", cidr), 0, "%s", o);
+}
+
+/* netguest.h */
+void
+ng_env(struct stack *s)
+{
+	setenv("PVSTACK_CONFDIR", s->s_rundir, 1);	/* xl reads no host xl.conf */
+	setenv("PVSTACK_SCRIPTDIR", NG_SCRIPTDIR, 1);	/* vif-bridge from the source tree */
+	setenv("XL", stack_prog("toolstack/xl"), 1);
+}
+
+/* netguest.h */
+void
+ng_expect_in(const char *text, const char *needle)
+{
+	cr_assert_not_null(strstr(text, needle), "no \"%s\" in:\n%s", needle, text);
+}
 
 /* netguest.h */
 int

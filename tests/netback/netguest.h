@@ -20,6 +20,19 @@ struct ng_con {
 	size_t c_len;
 };
 
+struct stack;
+
+/* The network namespace of a test's own (made here, it goes with the test's
+ * process), a bridge xenbr0 holding cidr in it, a private stack with consoled
+ * and netback, and xl set up to use them. */
+void ng_start(struct stack *s, const char *name, const char *cidr);
+/* xenbr0 up in the current namespace, holding cidr (dom0's address). */
+void ng_bridge(const char *cidr);
+/* xl and the daemons read s's xl.conf and the source tree's hotplug scripts;
+ * $XL names xl for ng_sh. */
+void ng_env(struct stack *s);
+/* Asserts that needle is in text, showing text when not. */
+void ng_expect_in(const char *text, const char *needle);
 /* Runs a shell command; its exit status, its output (both streams) in *o. */
 int ng_sh(char **o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads a console until needle shows after from; false after ms. */

@@ -19,10 +19,6 @@
 #include "netguest.h"
 #include "stack.h"
 
-#ifndef NG_SCRIPTDIR
-#error NG_SCRIPTDIR names the source hotplug/ directory
-#endif
-
 #define RATE_FRAMES	600		/* 908 KiB: about 6 s at 1 Mbit/s past the burst */
 
 static struct stack s;
@@ -31,18 +27,7 @@ static struct ng_con con = { .c_pid = -1 };
 static void
 setup(void)
 {
-	char *o;
-
-	cr_assert(stack_have(STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_NETBACK)),
-	    "hvd, xenstored, consoled and netback must be built");
-	/* our own namespace: what is made here goes with this test's process */
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
-	cr_assert_eq(ng_sh(&o, "ip link set lo up && ip link add xenbr0 type bridge && "
-	    "ip addr add 10.9.0.1/16 dev xenbr0 && ip link set xenbr0 up"), 0, "%s", o);
-	stack_start(&s, "netrate", STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_NETBACK));
-	setenv("PVSTACK_CONFDIR", s.s_rundir, 1);	/* xl reads no host xl.conf */
-	setenv("PVSTACK_SCRIPTDIR", NG_SCRIPTDIR, 1);
-	setenv("XL", stack_prog("toolstack/xl"), 1);
+	ng_start(&s, "netrate", "10.9.0.1/16");
 }
 
 static void

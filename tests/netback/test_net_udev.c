@@ -137,8 +137,6 @@ netback_start(void)
 static void
 setup(void)
 {
-	char *o;
-
 	cr_assert(stack_have(STACK_WITH(STACK_CONSOLED) | STACK_WITH(STACK_NETBACK)),
 	    "hvd, xenstored, consoled and netback must be built");
 	cr_assert_eq(unshare(CLONE_NEWNET | CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
@@ -148,12 +146,9 @@ setup(void)
 	cr_assert_eq(mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"), 0,
 	    "tmpfs on /run: %s", strerror(errno));
 	run_mounted = true;
-	cr_assert_eq(ng_sh(&o, "ip link set lo up && ip link add xenbr0 type bridge && "
-	    "ip addr add 10.9.0.1/24 dev xenbr0 && ip link set xenbr0 up"), 0, "%s", o);
+	ng_bridge("10.9.0.1/24");
 	stack_start(&s, "netudev", STACK_WITH(STACK_CONSOLED));
-	setenv("PVSTACK_CONFDIR", s.s_rundir, 1);	/* xl and netback read our xl.conf */
-	setenv("PVSTACK_SCRIPTDIR", NG_SCRIPTDIR, 1);
-	setenv("XL", stack_prog("toolstack/xl"), 1);
+	ng_env(&s);	/* xl and netback read our xl.conf */
 }
 
 static void
