@@ -10,68 +10,35 @@
 
 #include "bbfront.h"
 #include "libhv.h"
+#include "tfront.h"
 #include "xs.h"
 
-#define BBF_FIRST_REF	8
-
-static void
-bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-/* Writes a frontend or backend key; asserts. */
-static void
-bbf_write(struct bbfront *f, xs_tx_t tx, bool fe, const char *key, const char *fmt, ...)
-{
-	char path[256], val[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", fe ? f->f_fe : f->f_be, key);
-	cr_assert_eq(xs_write(f->f_st->s_xs, tx, path, val, strlen(val)), 0, "write %s: %s", path,
-	    strerror(errno));
-}
+/* Writes a frontend (fe) or backend key; asserts. */
+#define bbf_write(f, tx, fe, key, ...) \
+	tfront_write((f)->f_st, (tx), (fe) ? (f)->f_fe : (f)->f_be, (key), __VA_ARGS__)
 
 /* A domain whose memory the test fills as its guest would. */
 void
 bbf_domain(struct bbfront *f, struct stack *st)
 {
-	struct hv_domain_config cfg = { .mem_kib = BBF_MEM_PAGES * 4, .vcpus = 1 };
-	struct hv_build_config b = { 0 };
-	struct hv_build_result res;
-	char cmdline[128];
-	int n;
+	struct tfront_dom d;
 
 	memset(f, 0, sizeof(*f));
 	f->f_st = st;
-	f->f_next_ref = BBF_FIRST_REF;
-	cr_assert_eq(hv_domain_create(st->s_hv, &cfg, &f->f_domid), 0, "create: %s", strerror(errno));
-	cr_assert_not_null(f->f_xce = hv_evtchn_open(st->s_hv));
-	cr_assert_geq(f->f_bell = hv_evtchn_bind_unbound_port(f->f_xce, f->f_domid), 0);
-	n = snprintf(cmdline, sizeof(cmdline), "doorbell=%d ports=", f->f_bell);
-	for (unsigned q = 0; q < BBF_MAX_QUEUES; q++) {
-		f->f_port[q] = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
-		cr_assert_gt(f->f_port[q], 0);
-		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%d", q ? "," : "", f->f_port[q]);
-	}
-	b.kernel = stack_prog("tests/blkback/bbguest");
-	b.cmdline = cmdline;
-	b.store_port = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
-	b.console_port = hv_evtchn_alloc_unbound(st->s_hv, f->f_domid, 0);
-	cr_assert_eq(hv_domain_build(st->s_hv, f->f_domid, &b, &res), 0, "build: %s", strerror(errno));
-	cr_assert_eq(hv_domain_unpause(st->s_hv, f->f_domid), 0);
-	f->f_mem = hv_foreign_map(st->s_hv, f->f_domid, PROT_READ | PROT_WRITE, 0, BBF_MEM_PAGES);
-	cr_assert_not_null(f->f_mem);
-	f->f_gnt = (grant_entry_v1_t *)(f->f_mem + HV_PFN_GNTTAB * 4096);
+	f->f_next_ref = TFRONT_FIRST_REF;
+	tfront_domain(st, BBF_MEM_PAGES, f->f_port, BBF_MAX_QUEUES, &d);
+	f->f_domid = d.td_domid;
+	f->f_mem = d.td_mem;
+	f->f_gnt = d.td_gnt;
+	f->f_xce = d.td_xce;
+	f->f_bell = d.td_bell;
 }
 
 /* The domain goes; our mapping of it first. */
 void
 bbf_destroy(struct bbfront *f)
 {
-	hv_foreign_forget(f->f_st->s_hv, f->f_domid);
-	hv_evtchn_close(f->f_xce);
-	hv_domain_destroy(f->f_st->s_hv, f->f_domid);
+	tfront_destroy(f->f_st, f->f_domid, f->f_xce);
 	f->f_mem = NULL;
 }
 
@@ -87,15 +54,7 @@ bbf_page(struct bbfront *f, uint64_t pfn)
 uint32_t
 bbf_grant(struct bbfront *f, uint64_t pfn, bool readonly)
 {
-	uint32_t ref = f->f_next_ref++;
-	grant_entry_v1_t *e = &f->f_gnt[ref];
-
-	cr_assert_lt(ref, 2048u);
-	e->frame = pfn;
-	e->domid = 0;
-	__atomic_store_n(&e->flags, GTF_permit_access | (readonly ? GTF_readonly : 0),
-	    __ATOMIC_RELEASE);
-	return ref;
+	return tfront_grant(f->f_gnt, &f->f_next_ref, pfn, readonly);
 }
 
 /* A persistent frontend's grant: one per page, kept. */
@@ -155,8 +114,7 @@ bbf_devdirs(struct bbfront *f, uint32_t devid, const char *params, const char *m
 void
 bbf_rmdirs(struct bbfront *f)
 {
-	xs_rm(f->f_st->s_xs, XS_TX_NONE, f->f_be);
-	xs_rm(f->f_st->s_xs, XS_TX_NONE, f->f_fe);
+	tfront_rmdirs(f->f_st, f->f_fe, f->f_be);
 }
 
 /* A backend key. */
@@ -170,25 +128,14 @@ bbf_be_read(struct bbfront *f, const char *key)
 int
 bbf_be_state(struct bbfront *f)
 {
-	char *v = bbf_be_read(f, "state");
-	int s = v ? atoi(v) : 0;
-
-	free(v);
-	return s;
+	return tfront_state(f->f_st, f->f_be);
 }
 
 /* Polls the backend's state. */
 int
 bbf_wait_be(struct bbfront *f, int state, int ms)
 {
-	long long deadline = stack_now_ms() + ms;
-
-	while (bbf_be_state(f) != state) {
-		if (stack_now_ms() > deadline)
-			return -1;
-		usleep(1000);
-	}
-	return 0;
+	return tfront_wait_state(f->f_st, f->f_be, state, ms);
 }
 
 /* Our xenbus state. */
@@ -299,9 +246,7 @@ void
 bbf_close(struct bbfront *f)
 {
 	bbf_fe_state(f, 5);
-	long long deadline = stack_now_ms() + 5000;
-	while (bbf_be_state(f) < 5 && stack_now_ms() < deadline)
-		usleep(1000);
+	tfront_wait_at_least(f->f_st, f->f_be, 5, 5000);
 	bbf_fe_state(f, 6);
 	cr_assert_eq(bbf_wait_be(f, 6, 5000), 0, "backend never reached Closed (state %d)",
 	    bbf_be_state(f));
@@ -311,16 +256,6 @@ bbf_close(struct bbfront *f)
 int
 bbf_detach(struct bbfront *f, int ms)
 {
-	struct xs *xs = f->f_st->s_xs;
-	char p[192];
-	xs_tx_t tx;
-
-	do {
-		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
-		snprintf(p, sizeof(p), "%s/online", f->f_be);
-		xs_write(xs, tx, p, "0", 1);
-		snprintf(p, sizeof(p), "%s/state", f->f_be);
-		xs_write(xs, tx, p, "5", 1);
-	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
+	tfront_detach(f->f_st, f->f_be);
 	return bbf_wait_be(f, 6, ms);
 }
