@@ -149,9 +149,18 @@ domains_drain(struct consoled *cd)
 static void
 domains_on_xs(evutil_socket_t fd, short what, void *arg)
 {
+	struct consoled *cd = arg;
+	static unsigned reconnects;
+
 	(void)fd;
 	(void)what;
-	domains_drain(arg);
+	domains_drain(cd);
+	/* a restarted xenstored: same fd number, new socket, which epoll must be told of */
+	if (!cd->cd_lost && xs_reconnects(cd->cd_xs) != reconnects) {
+		reconnects = xs_reconnects(cd->cd_xs);
+		event_del(cd->cd_xs_ev);
+		event_add(cd->cd_xs_ev, NULL);
+	}
 }
 
 /* VIRQ_DOM_EXC: a domain shut down or died, even one xenstored never knew. */

@@ -1,0 +1,122 @@
+/*
+ * A private stack (xencommons) across a kill -9 of xenstored: xencommons
+ * started it with --state-dir, a second "xencommons start" starts it again
+ * with the same state, consoled reconnects (its watches fire again), so a
+ * guest created after the restart has its console served, the guest from
+ * before keeps its console, and xl list works.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xltest.h"
+
+static struct xlt T;
+
+static void
+setup(void)
+{
+	setenv("XENCOMMONS_SKIP", "blkback netback", 1);
+	xlt_start(&T);
+}
+
+static void
+teardown(void)
+{
+	xlt_run(NULL, "$XL destroy before 2>/dev/null; $XL destroy after 2>/dev/null");
+	xlt_stop(&T);
+}
+
+TestSuite(xsrestart, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A daemon's pid from its xencommons pid file, or -1. */
+static pid_t
+daemon_pid(const char *name)
+{
+	char path[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", T.xt_dir, name);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* The guest answers `echo TOKEN` at its console (xl console, through consoled). */
+static int
+console_works(const char *name, const char *token)
+{
+	char *out, want[64];
+	int ok;
+
+	xlt_run(&out, "{ sleep 0.4; printf 'echo %s\\r'; sleep 0.8; } | timeout 4 $XL console %s "
+	    "| tr -d '\\r'", token, name);
+	snprintf(want, sizeof(want), "\n%s\n", token);
+	ok = strstr(out, want) != NULL;
+	if (!ok)
+		fprintf(stderr, "console of %s: %s\n", name, out);
+	free(out);
+	return ok;
+}
+
+/* Creates a domain from a fresh config. */
+static void
+create(const char *name)
+{
+	char *cfg = xlt_cfg(&T, name, NULL), *out;
+
+	cr_assert_eq(xlt_run(&out, "$XL create %s", cfg), 0, "xl create %s:\n%s", name, out);
+	free(out);
+	free(cfg);
+}
+
+Test(xsrestart, consoled_and_xl_after_kill9_of_xenstored)
+{
+	char state[128], *out, *log;
+	pid_t old, cons;
+	struct stat st;
+
+	snprintf(state, sizeof(state), "%s/xenstored/state", T.xt_dir);
+	cr_assert_eq(stat(state, &st), 0, "xencommons started xenstored without --state-dir");
+	create("before");
+	cr_assert(console_works("before", "one"), "the console works before the kill");
+	old = daemon_pid("xenstored");
+	cons = daemon_pid("consoled");
+	cr_assert_gt(old, 0);
+	cr_assert_gt(cons, 0);
+
+	cr_assert_eq(kill(old, SIGKILL), 0);
+	for (int i = 0; i < 250 && kill(old, 0) == 0; i++)
+		usleep(20000);
+	cr_assert_eq(xlt_run(&out, "PVSTACK_RUNDIR=%s %s start", T.xt_dir, XLT_XENCOMMONS), 0,
+	    "xencommons start after the kill:\n%s", out);
+	cr_expect(strstr(out, "xenstored: started") != NULL, "%s", out);
+	cr_expect(strstr(out, "consoled: already running") != NULL, "%s", out);
+	free(out);
+	cr_assert_neq(daemon_pid("xenstored"), old);
+	cr_assert_eq(daemon_pid("consoled"), cons, "consoled lived through it");
+
+	cr_assert_eq(xlt_run(&out, "$XL list"), 0, "xl list after the restart:\n%s", out);
+	cr_expect(strstr(out, "\nbefore ") != NULL, "the old guest is listed:\n%s", out);
+	free(out);
+	create("after");
+	cr_assert(console_works("after", "two"), "consoled serves the console of a guest made after the restart");
+	cr_assert(console_works("before", "three"), "and the old guest's console");
+	cr_assert_eq(xlt_run(&out, "$XL list"), 0);
+	cr_expect(strstr(out, "\nafter ") != NULL, "%s", out);
+	free(out);
+
+	/* consoled said what happened */
+	cr_assert_eq(xlt_run(&log, "cat %s/log/consoled.log", T.xt_dir), 0);
+	cr_expect(strstr(log, "reconnected to") != NULL, "consoled's log:\n%s", log);
+	free(log);
+	cr_assert_eq(kill(cons, 0), 0);
+}
