@@ -21,8 +21,10 @@
  * The guest is pinned to the last CPU (cpus= in its config; netback's worker
  * follows its domain), as one would place a guest and its backend to share
  * caches; $BENCH_NET_CPUS names other CPUs, or "" to let both float.
- * No GSO case: pvguest's netfront offers no feature-gso-tcpv4, so TCP-sized
- * frames cannot go end to end through it.
+ * The GSO case: `net send` of a 65000-byte TCP segment, which netfront
+ * sends with a GSO extra (feature-gso-tcpv4) for netback's tap to cut into
+ * 1460-byte segments, against the same segment written with a GSO
+ * virtio-net header into a tap of its own (bgso); its COUNT is a 40th.
  */
 #include <errno.h>
 #include <poll.h>
@@ -47,6 +49,8 @@
 #define BENCH_GUEST_MAC	"00:16:3e:00:0b:01"
 #define BENCH_SINK_MAC	"02:00:00:00:0b:99"
 #define BENCH_ROUNDS_MAX	15
+#define BENCH_GSO_SIZE	65000	/* a TCP segment as big as 16 pages take */
+#define BENCH_GSO_MSS	1460	/* the guest's MTU (1500) less IPv4 and TCP headers */
 
 enum bench_dir { BENCH_G2B, BENCH_B2G };
 
@@ -54,15 +58,17 @@ struct bench_case {
 	const char *bc_label;
 	size_t bc_size;
 	enum bench_dir bc_dir;
+	bool bc_gso;			/* one TCP segment the backend (or the tap) cuts at the MTU */
 	double bc_fps[2];		/* guest, direct */
 	double bc_seen[2];		/* share of the frames the other end saw */
 };
 
 static struct bench_case bench_cases[] = {
-	{ "guest->bridge 64 B", 64, BENCH_G2B, { 0 }, { 0 } },
-	{ "guest->bridge 1514 B", 1514, BENCH_G2B, { 0 }, { 0 } },
-	{ "bridge->guest 64 B", 64, BENCH_B2G, { 0 }, { 0 } },
-	{ "bridge->guest 1514 B", 1514, BENCH_B2G, { 0 }, { 0 } },
+	{ "guest->bridge 64 B", 64, BENCH_G2B, false, { 0 }, { 0 } },
+	{ "guest->bridge 1514 B", 1514, BENCH_G2B, false, { 0 }, { 0 } },
+	{ "guest->bridge TCP GSO", BENCH_GSO_SIZE, BENCH_G2B, true, { 0 }, { 0 } },
+	{ "bridge->guest 64 B", 64, BENCH_B2G, false, { 0 }, { 0 } },
+	{ "bridge->guest 1514 B", 1514, BENCH_B2G, false, { 0 }, { 0 } },
 };
 
 static const uint8_t bench_src_mac[6] = { 0x02, 0, 0, 0, 0x0b, 0x01 };
@@ -75,7 +81,7 @@ static int bench_con = -1;		/* the guest's console (xl create -c on a pty) */
 static pid_t bench_xl = -1;
 static char *bench_out;
 static size_t bench_outlen;
-static int bench_src = -1, bench_sink = -1, bench_recv = -1;
+static int bench_src = -1, bench_sink = -1, bench_recv = -1, bench_gso = -1;
 static bool bench_bridge;
 static uint8_t bench_frame[65536];
 
@@ -208,9 +214,9 @@ bench_net_setup(void)
 		return -1;
 	bench_bridge = true;
 	if ((bench_src = bench_tap_open("bsrc")) < 0 || (bench_sink = bench_tap_open("bsink")) < 0 ||
-	    (bench_recv = bench_tap_open("brecv")) < 0)
+	    (bench_recv = bench_tap_open("brecv")) < 0 || (bench_gso = bench_tap_open_vnet("bgso")) < 0)
 		return -1;
-	if (bench_sh("for t in bsrc bsink brecv; do ip link set $t master xenbr0 up || exit 1; "
+	if (bench_sh("for t in bsrc bsink brecv bgso; do ip link set $t master xenbr0 up || exit 1; "
 	    "done") != 0)
 		return -1;
 	/* the bridge learns where the destinations are, so nothing is flooded */
@@ -284,15 +290,25 @@ bench_g2b(struct bench_case *c, unsigned long long count)
 	const char *out = bench_cmd(120, "net send eth0 %llu %zu " BENCH_SINK_MAC, count, c->bc_size);
 	if (bench_guest_fps(out, c->bc_label, &frames, &c->bc_fps[0]) < 0)
 		return -1;
-	c->bc_seen[0] = (double)(bench_tx_seen("bsink") - seen) / (double)count;
+	/* a GSO segment reaches bsink as the MTU-sized frames it was cut into */
+	double want = (double)count * (c->bc_gso ?
+	    (double)((c->bc_size - 54 + BENCH_GSO_MSS - 1) / BENCH_GSO_MSS) : 1.0);
+	c->bc_seen[0] = (double)(bench_tx_seen("bsink") - seen) / want;
 	if (getenv("BENCH_NET_STATS") != NULL)	/* events and notifications, for tuning */
 		printf("\n%s", bench_cmd(10, "net stats") ?: "");
 	seen = bench_tx_seen("bsink");
-	bench_tap_frame(bench_frame, c->bc_size, bench_sink_mac, bench_src_mac);
-	if (bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r) < 0)
-		return -1;
+	if (c->bc_gso) {
+		bench_tap_tcp_frame(bench_frame, c->bc_size, bench_sink_mac, bench_src_mac);
+		if (bench_tap_send_gso(bench_gso, bench_frame, c->bc_size, BENCH_GSO_MSS, count,
+		    &r) < 0)
+			return -1;
+	} else {
+		bench_tap_frame(bench_frame, c->bc_size, bench_sink_mac, bench_src_mac);
+		if (bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r) < 0)
+			return -1;
+	}
 	c->bc_fps[1] = (double)r.btr_frames / r.btr_secs;
-	c->bc_seen[1] = (double)(bench_tx_seen("bsink") - seen) / (double)count;
+	c->bc_seen[1] = (double)(bench_tx_seen("bsink") - seen) / want;
 	return 0;
 }
 
@@ -432,7 +448,7 @@ bench_cleanup(void)
 		bench_sh("%s stop >/dev/null 2>&1", BENCH_XENCOMMONS);
 		bench_sh("rm -rf %s", bench_run);
 	}
-	int *fds[] = { &bench_src, &bench_sink, &bench_recv };
+	int *fds[] = { &bench_src, &bench_sink, &bench_recv, &bench_gso };
 	for (size_t i = 0; i < 3; i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -475,7 +491,7 @@ main(int argc, char **argv)
 		struct bench_case *c = &bench_cases[i];
 		if (only != NULL && strstr(c->bc_label, only) == NULL)
 			continue;
-		if (bench_case(c, count, rounds) < 0)
+		if (bench_case(c, c->bc_gso ? count / 40 + 1 : count, rounds) < 0)
 			goto out;
 	}
 	bench_table(only);

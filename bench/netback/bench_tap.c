@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,9 +31,9 @@ bench_tap_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* bench_tap.h */
-int
-bench_tap_open(const char *name)
+/* A tap with flags; -1 on error. */
+static int
+bench_tap_open_flags(const char *name, short flags)
 {
 	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -41,7 +43,7 @@ bench_tap_open(const char *name)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	ifr.ifr_flags = flags;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		fprintf(stderr, "bench_net: tap %s: %s\n", name, strerror(errno));
@@ -49,6 +51,20 @@ bench_tap_open(const char *name)
 		return -1;
 	}
 	return fd;
+}
+
+/* bench_tap.h */
+int
+bench_tap_open(const char *name)
+{
+	return bench_tap_open_flags(name, IFF_TAP | IFF_NO_PI);
+}
+
+/* bench_tap.h */
+int
+bench_tap_open_vnet(const char *name)
+{
+	return bench_tap_open_flags(name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
 }
 
 /* The IPv4 header checksum. */
@@ -91,6 +107,64 @@ bench_tap_frame(uint8_t *f, size_t size, const uint8_t dst[6], const uint8_t src
 	udp[5] = (uint8_t)udp_len;
 	for (size_t i = 8; i < udp_len; i++)
 		udp[i] = (uint8_t)(i - 8);
+}
+
+/* bench_tap.h */
+void
+bench_tap_tcp_frame(uint8_t *f, size_t size, const uint8_t dst[6], const uint8_t src[6])
+{
+	size_t tcp_len = size - 34;
+
+	bench_tap_frame(f, size, dst, src);	/* Ethernet and IPv4, then TCP over the UDP */
+	uint8_t *ip = f + 14, *tcp = f + 34;
+	ip[9] = 6;
+	ip[10] = ip[11] = 0;
+	uint16_t sum = bench_tap_ipsum(ip);
+	ip[10] = (uint8_t)(sum >> 8);
+	ip[11] = (uint8_t)sum;
+	memset(tcp, 0, 20);
+	tcp[0] = 1024 >> 8;
+	tcp[3] = 9;
+	tcp[7] = 1;
+	tcp[11] = 1;
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18;
+	tcp[14] = tcp[15] = 0xff;
+	for (size_t i = 20; i < tcp_len; i++)
+		tcp[i] = (uint8_t)i;
+	uint32_t ps = (uint32_t)(ip[12] << 8 | ip[13]) + (uint32_t)(ip[14] << 8 | ip[15]) +
+	    (uint32_t)(ip[16] << 8 | ip[17]) + (uint32_t)(ip[18] << 8 | ip[19]) + 6 + (uint32_t)tcp_len;
+	while (ps >> 16)
+		ps = (ps & 0xffff) + (ps >> 16);
+	tcp[16] = (uint8_t)(ps >> 8);
+	tcp[17] = (uint8_t)ps;
+}
+
+/* bench_tap.h */
+int
+bench_tap_send_gso(int fd, uint8_t *frame, size_t size, unsigned mss, unsigned long long count,
+    struct bench_tap_run *r)
+{
+	struct virtio_net_hdr vh = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+	    .gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .hdr_len = 54, .gso_size = (uint16_t)mss,
+	    .csum_start = 34, .csum_offset = 16 };
+	struct iovec iov[2] = { { &vh, sizeof(vh) }, { frame, size } };
+	double start = bench_tap_now();
+
+	memset(r, 0, sizeof(*r));
+	for (unsigned long long i = 0; i < count; i++) {
+		uint16_t sport = (uint16_t)(1024 + i % BENCH_TAP_FLOWS);
+		frame[BENCH_TAP_SPORT] = (uint8_t)(sport >> 8);
+		frame[BENCH_TAP_SPORT + 1] = (uint8_t)sport;
+		if (writev(fd, iov, 2) != (ssize_t)(sizeof(vh) + size)) {
+			fprintf(stderr, "bench_net: tap write: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	r->btr_frames = count;
+	r->btr_bytes = count * size;
+	r->btr_secs = bench_tap_now() - start;
+	return 0;
 }
 
 /* bench_tap.h */

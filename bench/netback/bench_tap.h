@@ -22,6 +22,13 @@ struct bench_tap_run {
 int bench_tap_open(const char *name);
 /* Writes the frame pvguest sends: size bytes from src to dst. */
 void bench_tap_frame(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6]);
+/* A tap with IFF_VNET_HDR: each write starts with a struct virtio_net_hdr. */
+int bench_tap_open_vnet(const char *name);
+/* The TCP segment pvguest's `net send` sends past the MTU: checksum field = pseudo-header sum. */
+void bench_tap_tcp_frame(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6]);
+/* count such segments into a vnet tap with a GSO header (TCPv4, mss), as netback writes them. */
+int bench_tap_send_gso(int fd, uint8_t *frame, size_t size, unsigned mss,
+    unsigned long long count, struct bench_tap_run *r);
 /* count frames into fd as fast as write() takes them; -1 on a failed write. */
 int bench_tap_send(int fd, uint8_t *frame, size_t size, unsigned long long count,
     struct bench_tap_run *r);

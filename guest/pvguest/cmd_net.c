@@ -204,14 +204,15 @@ cmd_net_rate(struct shell *sh, unsigned long long frames, unsigned long long byt
 
 /* Queues count frames, refilling the rings from the completions; 0, or -1 with errno. */
 static int
-cmd_net_send_run(struct net_if *ni, uint8_t *frame, size_t size, unsigned long long count,
-    unsigned long long *sent)
+cmd_net_send_run(struct net_if *ni, uint8_t *frame, size_t size, uint16_t mss,
+    unsigned long long count, unsigned long long *sent)
 {
 	for (*sent = 0; *sent < count;) {
 		uint16_t sport = (uint16_t)(1024 + *sent % CMD_NET_FLOWS);
 		frame[NET_UDP_SPORT_OFF] = (uint8_t)(sport >> 8);
 		frame[NET_UDP_SPORT_OFF + 1] = (uint8_t)sport;
-		if (netfront_queue(ni->ni_nf, frame, size) == 0) {
+		if ((mss ? netfront_queue_tso(ni->ni_nf, frame, size, mss) :
+		    netfront_queue(ni->ni_nf, frame, size)) == 0) {
 			(*sent)++;
 			continue;
 		}
@@ -232,20 +233,30 @@ cmd_net_send_exec(struct shell *sh, int argc, char **argv)
 	unsigned long long count, size, sent;
 	uint8_t dst[6];
 	static uint8_t frame[65536];
+	uint16_t mss = 0;
 
-	if (ni == NULL || cmd_net_number(sh, "send", "COUNT", argv[2], 1, 1ull << 40, &count) < 0 ||
-	    cmd_net_number(sh, "send", "SIZE", argv[3], 42, netfront_max_frame(ni->ni_nf), &size) < 0)
+	if (ni == NULL || cmd_net_number(sh, "send", "COUNT", argv[2], 1, 1ull << 40, &count) < 0)
+		return -1;
+	const struct netfront_info *info = netfront_info(ni->ni_nf);
+	size_t max = netfront_max_frame(ni->ni_nf);
+	if (cmd_net_number(sh, "send", "SIZE", argv[3], 42, info->ni_gso ? 65535 : max, &size) < 0)
 		return -1;
 	memcpy(dst, net_broadcast, 6);
 	if (argc > 4 && (net_mac_parse(argv[4], dst) < 0)) {
 		shell_printf(sh, "net send: %s: not a MAC address\n", argv[4]);
 		return -1;
 	}
-	net_udp_build(frame, (size_t)size, dst, netfront_info(ni->ni_nf)->ni_mac, ni->ni_ip.ic_addr,
-	    0xffffffffu, 1024, CMD_NET_DISCARD);
+	if (size > max) {
+		/* one TCP segment for the backend to cut at the MTU (feature-gso-tcpv4) */
+		mss = (uint16_t)(info->ni_mtu - NET_IP_HLEN - NET_TCP_HLEN);
+		net_tcp_build(frame, (size_t)size, dst, info->ni_mac, ni->ni_ip.ic_addr,
+		    0xffffffffu, 1024, CMD_NET_DISCARD);
+	} else
+		net_udp_build(frame, (size_t)size, dst, info->ni_mac, ni->ni_ip.ic_addr,
+		    0xffffffffu, 1024, CMD_NET_DISCARD);
 	unsigned long long errs = netfront_stats(ni->ni_nf)->ns_tx_errors;
 	long long start = net_now_ns();
-	int rc = cmd_net_send_run(ni, frame, (size_t)size, count, &sent);
+	int rc = cmd_net_send_run(ni, frame, (size_t)size, mss, count, &sent);
 	int err = errno;
 	netfront_wait_tx_idle(ni->ni_nf, 5000);
 	long long ns = net_now_ns() - start;
@@ -264,7 +275,8 @@ cmd_net_send_exec(struct shell *sh, int argc, char **argv)
 
 static const struct shell_cmd cmd_net_send = {
 	.sc_name = "send", .sc_usage = "IFACE COUNT SIZE [DST-MAC]",
-	.sc_help = "COUNT UDP frames of SIZE bytes (broadcast unless DST-MAC); "
+	.sc_help = "COUNT UDP frames of SIZE bytes (broadcast unless DST-MAC); a SIZE past "
+	    "the MTU is one TCP segment the backend cuts (feature-gso-tcpv4); "
 	    "ends with frames n fps f Mbit/s m",
 	.sc_min = 3, .sc_max = 4, .sc_exec = cmd_net_send_exec,
 };

@@ -100,7 +100,15 @@ int net_icmp_echo_parse(const struct net_ipv4 *p, struct net_icmp_echo *e);
  * size cannot hold the headers. */
 size_t net_udp_build(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6],
     uint32_t ip_src, uint32_t ip_dst, uint16_t sport, uint16_t dport);
-/* Offset of the UDP source port in a frame built by net_udp_build. */
+/*
+ * An Ethernet/IPv4/TCP frame of size bytes (ACK|PSH, a byte pattern as
+ * payload) for checksum offload: the TCP checksum field holds the
+ * pseudo-header sum, as a frame sent with csum_blank (and cut by GSO) must.
+ */
+size_t net_tcp_build(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6],
+    uint32_t ip_src, uint32_t ip_dst, uint16_t sport, uint16_t dport);
+#define NET_TCP_HLEN	20
+/* Offset of the UDP source port in a frame built by net_udp_build (the TCP one too). */
 #define NET_UDP_SPORT_OFF	(NET_ETH_HLEN + NET_IP_HLEN)
 
 /* "00:16:3e:01:02:03" into mac; -1 when it is not that. */

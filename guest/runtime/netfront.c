@@ -47,10 +47,11 @@ netfront_read_features(struct netfront *nf, char *why, size_t len)
 	struct netfront_info *ni = &nf->nf_info;
 	struct frontend *fe = &nf->nf_fe;
 	const char *be = fe->fe_backend;
-	unsigned long long copy, sg, split, queues, mtu;
+	unsigned long long copy, sg, split, queues, mtu, gso;
 
 	if (frontend_read_ull(fe, be, "feature-rx-copy", 0, &copy, why, len) < 0 ||
 	    frontend_read_ull(fe, be, "feature-sg", 0, &sg, why, len) < 0 ||
+	    frontend_read_ull(fe, be, "feature-gso-tcpv4", 0, &gso, why, len) < 0 ||
 	    frontend_read_ull(fe, be, "feature-split-event-channels", 0, &split, why, len) < 0 ||
 	    frontend_read_ull(fe, be, "multi-queue-max-queues", 1, &queues, why, len) < 0 ||
 	    frontend_read_ull(fe, nf->nf_fe.fe_dir, "mtu", 1500, &mtu, why, len) < 0)
@@ -74,6 +75,7 @@ netfront_read_features(struct netfront *nf, char *why, size_t len)
 	    NETFRONT_MAX_QUEUES;
 	ni->ni_queues = nf->nf_nqueues;
 	ni->ni_sg = sg != 0;
+	ni->ni_gso = sg != 0 && gso != 0;	/* a segment to cut spans pages */
 	ni->ni_split = split != 0;
 	ni->ni_mtu = (unsigned)mtu;
 	char *ip = frontend_backend_read(&nf->nf_fe, "ip");

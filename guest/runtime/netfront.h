@@ -33,6 +33,7 @@ struct netfront_info {
 	uint8_t ni_mac[6];
 	unsigned ni_mtu;		/* frontend mtu key, default 1500 */
 	bool ni_sg;			/* feature-sg: frames over several slots */
+	bool ni_gso;			/* feature-gso-tcpv4 (with sg): netfront_queue_tso */
 	bool ni_split;			/* feature-split-event-channels */
 	unsigned ni_queues;		/* queues in use */
 	unsigned ni_bufs;		/* TX ids and RX slots per queue */
@@ -78,11 +79,17 @@ size_t netfront_max_frame(const struct netfront *nf);
  * stopped the interface.
  */
 int netfront_queue(struct netfront *nf, const void *frame, size_t len);
+/*
+ * netfront_queue for one TCP/IPv4 segment of up to 64 KiB that the backend
+ * cuts into mss-byte ones (ni_gso; EOPNOTSUPP without it). Its TCP checksum
+ * field holds the pseudo-header sum (net_tcp_build): the backend fills it in.
+ */
+int netfront_queue_tso(struct netfront *nf, const void *frame, size_t len, uint16_t mss);
 /* Publishes queued frames and notifies where ring.h says to. */
 void netfront_kick(struct netfront *nf);
 /* netfront_queue then netfront_kick; waits up to 1 s for room when the ring is full. */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
-/* Waits until a TX id is free on every queue or ms pass; -1 ETIMEDOUT. */
+/* Waits until every queue has room for the largest frame or ms pass; -1 ETIMEDOUT. */
 int netfront_wait_tx(struct netfront *nf, int ms);
 /* Waits until every frame sent has been answered (or ms pass, or it stops). */
 int netfront_wait_tx_idle(struct netfront *nf, int ms);

@@ -40,9 +40,28 @@ netfront_tx_build(netif_tx_request_t *reqs, size_t len, const grant_ref_t *refs,
 	}
 }
 
+unsigned
+netfront_tx_add_gso(netif_tx_request_t *reqs, unsigned n, uint16_t mss)
+{
+	netif_extra_info_t x;
+
+	memmove(&reqs[2], &reqs[1], (n - 1) * sizeof(reqs[0]));
+	reqs[0].flags |= NETTXF_csum_blank | NETTXF_data_validated | NETTXF_extra_info;
+	memset(&x, 0, sizeof(x));
+	x.type = XEN_NETIF_EXTRA_TYPE_GSO;
+	x.u.gso.size = mss;
+	x.u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+	_Static_assert(sizeof(x) <= sizeof(reqs[1]), "an extra fits in one request slot");
+	memset(&reqs[1], 0, sizeof(reqs[1]));
+	memcpy(&reqs[1], &x, sizeof(x));
+	return n + 1;
+}
+
 int
 netfront_tx_rsp_check(const netif_tx_response_t *rsp, const uint8_t *state, unsigned nids)
 {
+	if (rsp->status == NETIF_RSP_NULL)
+		return NETIF_RSP_NULL;
 	if (rsp->id >= nids || state[rsp->id] != NETFRONT_TX_BUSY)
 		return NETFRONT_RSP_BAD;
 	switch (rsp->status) {

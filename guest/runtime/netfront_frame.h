@@ -34,10 +34,19 @@ int netfront_tx_slots(size_t len, size_t max, bool sg);
 void netfront_tx_build(netif_tx_request_t *reqs, size_t len, const grant_ref_t *refs,
     const uint16_t *ids);
 /*
+ * Makes the n requests netfront_tx_build wrote one TCP/IPv4 segment for the
+ * backend to cut into mss-byte ones (feature-gso-tcpv4): slot 0 says
+ * csum_blank (the checksum field holds the pseudo-header sum) and
+ * extra_info, and a GSO extra goes in slot 1, the data slots after it.
+ * reqs has room for n + 1; returns n + 1.
+ */
+unsigned netfront_tx_add_gso(netif_tx_request_t *reqs, unsigned n, uint16_t mss);
+/*
  * Checks a TX response (copied out of the ring) against state[] (one byte per
  * id, NETFRONT_TX_BUSY while outstanding). Returns NETIF_RSP_OKAY, _ERROR,
  * _DROPPED or _NULL as the backend said, or NETFRONT_RSP_BAD when it is not
  * one we can take (an id never issued, a status netif.h does not define).
+ * _NULL answers an extra-info slot, which has no id: its id is not checked.
  */
 #define NETFRONT_RSP_BAD	(-3)
 int netfront_tx_rsp_check(const netif_tx_response_t *rsp, const uint8_t *state, unsigned nids);

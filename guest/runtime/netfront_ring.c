@@ -253,6 +253,8 @@ netfront_tx_reap(struct netfront *nf, struct netfront_queue *q)
 			    "issued", q->q_index, rsp.id, rsp.status);
 			return;
 		}
+		if (st == NETIF_RSP_NULL)
+			continue;	/* an extra slot's: no id of ours */
 		if (st == NETIF_RSP_ERROR || st == NETIF_RSP_DROPPED)
 			nf->nf_stats.ns_tx_errors++;
 		q->q_tx_state[rsp.id] = NETFRONT_TX_FREE;
@@ -277,8 +279,19 @@ netfront_tx_buf(struct netfront *nf, struct netfront_queue *q, uint16_t id)
 	return b;
 }
 
-int
-netfront_queue(struct netfront *nf, const void *frame, size_t len)
+/* Whether the queue can take a frame of n pages (plus an extra slot with gso). */
+static bool
+netfront_tx_fits(const struct netfront_queue *q, unsigned n, bool gso)
+{
+	/* extras take ring slots but no id: the ring may fill before the ids run out */
+	RING_IDX used = q->q_tx.req_prod_pvt - q->q_tx.rsp_cons;
+
+	return q->q_tx_nfree >= n && used + n + gso <= RING_SIZE(&q->q_tx);
+}
+
+/* netfront_queue, with mss > 0 for a TCP segment the backend cuts (GSO). */
+static int
+netfront_queue_frame(struct netfront *nf, const void *frame, size_t len, uint16_t mss)
 {
 	netif_tx_request_t reqs[NETFRONT_SLOTS_MAX];
 	grant_ref_t refs[NETFRONT_SLOTS_MAX];
@@ -288,14 +301,15 @@ netfront_queue(struct netfront *nf, const void *frame, size_t len)
 		errno = nf->nf_broken;
 		return -1;
 	}
-	int n = netfront_tx_slots(len, netfront_max_frame(nf), nf->nf_info.ni_sg);
+	int n = netfront_tx_slots(len, mss ? NETFRONT_FRAME_MAX : netfront_max_frame(nf),
+	    nf->nf_info.ni_sg);
 	if (n < 0)
 		return -1;
 	unsigned qi = netfront_queue_pick(frame, len, nf->nf_nqueues);
 	struct netfront_queue *q = &nf->nf_queues[qi];
-	if (q->q_tx_nfree < (unsigned)n)
+	if (!netfront_tx_fits(q, (unsigned)n, mss != 0))
 		netfront_tx_reap(nf, q);
-	if (nf->nf_broken || q->q_tx_nfree < (unsigned)n) {
+	if (nf->nf_broken || !netfront_tx_fits(q, (unsigned)n, mss != 0)) {
 		errno = nf->nf_broken ? nf->nf_broken : EAGAIN;
 		return -1;
 	}
@@ -312,8 +326,10 @@ netfront_queue(struct netfront *nf, const void *frame, size_t len)
 	}
 	q->q_tx_nfree -= (unsigned)n;
 	netfront_tx_build(reqs, len, refs, ids);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		q->q_tx_state[ids[i]] = NETFRONT_TX_BUSY;
+	unsigned nslots = mss ? netfront_tx_add_gso(reqs, (unsigned)n, mss) : (unsigned)n;
+	for (unsigned i = 0; i < nslots; i++) {
 		memcpy(RING_GET_REQUEST(&q->q_tx, q->q_tx.req_prod_pvt), &reqs[i], sizeof(reqs[i]));
 		q->q_tx.req_prod_pvt++;
 	}
@@ -321,6 +337,22 @@ netfront_queue(struct netfront *nf, const void *frame, size_t len)
 	nf->nf_stats.ns_tx_bytes += len;
 	nf->nf_stats.ns_queue_tx[qi]++;
 	return 0;
+}
+
+int
+netfront_queue(struct netfront *nf, const void *frame, size_t len)
+{
+	return netfront_queue_frame(nf, frame, len, 0);
+}
+
+int
+netfront_queue_tso(struct netfront *nf, const void *frame, size_t len, uint16_t mss)
+{
+	if (!nf->nf_info.ni_gso || mss == 0) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return netfront_queue_frame(nf, frame, len, mss);
 }
 
 void
@@ -361,7 +393,8 @@ netfront_tx_arm(struct netfront_queue *q, RING_IDX want)
 	return __atomic_load_n(&q->q_tx_sring->rsp_prod, __ATOMIC_ACQUIRE) == q->q_tx.rsp_cons;
 }
 
-/* events_wait condition: a free TX id on every queue (reaped here too), or stopped. */
+/* events_wait condition: room for the largest frame on every queue (reaped here too;
+ * less would have a sender of big frames spin), or stopped. */
 static bool
 netfront_tx_room(void *arg)
 {
@@ -369,12 +402,12 @@ netfront_tx_room(void *arg)
 
 	for (unsigned i = 0; i < nf->nf_nqueues && !nf->nf_broken; i++) {
 		struct netfront_queue *q = &nf->nf_queues[i];
-		if (q->q_tx_nfree == 0)
+		if (!netfront_tx_fits(q, NETFRONT_SLOTS_MAX - 1, true))
 			netfront_tx_reap(nf, q);
-		if (q->q_tx_nfree == 0 && !nf->nf_broken &&
+		if (!netfront_tx_fits(q, NETFRONT_SLOTS_MAX - 1, true) && !nf->nf_broken &&
 		    netfront_tx_arm(q, NETFRONT_TX_WAKE) == 0)
 			netfront_tx_reap(nf, q);	/* came while we armed */
-		if (q->q_tx_nfree == 0)
+		if (!netfront_tx_fits(q, NETFRONT_SLOTS_MAX - 1, true))
 			return nf->nf_broken != 0;
 	}
 	return true;

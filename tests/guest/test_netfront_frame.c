@@ -46,6 +46,36 @@ Test(netfront_tx, first_slot_carries_the_total)
 	cr_assert_eq(r[0].flags, 0);
 }
 
+Test(netfront_tx, a_gso_segment_has_its_extra_in_slot_one)
+{
+	netif_tx_request_t r[4];
+	grant_ref_t refs[3] = { 100, 101, 102 };
+	uint16_t ids[3] = { 7, 3, 250 };
+	netif_extra_info_t x;
+
+	memset(r, 0xee, sizeof(r));
+	netfront_tx_build(r, 9000, refs, ids);
+	cr_assert_eq(netfront_tx_add_gso(r, 3, 1460), 4);
+	cr_assert_eq(r[0].flags, NETTXF_more_data | NETTXF_csum_blank | NETTXF_data_validated |
+	    NETTXF_extra_info);
+	cr_assert_eq(r[0].size, 9000);
+	memcpy(&x, &r[1], sizeof(x));
+	cr_assert_eq(x.type, XEN_NETIF_EXTRA_TYPE_GSO);
+	cr_assert_eq(x.flags, 0, "no further extra");
+	cr_assert_eq(x.u.gso.size, 1460);
+	cr_assert_eq(x.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
+	cr_assert_eq(x.u.gso.features, 0);
+	for (size_t i = sizeof(x); i < sizeof(r[1]); i++)
+		cr_assert_eq(((uint8_t *)&r[1])[i], 0, "no stale byte after the extra");
+	cr_assert_eq(r[2].id, 3, "the data slots follow the extra");
+	cr_assert_eq(r[3].id, 250);
+	cr_assert_eq(r[3].flags, 0);
+	/* the extra's answer has no id of ours: NULL is taken whatever it says */
+	uint8_t state[4] = { 0 };
+	netif_tx_response_t null = { .id = 0xffff, .status = NETIF_RSP_NULL };
+	cr_assert_eq(netfront_tx_rsp_check(&null, state, 4), NETIF_RSP_NULL);
+}
+
 Test(netfront_tx, responses_checked_against_ids_issued)
 {
 	uint8_t state[4] = { NETFRONT_TX_BUSY, NETFRONT_TX_FREE, NETFRONT_TX_BUSY, NETFRONT_TX_BUSY };
