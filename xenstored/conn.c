@@ -17,6 +17,11 @@ struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct event_base *conn_evbase;
 static unsigned conn_next_id;
 
+/* The replies of the connection whose input is being read, sent when it runs dry. */
+static struct conn *conn_batch_owner;
+static char conn_batch_buf[16 * 1024];
+static size_t conn_batch_len;
+
 /* The monotonic clock in ms. */
 static uint64_t
 conn_clock_real(void)
@@ -29,6 +34,7 @@ conn_clock_real(void)
 uint64_t (*conn_clock)(void) = conn_clock_real;
 
 static void conn_update_throttle(struct conn *c);
+static void conn_batch_flush(void);
 
 /* The loop connections schedule their deferred work on. */
 void
@@ -129,6 +135,10 @@ conn_free_now(struct conn *c)
 {
 	struct outmsg *m;
 
+	if (conn_batch_owner == c) {
+		conn_batch_owner = NULL;
+		conn_batch_len = 0;
+	}
 	txn_free_all(c);
 	watch_free_all(c);
 	while ((m = STAILQ_FIRST(&c->c_out)) != NULL) {
@@ -197,17 +207,24 @@ conn_update_throttle(struct conn *c)
 }
 
 static void conn_input_loop(struct conn *c);
+static void conn_batch_begin(struct conn *c);
 
 /*
- * Reads and dispatches whole messages until the transport runs dry. With the
- * state on disk, replies wait until the journal entry for the requests is
- * written, and only then does a guest see its requests consumed.
+ * Reads and dispatches whole messages until the transport runs dry; their
+ * replies go out together in one write. With the state on disk, replies wait
+ * until the journal entry for the requests is written, and only then does a
+ * guest see its requests consumed.
  */
 void
 conn_input(struct conn *c)
 {
+	struct conn *outer = conn_batch_owner;
+
 	persist_hold();
+	conn_batch_begin(c);
 	conn_input_loop(c);
+	conn_batch_flush();
+	conn_batch_owner = outer != c ? outer : NULL;
 	persist_release();
 	if (!persist_holding() && !c->c_dead && c->c_ops->co_publish)
 		c->c_ops->co_publish(c);
@@ -293,26 +310,124 @@ conn_output(struct conn *c)
 	conn_update_throttle(c);
 }
 
-/* Queues one message (header + two payload pieces) and tries to send it. */
+/* Puts one message, of which off bytes are already sent, at the tail of the queue. */
+static void
+conn_enqueue(struct conn *c, const char *msg, size_t len, size_t off)
+{
+	struct outmsg *m = xmalloc(sizeof(*m) + len);
+
+	m->om_len = len;
+	m->om_off = off;
+	m->om_raw = false;
+	m->om_stamp = conn_clock();
+	quota_mem_charge(c->c_domid, m->om_len);
+	memcpy(m->om_data, msg, len);
+	STAILQ_INSERT_TAIL(&c->c_out, m, om_link);
+	c->c_out_count++;
+	c->c_out_bytes += m->om_len;
+}
+
+/*
+ * Writes whole messages in one call with nothing queued before them; the
+ * transport's leftovers are queued message by message, so the queue's rules
+ * (event de-duplication, expiry, the backlog limit) still see messages.
+ */
+static void
+conn_send_msgs(struct conn *c, const char *buf, size_t len)
+{
+	ssize_t n = c->c_ops->co_write(c, buf, len);
+	size_t off, mlen, sent;
+
+	if (n < 0) {
+		conn_kill(c);
+		return;
+	}
+	c->c_out_sent += n;
+	sent = n;
+	if (sent == len)
+		return;
+	for (off = 0; off < len; off += mlen) {
+		mlen = sizeof(struct xsd_sockmsg) + ((const struct xsd_sockmsg *)(buf + off))->len;
+		if (off + mlen > sent)
+			conn_enqueue(c, buf + off, mlen, sent > off ? sent - off : 0);
+	}
+	if (c->c_ops->co_want_write)
+		c->c_ops->co_want_write(c, true);
+	conn_update_throttle(c);
+}
+
+/* Starts gathering c's replies: they go out in one write when its input runs dry. */
+static void
+conn_batch_begin(struct conn *c)
+{
+	conn_batch_flush();
+	if (c->c_ops->co_publish == NULL)
+		conn_batch_owner = c;
+}
+
+/* Writes the gathered replies, if any, and stops gathering. */
+static void
+conn_batch_flush(void)
+{
+	struct conn *c = conn_batch_owner;
+	size_t len = conn_batch_len;
+
+	conn_batch_owner = NULL;
+	conn_batch_len = 0;
+	if (c && len && !c->c_dead)
+		conn_send_msgs(c, conn_batch_buf, len);
+	conn_batch_owner = c;
+}
+
+/*
+ * May a message skip the queue? Only with nothing queued before it, and not
+ * for guest rings (their output is journaled) nor while replies wait for the
+ * journal.
+ */
+static bool
+conn_direct_ok(const struct conn *c)
+{
+	return !c->c_dead && STAILQ_EMPTY(&c->c_out) && c->c_ops->co_publish == NULL &&
+	    !persist_on();
+}
+
+/* Header and two payload pieces, laid out as one message at p. */
+static void
+conn_fill(char *p, const struct xsd_sockmsg *hdr, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	memcpy(p, hdr, sizeof(*hdr));
+	if (alen)
+		memcpy(p + sizeof(*hdr), a, alen);
+	if (blen)
+		memcpy(p + sizeof(*hdr) + alen, b, blen);
+}
+
+/*
+ * Sends one message (header + two payload pieces): gathered while its
+ * connection's input is read, written at once from the stack otherwise, and
+ * queued only behind other queued output or for rings.
+ */
 static void
 conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t alen,
     const void *b, size_t blen)
 {
-	struct outmsg *m = xmalloc(sizeof(*m) + sizeof(*hdr) + alen + blen);
+	size_t len = sizeof(*hdr) + alen + blen;
+	char one[sizeof(*hdr) + XENSTORE_PAYLOAD_MAX];
 
-	m->om_len = sizeof(*hdr) + alen + blen;
-	m->om_off = 0;
-	m->om_raw = false;
-	m->om_stamp = conn_clock();
-	quota_mem_charge(c->c_domid, m->om_len);
-	memcpy(m->om_data, hdr, sizeof(*hdr));
-	if (alen)
-		memcpy(m->om_data + sizeof(*hdr), a, alen);
-	if (blen)
-		memcpy(m->om_data + sizeof(*hdr) + alen, b, blen);
-	STAILQ_INSERT_TAIL(&c->c_out, m, om_link);
-	c->c_out_count++;
-	c->c_out_bytes += m->om_len;
+	if (conn_batch_owner == c && conn_batch_len + len > sizeof(conn_batch_buf))
+		conn_batch_flush();
+	if (conn_direct_ok(c) && conn_batch_owner == c) {
+		conn_fill(conn_batch_buf + conn_batch_len, hdr, a, alen, b, blen);
+		conn_batch_len += len;
+		return;
+	}
+	conn_fill(one, hdr, a, alen, b, blen);
+	if (conn_direct_ok(c)) {
+		conn_send_msgs(c, one, len);
+		return;
+	}
+	conn_enqueue(c, one, len, 0);
 	if (c->c_ops->co_publish)
 		persist_touch();	/* a guest's output is journaled */
 	conn_output(c);

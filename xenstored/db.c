@@ -68,8 +68,10 @@ node_free(struct node *n)
 void
 node_set_value(struct node *n, const void *val, size_t len)
 {
-	free(n->n_value);
-	n->n_value = xmalloc(len + 1);
+	if (n->n_value == NULL || len != n->n_vlen) {
+		free(n->n_value);
+		n->n_value = xmalloc(len + 1);
+	}
 	memcpy(n->n_value, val, len);
 	n->n_value[len] = '\0';
 	n->n_vlen = len;
@@ -187,6 +189,17 @@ db_store(struct node *n)
 		db_account(old, -1);
 		node_free(old);
 	}
+}
+
+/* A new value for a live node, in place (a write outside a transaction: no copy). */
+void
+db_set_value(struct node *n, const void *val, size_t len)
+{
+	persist_node_dirty(n->n_path);
+	db_account(n, -1);
+	node_set_value(n, val, len);
+	n->n_gen = ++db_gen;
+	db_account(n, 1);
 }
 
 /* Removes the node at path, if any (its children are the caller's business). */

@@ -150,6 +150,21 @@ out:
 	return rc ? rc : (t ? t->t_failed : 0);
 }
 
+/* A write outside a transaction: the live node takes the value in place. */
+static int
+ops_write_live(struct conn *c, struct node *n, const void *val, size_t len)
+{
+	int rc;
+
+	if (!c->c_priv && node_record_size(n) - n->n_vlen + len > quota.q_node_size)
+		return ENOSPC;
+	if ((rc = quota_mem_check(c, n->n_perms[0].domid, (long)len - (long)n->n_vlen)) != 0)
+		return rc;
+	db_set_value(n, val, len);
+	acc_event(NULL, n->n_path, false, n);
+	return 0;
+}
+
 /* WRITE and MKDIR: an existing node gets the value (MKDIR leaves it, silently). */
 static int
 ops_write_node(struct conn *c, struct txn *t, const char *path, const void *val, size_t len,
@@ -165,6 +180,8 @@ ops_write_node(struct conn *c, struct txn *t, const char *path, const void *val,
 		return EACCES;
 	if (mkdir)
 		return 0;
+	if (t == NULL)
+		return ops_write_live(c, db_lookup(path), val, len);
 	nn = node_dup(n);
 	node_set_value(nn, val, len);
 	if ((rc = ops_check_size(c, nn)) != 0 ||

@@ -31,12 +31,17 @@ struct sock {
 	int s_fd;
 	struct event *s_rd, *s_wr;
 	size_t s_have, s_off;
+	bool s_dry;		/* a short read this wakeup: the socket is empty */
 	char s_buf[SOCK_BUF];
 };
 
 static struct sock_listener sock_listeners[2] = { { .sl_fd = -1 }, { .sl_fd = -1 } };
 
-/* Serves reads from a staging buffer so a small request costs one read(). */
+/*
+ * Serves reads from a staging buffer so a small request costs one read(),
+ * and no second read() to hear EAGAIN: after a short read the socket is
+ * empty, and the (level-triggered) read event tells us when it is not.
+ */
 static ssize_t
 sock_read(struct conn *c, void *buf, size_t len)
 {
@@ -44,6 +49,8 @@ sock_read(struct conn *c, void *buf, size_t len)
 	ssize_t n;
 
 	if (s->s_off == s->s_have) {
+		if (s->s_dry)
+			return 0;
 		n = read(s->s_fd, s->s_buf, sizeof(s->s_buf));
 		if (n == 0)
 			return -1;
@@ -51,6 +58,7 @@ sock_read(struct conn *c, void *buf, size_t len)
 			return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 		s->s_have = n;
 		s->s_off = 0;
+		s->s_dry = (size_t)n < sizeof(s->s_buf);
 	}
 	if (len > s->s_have - s->s_off)
 		len = s->s_have - s->s_off;
@@ -77,6 +85,7 @@ sock_throttle(struct conn *c, bool on)
 {
 	struct sock *s = c->c_tp;
 
+	s->s_dry = false;	/* read again when resumed */
 	if (on)
 		event_del(s->s_rd);
 	else
@@ -119,9 +128,13 @@ static const struct conn_ops sock_ops = {
 static void
 sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+	struct sock *s = c->c_tp;
+
 	(void)fd;
 	(void)what;
-	conn_input(arg);
+	s->s_dry = false;
+	conn_input(c);
 }
 
 /* Client writable again. */

@@ -100,13 +100,17 @@ acc_entries_add(struct txn *t, uint32_t owner, int delta)
 		t->t_entry_delta += delta;
 }
 
-/* Records a change: fired now outside a transaction, on commit inside one. */
+/* Records a change: fired now outside a transaction (nothing to copy), on commit inside one. */
 void
 acc_event(struct txn *t, const char *path, bool exact, const struct node *n)
 {
-	struct event_rec *er = xcalloc(1, sizeof(*er));
-	struct event_list one = STAILQ_HEAD_INITIALIZER(one);
+	struct event_rec *er;
 
+	if (t == NULL) {
+		watch_fire(path, exact, n ? n->n_perms : NULL, n ? n->n_nperms : 0);
+		return;
+	}
+	er = xcalloc(1, sizeof(*er));
 	er->er_path = xstrdup(path);
 	er->er_exact = exact;
 	if (n) {
@@ -114,12 +118,7 @@ acc_event(struct txn *t, const char *path, bool exact, const struct node *n)
 		memcpy(er->er_perms, n->n_perms, n->n_nperms * sizeof(*n->n_perms));
 		er->er_nperms = n->n_nperms;
 	}
-	if (t) {
-		STAILQ_INSERT_TAIL(&t->t_events, er, er_link);
-		return;
-	}
-	STAILQ_INSERT_TAIL(&one, er, er_link);
-	events_fire(&one);
+	STAILQ_INSERT_TAIL(&t->t_events, er, er_link);
 }
 
 /* Fires and frees a list of recorded events. */

@@ -170,10 +170,13 @@ watch_send(struct watch *w, const char *path)
 void
 watch_fire(const char *path, bool exact, const struct xs_perm *perms, unsigned nperms)
 {
-	char *p = xstrdup(path);
+	char buf[256], *p;
 	struct watch_list *l;
 	struct watch *w;
 
+	if (watch_total == 0)
+		return;
+	p = strlen(path) < sizeof(buf) ? strcpy(buf, path) : xstrdup(path);
 	for (;;) {
 		if ((l = htab_get(&watch_index, p)) != NULL)
 			LIST_FOREACH(w, l, w_path_link)
@@ -186,7 +189,8 @@ watch_fire(const char *path, bool exact, const struct xs_perm *perms, unsigned n
 		if (p[0] == '\0')
 			strcpy(p, "/");
 	}
-	free(p);
+	if (p != buf)
+		free(p);
 }
 
 /* Sends a special event to the watchers of path, with the perms of the special node sn. */

@@ -198,6 +198,7 @@ struct node *db_lookup(const char *path);
 /* Takes ownership of n, replaces any node at its path, bumps its generation. */
 void db_store(struct node *n);
 void db_remove(const char *path);
+void db_set_value(struct node *n, const void *val, size_t len);
 void db_chown(struct node *n, uint32_t owner);
 unsigned db_domain_entries(uint32_t domid);
 unsigned db_count(void);

@@ -278,6 +278,44 @@ Test(guest, outstanding_requests_throttle)
 	cr_assert_eq(gu->g_conn->c_requests, 100);
 }
 
+/*
+ * Replies to requests read in one go are written together; a transport that
+ * takes part of them (here 100 bytes: one reply and part of the next) gets
+ * the rest from the queue, message by message, the partial one resumed.
+ */
+Test(guest, gathered_replies_resume_after_a_partial_write)
+{
+	struct xsd_sockmsg h = { XS_READ, 0, 0, 3 };
+	char val[41];
+	int i;
+
+	memset(val, 'x', 40);
+	val[40] = '\0';
+	OK(D0(XS_WRITE, "/p", val));
+	dom0->g_in_off = dom0->g_in_len = 0;
+	for (i = 0; i < 5; i++) {
+		h.req_id = i + 1;
+		memcpy(dom0->g_in + dom0->g_in_len, &h, sizeof(h));
+		memcpy(dom0->g_in + dom0->g_in_len + sizeof(h), "/p", 3);
+		dom0->g_in_len += sizeof(h) + 3;
+	}
+	dom0->g_limited = true;
+	dom0->g_room = 100;
+	conn_input(dom0->g_conn);
+	cr_assert_eq(dom0->g_out_len - dom0->g_out_off, 100);
+	cr_assert_eq(dom0->g_conn->c_out_count, 4, "the 4 replies not fully sent are queued");
+	dom0->g_limited = false;
+	conn_output(dom0->g_conn);
+	cr_assert_eq(dom0->g_conn->c_out_count, 0);
+	for (i = 0; i < 5; i++) {
+		cr_assert_eq(xg_next(dom0, &m), 0, "reply %d missing", i + 1);
+		cr_assert_eq(m.hdr.type, XS_READ);
+		cr_assert_eq(m.hdr.req_id, (uint32_t)i + 1);
+		cr_assert_str_eq(m.body, val);
+	}
+	cr_assert_neq(xg_next(dom0, &m), 0, "one reply too many");
+}
+
 Test(guest, oversized_message_drops_the_guest)
 {
 	struct xsd_sockmsg h = { XS_READ, 0, 0, 5000 };

@@ -431,6 +431,62 @@ Test(wire, pipelined_replies_in_order)
 	}
 }
 
+/*
+ * Replies are gathered and written together; when the client's socket fills
+ * mid-way, the rest is queued message by message: every reply arrives whole,
+ * in order, and queued events to the same watch may merge but never vanish.
+ */
+Test(wire, gathered_replies_over_a_full_socket_stay_whole_and_in_order)
+{
+	char big[3000], buf[64];
+	uint32_t i, next = 1, events = 0;
+
+	memset(big, 'v', sizeof(big));
+	{
+		char req[5 + sizeof(big)];
+
+		memcpy(req, "/big", 5);
+		memcpy(req + 5, big, sizeof(big));
+		xst_call(fd, XS_WRITE, 0, req, sizeof(req), &m);
+		cr_assert_str_eq(m.body, "OK");
+	}
+	OK(S(XS_WATCH, "/w", "t"));
+	cr_assert_str_eq(event(), "/w t");
+	/* 400 requests at once: about 600 KiB of replies, more than the socket holds */
+	for (i = 1; i <= 400; i++) {
+		if (i % 2) {
+			xst_send(fd, XS_READ, i, 0, "/big", 5);
+		} else {
+			size_t l = snprintf(buf, sizeof(buf), "/w%c%u", 0, i);
+
+			xst_send(fd, XS_WRITE, i, 0, buf, l);
+		}
+	}
+	usleep(200000);
+	while (next <= 400) {
+		cr_assert_eq(xst_recv(fd, &m), 0, "reply %u missing", next);
+		if (m.hdr.type == XS_WATCH_EVENT) {
+			cr_assert_str_eq(m.body, "/w");
+			events++;
+			continue;
+		}
+		cr_assert_eq(m.hdr.req_id, next, "reply %u came as %u", next, m.hdr.req_id);
+		if (next % 2) {
+			cr_assert_eq(m.hdr.type, XS_READ);
+			cr_assert_eq(m.hdr.len, sizeof(big));
+			cr_assert(memcmp(m.body, big, sizeof(big)) == 0, "reply %u torn", next);
+		} else {
+			cr_assert_str_eq(m.body, "OK");
+		}
+		next++;
+	}
+	cr_assert(events >= 1 && events <= 200, "%u events", events);
+	while (xst_readable(fd, 100)) {
+		cr_assert_eq(xst_recv(fd, &m), 0);
+		cr_assert_eq(m.hdr.type, XS_WATCH_EVENT, "a reply after the last one");
+	}
+}
+
 Test(wire, oversized_message_drops_the_client_only)
 {
 	struct xsd_sockmsg h = { XS_READ, 1, 0, 5000 };

@@ -28,6 +28,10 @@ xg_write(struct conn *c, const void *buf, size_t len)
 
 	if (g->g_blocked)
 		return 0;
+	if (g->g_limited) {
+		len = len < g->g_room ? len : g->g_room;
+		g->g_room -= len;
+	}
 	cr_assert_leq(g->g_out_len + len, XG_BUF);
 	memcpy(g->g_out + g->g_out_len, buf, len);
 	g->g_out_len += len;

@@ -17,6 +17,8 @@ struct xg {
 	char *g_out;
 	size_t g_out_len, g_out_off;
 	bool g_blocked;		/* the "guest" stops consuming replies */
+	bool g_limited;		/* it takes only g_room more bytes, then blocks */
+	size_t g_room;
 };
 
 void xg_init_store(void);
