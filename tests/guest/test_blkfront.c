@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "gt_dev.h"
 #include "gt_harness.h"
 #include "shell.h"
 #include "test_blkfront_fake.h"
@@ -20,7 +21,7 @@
 
 static struct gt t;
 static struct fbe f;
-static char fe[96], be[96];
+static struct gt_dev dev;
 
 static void
 teardown(void)
@@ -31,91 +32,49 @@ teardown(void)
 
 TestSuite(blkfront, .fini = teardown, .timeout = 90);
 
-static const char *
-fe_key(const char *key)
-{
-	static char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", fe, key);
-	return path;
-}
-
-static const char *
-be_key(const char *key)
-{
-	static char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", be, key);
-	return path;
-}
-
 /* fbe's view of the frontend's keys. */
 static const char *
 fe_get(void *arg, const char *key)
 {
 	(void)arg;
-	return gt_store_get(t.store, fe_key(key));
-}
-
-static void
-be_set(const char *key, const char *fmt, unsigned long long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), fmt, v);
-	gt_store_set(t.store, be_key(key), buf);
-}
-
-/* Serves the store until path holds value. */
-static void
-wait_node(const char *path, const char *value)
-{
-	for (int i = 0; i < 500; i++) {
-		const char *v = gt_store_get(t.store, path);
-		if (v != NULL && strcmp(v, value) == 0)
-			return;
-		gt_serve(&t, 20);
-	}
-	cr_assert_fail("%s never became %s (is %s); output:\n%s", path, value,
-	    gt_store_get(t.store, path) ? gt_store_get(t.store, path) : "absent", t.out);
+	return gt_store_get(t.store, gt_dev_fe(&dev, key));
 }
 
 /* The toolstack's directories for xvda, the backend in InitWait with its limits. */
 static void
 add_disk(const char *mode)
 {
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vbd/%s", t.domid, DEVID);
-	snprintf(be, sizeof(be), "/local/domain/0/backend/vbd/%u/%s", t.domid, DEVID);
-	gt_store_set(t.store, be_key("frontend"), fe);
-	gt_store_set(t.store, be_key("online"), "1");
-	gt_store_set(t.store, be_key("dev"), "xvda");
-	gt_store_set(t.store, be_key("mode"), mode);
-	be_set("multi-queue-max-queues", "%llu", f.f_max_queues);
-	be_set("max-ring-page-order", "%llu", f.f_max_order);
+	gt_dev_init(&dev, &t, "vbd", DEVID);
+	gt_store_set(t.store, gt_dev_be(&dev, "frontend"), dev.d_fe);
+	gt_store_set(t.store, gt_dev_be(&dev, "online"), "1");
+	gt_store_set(t.store, gt_dev_be(&dev, "dev"), "xvda");
+	gt_store_set(t.store, gt_dev_be(&dev, "mode"), mode);
+	gt_dev_be_num(&dev, "multi-queue-max-queues", f.f_max_queues);
+	gt_dev_be_num(&dev, "max-ring-page-order", f.f_max_order);
 	if (f.f_max_indirect)
-		be_set("feature-max-indirect-segments", "%llu", f.f_max_indirect);
-	gt_store_set(t.store, be_key("state"), "2");
-	gt_store_set(t.store, fe_key("backend"), be);
-	gt_store_set(t.store, fe_key("backend-id"), "0");
-	gt_store_set(t.store, fe_key("virtual-device"), DEVID);
-	gt_store_set(t.store, fe_key("state"), "1");
+		gt_dev_be_num(&dev, "feature-max-indirect-segments", f.f_max_indirect);
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "2");
+	gt_store_set(t.store, gt_dev_fe(&dev, "backend"), dev.d_be);
+	gt_store_set(t.store, gt_dev_fe(&dev, "backend-id"), "0");
+	gt_store_set(t.store, gt_dev_fe(&dev, "virtual-device"), DEVID);
+	gt_store_set(t.store, gt_dev_fe(&dev, "state"), "1");
 }
 
 /* The backend's half once the frontend is Initialised: map, properties, Connected. */
 static void
 connect_disk(unsigned info)
 {
-	wait_node(fe_key("state"), "3");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "3");
 	f.f_domid = t.domid;
 	fbe_connect(&f, t.hvt.sock, fe_get, NULL);
-	be_set("sectors", "%llu", f.f_sectors);
-	be_set("sector-size", "%llu", 512);
-	be_set("info", "%llu", info);
-	be_set("feature-flush-cache", "%llu", f.f_flush);
-	be_set("feature-discard", "%llu", f.f_discard);
-	be_set("feature-persistent", "%llu", f.f_persistent);
-	gt_store_set(t.store, be_key("state"), "4");
-	wait_node(fe_key("state"), "4");
+	gt_dev_be_num(&dev, "sectors", f.f_sectors);
+	gt_dev_be_num(&dev, "sector-size", 512);
+	gt_dev_be_num(&dev, "info", info);
+	gt_dev_be_num(&dev, "feature-flush-cache", f.f_flush);
+	gt_dev_be_num(&dev, "feature-discard", f.f_discard);
+	gt_dev_be_num(&dev, "feature-persistent", f.f_persistent);
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "4");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "4");
 }
 
 /* pvguest with one disk, connected, at its prompt. */
@@ -133,19 +92,7 @@ boot_with_disk(const char *mode, unsigned info)
 static const char *
 run(const char *line)
 {
-	size_t from = t.outlen;
-
-	gt_type(&t, line);
-	gt_type(&t, "\r");
-	cr_assert(gt_wait_output(&t, SHELL_PROMPT, from + strlen(line), 20000),
-	    "no prompt after %s; output:\n%s", line, t.out + from);
-	return t.out + from;
-}
-
-static void
-expect_in(const char *out, const char *needle)
-{
-	cr_assert_not_null(strstr(out, needle), "no \"%s\" in:\n%s", needle, out);
+	return gt_run(&t, line, 20000);
 }
 
 Test(blkfront, handshake_publishes_queues_ring_pages_and_features)
@@ -164,11 +111,11 @@ Test(blkfront, handshake_publishes_queues_ring_pages_and_features)
 		cr_assert_not_null(fe_get(NULL, key), "%s", key);
 	}
 	cr_assert_null(fe_get(NULL, "ring-ref"), "no top-level ring with several queues");
-	expect_in(t.out, "blk: xvda: connected, 2048 sectors of 512 bytes, rw, queues 2, "
+	gt_expect_in(t.out, "blk: xvda: connected, 2048 sectors of 512 bytes, rw, queues 2, "
 	    "ring pages 2, indirect 256, persistent yes, flush yes, discard yes\r\n");
 	const char *out = run("blk list");
-	expect_in(out, "VDEV");
-	expect_in(out, "xvda     51712              2048         512        1048576 rw\r\n");
+	gt_expect_in(out, "VDEV");
+	gt_expect_in(out, "xvda     51712              2048         512        1048576 rw\r\n");
 }
 
 Test(blkfront, write_and_read_byte_for_byte)
@@ -183,24 +130,24 @@ Test(blkfront, write_and_read_byte_for_byte)
 	cr_assert_not_null(fe_get(NULL, "ring-ref"), "one page, one queue: plain ring-ref");
 	cr_assert_not_null(fe_get(NULL, "event-channel"));
 	cr_assert_null(fe_get(NULL, "multi-queue-num-queues"));
-	expect_in(run("blk write xvda 5 \"hello disk\""), "ok\r\n");
+	gt_expect_in(run("blk write xvda 5 \"hello disk\""), "ok\r\n");
 	cr_assert_eq(memcmp(f.f_disk + 5 * 512, "hello disk", 11), 0);
 	for (int i = 10; i < 512; i++)
 		cr_assert_eq(f.f_disk[5 * 512 + i], 0, "zero padded to the sector (byte %d)", i);
 	cr_assert_eq(f.f_disk[4 * 512 + 511], 0xaa, "sector 4 untouched");
 	cr_assert_eq(f.f_disk[6 * 512], 0xaa, "sector 6 untouched");
 	const char *out = run("blk read xvda 5");
-	expect_in(out, "00000a00  68 65 6c 6c 6f 20 64 69  73 6b 00 00 00 00 00 00  |hello disk......|");
-	expect_in(out, "*\r\n00000c00\r\n");
+	gt_expect_in(out, "00000a00  68 65 6c 6c 6f 20 64 69  73 6b 00 00 00 00 00 00  |hello disk......|");
+	gt_expect_in(out, "*\r\n00000c00\r\n");
 	strcpy((char *)f.f_disk + 9 * 512 + 16, "from dom0");
 	out = run("blk read hda1 9");
-	expect_in(out, "no such disk");
+	gt_expect_in(out, "no such disk");
 	out = run("blk read 51712 9 2");
-	expect_in(out, "00001210  66 72 6f 6d 20 64 6f 6d  30 00 aa aa aa aa aa aa  |from dom0.......|");
-	expect_in(out, "00001600\r\n");
-	expect_in(run("blk read xvda 2048"), "outside the disk");
-	expect_in(run("blk discard xvda 0 1"), "blk discard: xvda: EOPNOTSUPP");
-	expect_in(run("blk flush xvda"), "blk flush: xvda: EOPNOTSUPP");
+	gt_expect_in(out, "00001210  66 72 6f 6d 20 64 6f 6d  30 00 aa aa aa aa aa aa  |from dom0.......|");
+	gt_expect_in(out, "00001600\r\n");
+	gt_expect_in(run("blk read xvda 2048"), "outside the disk");
+	gt_expect_in(run("blk discard xvda 0 1"), "blk discard: xvda: EOPNOTSUPP");
+	gt_expect_in(run("blk flush xvda"), "blk flush: xvda: EOPNOTSUPP");
 	cr_assert_eq(atomic_load(&f.f_total), 3, "refused in the guest, never sent");
 }
 
@@ -208,7 +155,7 @@ Test(blkfront, verify_and_persistent_grants)
 {
 	fbe_init(&f, 0, SECTORS);
 	boot_with_disk("w", 0);
-	expect_in(run("blk verify xvda"), "verify xvda: 2048 sectors written and read back, 0 mismatches");
+	gt_expect_in(run("blk verify xvda"), "verify xvda: 2048 sectors written and read back, 0 mismatches");
 	unsigned maps = fbe_maps(&f);
 	cr_assert_gt(maps, 0);
 	cr_assert_gt(atomic_load(&f.f_indirect), 0, "256 KiB steps go as indirect requests");
@@ -216,12 +163,12 @@ Test(blkfront, verify_and_persistent_grants)
 	for (size_t i = 0; i < SECTORS * 512; i++)
 		nonzero += f.f_disk[i] != 0;
 	cr_assert_gt(nonzero, SECTORS * 500, "the pattern reached the backend's disk");
-	expect_in(run("blk verify xvda"), "0 mismatches");
+	gt_expect_in(run("blk verify xvda"), "0 mismatches");
 	cr_assert_eq(fbe_maps(&f), maps, "the second pass reused the granted pages");
 	for (int i = 0; i < 20; i++) {
 		char cmd[64];
 		snprintf(cmd, sizeof(cmd), "blk write xvda %d w%d", 100 + i, i);
-		expect_in(run(cmd), "ok");
+		gt_expect_in(run(cmd), "ok");
 	}
 	cr_assert_eq(fbe_maps(&f), maps, "single-sector writes reuse them too");
 }
@@ -231,7 +178,7 @@ Test(blkfront, bench_indirect_and_both_queues)
 	fbe_init(&f, 0, SECTORS);
 	boot_with_disk("w", 0);
 	const char *out = run("blk bench xvda seq read 1M 2 1");
-	expect_in(out, "IOPS ");
+	gt_expect_in(out, "IOPS ");
 	unsigned long long iops;
 	double mibs;
 	cr_assert_eq(sscanf(strstr(out, "IOPS "), "IOPS %llu MiB/s %lf", &iops, &mibs), 2, "%s", out);
@@ -239,12 +186,12 @@ Test(blkfront, bench_indirect_and_both_queues)
 	cr_assert_gt(mibs, 0.0);
 	cr_assert_gt(atomic_load(&f.f_indirect), 0, "1 MiB requests are indirect");
 	out = run("blk bench xvda rand write 4k 16 1");
-	expect_in(out, "IOPS ");
+	gt_expect_in(out, "IOPS ");
 	cr_assert_gt(atomic_load(&f.f_q[0].fq_requests), 0);
 	cr_assert_gt(atomic_load(&f.f_q[1].fq_requests), 0, "the second queue carried requests");
 	cr_assert_eq(atomic_load(&f.f_errors), 0);
-	expect_in(run("blk bench xvda rand read 1000 1 1"), "blk bench: xvda: EINVAL");
-	expect_in(run("blk bench xvda rand read 4k 0 1"), "QD is 1..256");
+	gt_expect_in(run("blk bench xvda rand read 1000 1 1"), "blk bench: xvda: EINVAL");
+	gt_expect_in(run("blk bench xvda rand read 4k 0 1"), "QD is 1..256");
 }
 
 Test(blkfront, bench_splits_units_without_indirect)
@@ -253,7 +200,7 @@ Test(blkfront, bench_splits_units_without_indirect)
 	f.f_max_indirect = 0;
 	boot_with_disk("w", 0);
 	const char *out = run("blk bench xvda seq write 1M 2 1");
-	expect_in(out, "IOPS ");
+	gt_expect_in(out, "IOPS ");
 	cr_assert_eq(atomic_load(&f.f_indirect), 0);
 	cr_assert_gt(atomic_load(&f.f_writes), 24, "1 MiB in 44 KiB requests");
 	cr_assert_eq(atomic_load(&f.f_errors), 0);
@@ -264,13 +211,13 @@ Test(blkfront, discard_and_flush)
 	fbe_init(&f, 0, SECTORS);
 	memset(f.f_disk, 0xaa, SECTORS * 512);
 	boot_with_disk("w", 0);
-	expect_in(run("blk discard xvda 10 4"), "ok\r\n");
+	gt_expect_in(run("blk discard xvda 10 4"), "ok\r\n");
 	cr_assert_eq(atomic_load(&f.f_discards), 1);
 	cr_assert_eq(f.f_disk[10 * 512], 0);
 	cr_assert_eq(f.f_disk[14 * 512 - 1], 0);
 	cr_assert_eq(f.f_disk[14 * 512], 0xaa, "only the range");
 	cr_assert_eq(f.f_disk[10 * 512 - 1], 0xaa, "only the range");
-	expect_in(run("blk flush xvda"), "ok\r\n");
+	gt_expect_in(run("blk flush xvda"), "ok\r\n");
 	cr_assert_eq(atomic_load(&f.f_flushes), 1);
 }
 
@@ -279,12 +226,12 @@ Test(blkfront, read_only_disk_refuses_writes)
 	fbe_init(&f, 0, SECTORS);
 	f.f_disk[0] = 'r';
 	boot_with_disk("r", VDISK_READONLY);
-	expect_in(t.out, "blk: xvda: connected, 2048 sectors of 512 bytes, ro,");
-	expect_in(run("blk list"), "1048576 ro\r\n");
-	expect_in(run("blk write xvda 0 x"), "blk write: xvda: EROFS");
-	expect_in(run("blk verify xvda"), "blk verify: xvda: EROFS");
-	expect_in(run("blk bench xvda rand write 4k 1 1"), "blk bench: xvda: EROFS");
-	expect_in(run("blk read xvda 0"), "00000000  72 00");
+	gt_expect_in(t.out, "blk: xvda: connected, 2048 sectors of 512 bytes, ro,");
+	gt_expect_in(run("blk list"), "1048576 ro\r\n");
+	gt_expect_in(run("blk write xvda 0 x"), "blk write: xvda: EROFS");
+	gt_expect_in(run("blk verify xvda"), "blk verify: xvda: EROFS");
+	gt_expect_in(run("blk bench xvda rand write 4k 1 1"), "blk bench: xvda: EROFS");
+	gt_expect_in(run("blk read xvda 0"), "00000000  72 00");
 	cr_assert_eq(atomic_load(&f.f_writes), 0, "no write reached the backend");
 	cr_assert_eq(f.f_disk[0], 'r');
 }
@@ -294,28 +241,28 @@ Test(blkfront, response_never_issued_stops_only_the_disk)
 	fbe_init(&f, 0, SECTORS);
 	f.f_bad_id_at = 3;
 	boot_with_disk("w", 0);
-	expect_in(run("blk read xvda 0"), "00000000");
-	expect_in(run("blk read xvda 1"), "00000200");
-	expect_in(run("blk read xvda 2"), "blk read: xvda: EPROTO");
-	expect_in(run("blk read xvda 3"), "blk read: xvda: EPROTO");
+	gt_expect_in(run("blk read xvda 0"), "00000000");
+	gt_expect_in(run("blk read xvda 1"), "00000200");
+	gt_expect_in(run("blk read xvda 2"), "blk read: xvda: EPROTO");
+	gt_expect_in(run("blk read xvda 3"), "blk read: xvda: EPROTO");
 	cr_assert_eq(atomic_load(&f.f_total), 3, "nothing sent once the disk stopped");
-	expect_in(run("echo still here"), "still here\r\n");
+	gt_expect_in(run("echo still here"), "still here\r\n");
 }
 
 Test(blkfront, detach_closes_and_ends_the_grants)
 {
 	fbe_init(&f, 0, SECTORS);
 	boot_with_disk("w", 0);
-	expect_in(run("blk write xvda 1 before"), "ok");
+	gt_expect_in(run("blk write xvda 1 before"), "ok");
 	hv_gref_t ring = (hv_gref_t)strtoul(fe_get(NULL, "queue-0/ring-ref0"), NULL, 10);
-	gt_store_set(t.store, be_key("online"), "0");
-	gt_store_set(t.store, be_key("state"), "5");
-	wait_node(fe_key("state"), "6");
+	gt_store_set(t.store, gt_dev_be(&dev, "online"), "0");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "5");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "6");
 	fbe_stop(&f);		/* the backend unmaps before it says Closed */
-	gt_store_set(t.store, be_key("state"), "6");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "6");
 	cr_assert(gt_wait_output(&t, "blk: xvda: disconnected (Closing)", 0, 10000), "%s", t.out);
-	expect_in(run("blk list"), "no disks");
-	expect_in(run("blk read xvda 0"), "no such disk");
+	gt_expect_in(run("blk list"), "no disks");
+	gt_expect_in(run("blk read xvda 0"), "no such disk");
 	cr_assert_str_eq(fe_get(NULL, "state"), "6", "not re-armed: online is 0");
 	struct hv_gnttab *gt = hv_gnttab_open(t.hvt.hv);
 	cr_assert_null(hv_gnttab_map_grant_ref(gt, t.domid, ring, PROT_READ), "ring grant ended");
@@ -329,11 +276,11 @@ Test(blkfront, disk_attached_to_a_running_guest)
 	gt_start(&t, true);
 	gt_unpause(&t);
 	cr_assert(gt_wait_output(&t, SHELL_PROMPT, 0, 10000), "no prompt; output:\n%s", t.out);
-	expect_in(run("blk list"), "no disks");
+	gt_expect_in(run("blk list"), "no disks");
 	add_disk("w");
 	connect_disk(0);
 	cr_assert(gt_wait_output(&t, "blk: xvda: connected", 0, 10000), "%s", t.out);
-	expect_in(run("blk write xvda 3 hot"), "ok");
+	gt_expect_in(run("blk write xvda 3 hot"), "ok");
 	cr_assert_eq(memcmp(f.f_disk + 3 * 512, "hot", 4), 0);
 }
 
@@ -341,15 +288,15 @@ Test(blkfront, backend_back_in_initwait_reconnects)
 {
 	fbe_init(&f, 0, SECTORS);
 	boot_with_disk("w", 0);
-	expect_in(run("blk write xvda 2 first"), "ok");
+	gt_expect_in(run("blk write xvda 2 first"), "ok");
 	fbe_stop(&f);			/* a backend that starts over lets go of everything */
-	gt_store_set(t.store, be_key("state"), "2");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "2");
 	connect_disk(0);
 	cr_assert(gt_wait_output(&t, "blk: xvda: backend in InitWait again, reconnecting", 0, 10000),
 	    "%s", t.out);
 	cr_assert(gt_wait_output(&t, "blk: xvda: connected", strstr(t.out, "reconnecting") - t.out,
 	    10000), "%s", t.out);
-	expect_in(run("blk write xvda 3 second"), "ok");
+	gt_expect_in(run("blk write xvda 3 second"), "ok");
 	cr_assert_eq(memcmp(f.f_disk + 2 * 512, "first", 6), 0);
 	cr_assert_eq(memcmp(f.f_disk + 3 * 512, "second", 7), 0);
 }

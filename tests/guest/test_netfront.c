@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "gt_dev.h"
 #include "gt_harness.h"
 #include "net_ip.h"
 #include "shell.h"
@@ -21,7 +22,7 @@
 
 static struct gt t;
 static struct fnb f;
-static char fe[96], be[96];
+static struct gt_dev dev;
 static const uint8_t guest_mac[6] = { 0x00, 0x16, 0x3e, 0x11, 0x22, 0x33 };
 static const uint8_t peer_mac[6] = FNB_PEER_MAC;
 
@@ -35,51 +36,10 @@ teardown(void)
 TestSuite(netfront, .fini = teardown, .timeout = 90);
 
 static const char *
-fe_key(const char *key)
-{
-	static char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", fe, key);
-	return path;
-}
-
-static const char *
-be_key(const char *key)
-{
-	static char path[192];
-
-	snprintf(path, sizeof(path), "%s/%s", be, key);
-	return path;
-}
-
-static const char *
 fe_get(void *arg, const char *key)
 {
 	(void)arg;
-	return gt_store_get(t.store, fe_key(key));
-}
-
-static void
-be_num(const char *key, unsigned long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lu", v);
-	gt_store_set(t.store, be_key(key), buf);
-}
-
-/* Serves the store until path holds value. */
-static void
-wait_node(const char *path, const char *value)
-{
-	for (int i = 0; i < 500; i++) {
-		const char *v = gt_store_get(t.store, path);
-		if (v != NULL && strcmp(v, value) == 0)
-			return;
-		gt_serve(&t, 20);
-	}
-	cr_assert_fail("%s never became %s (is %s); output:\n%s", path, value,
-	    gt_store_get(t.store, path) ? gt_store_get(t.store, path) : "absent", t.out);
+	return gt_store_get(t.store, gt_dev_fe(&dev, key));
 }
 
 /* The toolstack's directories for vif 0 (as xl writes them), the backend in
@@ -87,36 +47,35 @@ wait_node(const char *path, const char *value)
 static void
 add_vif(const char *ip, unsigned mtu, bool rx_copy)
 {
-	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vif/0", t.domid);
-	snprintf(be, sizeof(be), "/local/domain/0/backend/vif/%u/0", t.domid);
-	gt_store_set(t.store, be_key("frontend"), fe);
-	gt_store_set(t.store, be_key("online"), "1");
-	gt_store_set(t.store, be_key("mac"), MAC);
-	gt_store_set(t.store, be_key("handle"), "0");
+	gt_dev_init(&dev, &t, "vif", "0");
+	gt_store_set(t.store, gt_dev_be(&dev, "frontend"), dev.d_fe);
+	gt_store_set(t.store, gt_dev_be(&dev, "online"), "1");
+	gt_store_set(t.store, gt_dev_be(&dev, "mac"), MAC);
+	gt_store_set(t.store, gt_dev_be(&dev, "handle"), "0");
 	if (ip != NULL)
-		gt_store_set(t.store, be_key("ip"), ip);
-	be_num("feature-rx-copy", rx_copy);
-	be_num("feature-sg", f.f_sg);
-	be_num("feature-split-event-channels", f.f_split);
-	be_num("multi-queue-max-queues", f.f_max_queues);
-	gt_store_set(t.store, be_key("state"), "2");
-	gt_store_set(t.store, fe_key("backend"), be);
-	gt_store_set(t.store, fe_key("backend-id"), "0");
-	gt_store_set(t.store, fe_key("handle"), "0");
-	gt_store_set(t.store, fe_key("mac"), MAC);
-	be_num("mtu", mtu);
-	gt_store_set(t.store, fe_key("mtu"), gt_store_get(t.store, be_key("mtu")));
-	gt_store_set(t.store, fe_key("state"), "1");
+		gt_store_set(t.store, gt_dev_be(&dev, "ip"), ip);
+	gt_dev_be_num(&dev, "feature-rx-copy", rx_copy);
+	gt_dev_be_num(&dev, "feature-sg", f.f_sg);
+	gt_dev_be_num(&dev, "feature-split-event-channels", f.f_split);
+	gt_dev_be_num(&dev, "multi-queue-max-queues", f.f_max_queues);
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "2");
+	gt_store_set(t.store, gt_dev_fe(&dev, "backend"), dev.d_be);
+	gt_store_set(t.store, gt_dev_fe(&dev, "backend-id"), "0");
+	gt_store_set(t.store, gt_dev_fe(&dev, "handle"), "0");
+	gt_store_set(t.store, gt_dev_fe(&dev, "mac"), MAC);
+	gt_dev_be_num(&dev, "mtu", mtu);
+	gt_store_set(t.store, gt_dev_fe(&dev, "mtu"), gt_store_get(t.store, gt_dev_be(&dev, "mtu")));
+	gt_store_set(t.store, gt_dev_fe(&dev, "state"), "1");
 }
 
 /* The backend's half once the frontend is Initialised. */
 static void
 connect_vif(void)
 {
-	wait_node(fe_key("state"), "3");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "3");
 	fnb_connect(&f, t.domid, t.hvt.sock, fe_get, NULL);
-	gt_store_set(t.store, be_key("state"), "4");
-	wait_node(fe_key("state"), "4");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "4");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "4");
 }
 
 /* pvguest with vif 0 connected, at its prompt. */
@@ -130,22 +89,11 @@ boot_with_vif(const char *cmdline, const char *ip, unsigned mtu)
 	cr_assert(gt_wait_output(&t, SHELL_PROMPT, 0, 10000), "no prompt; output:\n%s", t.out);
 }
 
+/* Runs a command line and waits for the next prompt; returns its output. */
 static const char *
 run(const char *line)
 {
-	size_t from = t.outlen;
-
-	gt_type(&t, line);
-	gt_type(&t, "\r");
-	cr_assert(gt_wait_output(&t, SHELL_PROMPT, from + strlen(line), 30000),
-	    "no prompt after %s; output:\n%s", line, t.out + from);
-	return t.out + from;
-}
-
-static void
-expect_in(const char *out, const char *needle)
-{
-	cr_assert_not_null(strstr(out, needle), "no \"%s\" in:\n%s", needle, out);
+	return gt_run(&t, line, 30000);
 }
 
 static uint32_t
@@ -185,12 +133,12 @@ Test(netfront, handshake_two_queues_split_channels)
 	}
 	cr_assert_null(fe_get(NULL, "tx-ring-ref"), "no top-level ring with several queues");
 	cr_assert_null(fe_get(NULL, "event-channel"));
-	expect_in(t.out, "net: vif 0: connected, mac " MAC ", mtu 1500, queues 2, ");
-	expect_in(t.out, "sg yes, split yes\r\n");
-	expect_in(t.out, "net: eth0: address 10.0.0.2 netmask 255.0.0.0 (the vif's ip key)");
+	gt_expect_in(t.out, "net: vif 0: connected, mac " MAC ", mtu 1500, queues 2, ");
+	gt_expect_in(t.out, "sg yes, split yes\r\n");
+	gt_expect_in(t.out, "net: eth0: address 10.0.0.2 netmask 255.0.0.0 (the vif's ip key)");
 	const char *out = run("net list");
-	expect_in(out, "IFACE  HANDLE MAC               IP              NETMASK         STATE");
-	expect_in(out, "eth0   0      " MAC " 10.0.0.2        255.0.0.0       connected (mtu 1500, "
+	gt_expect_in(out, "IFACE  HANDLE MAC               IP              NETMASK         STATE");
+	gt_expect_in(out, "eth0   0      " MAC " 10.0.0.2        255.0.0.0       connected (mtu 1500, "
 	    "queues 2, sg yes)");
 }
 
@@ -205,7 +153,7 @@ Test(netfront, one_queue_one_channel)
 	cr_assert_not_null(fe_get(NULL, "event-channel"));
 	cr_assert_null(fe_get(NULL, "event-channel-tx"));
 	cr_assert_null(fe_get(NULL, "multi-queue-num-queues"));
-	expect_in(run("net list"), "192.168.7.2     255.255.255.0   connected (mtu 1500, queues 1");
+	gt_expect_in(run("net list"), "192.168.7.2     255.255.255.0   connected (mtu 1500, queues 1");
 }
 
 Test(netfront, backend_without_rx_copy_refused)
@@ -215,19 +163,19 @@ Test(netfront, backend_without_rx_copy_refused)
 	add_vif("10.0.0.2", 1500, false);
 	gt_unpause(&t);
 	cr_assert(gt_wait_output(&t, SHELL_PROMPT, 0, 10000), "%s", t.out);
-	expect_in(t.out, "net: vif 0: /local/domain/0/backend/vif/");
-	expect_in(t.out, "/feature-rx-copy: the backend does not offer rx-copy");
+	gt_expect_in(t.out, "net: vif 0: /local/domain/0/backend/vif/");
+	gt_expect_in(t.out, "/feature-rx-copy: the backend does not offer rx-copy");
 	cr_assert_str_eq(fe_get(NULL, "state"), "1", "never Initialised");
-	expect_in(run("net list"), "no interfaces");
+	gt_expect_in(run("net list"), "no interfaces");
 }
 
 Test(netfront, address_from_the_command_line)
 {
 	fnb_init(&f);
 	boot_with_vif("console=hvc0 ip=10.0.0.9::10.0.0.254:255.255.255.0::eth0:off", NULL, 1500);
-	expect_in(t.out, "net: eth0: address 10.0.0.9 netmask 255.255.255.0 (ip= on the command line)");
-	expect_in(run("net list"), "10.0.0.9        255.255.255.0   connected");
-	expect_in(run("net ping 192.168.1.1 1"), "From 10.0.0.9: Destination Host Unreachable");
+	gt_expect_in(t.out, "net: eth0: address 10.0.0.9 netmask 255.255.255.0 (ip= on the command line)");
+	gt_expect_in(run("net list"), "10.0.0.9        255.255.255.0   connected");
+	gt_expect_in(run("net ping 192.168.1.1 1"), "From 10.0.0.9: Destination Host Unreachable");
 	cr_assert_geq(fnb_nkept(&f), 3, "ARP asked for the gateway three times");
 	uint8_t buf[128];
 	struct net_arp a;
@@ -241,18 +189,18 @@ Test(netfront, ping_the_peer)
 	fnb_init(&f);
 	boot_with_vif("gt test", "10.0.0.2", 1500);
 	const char *out = run("net ping 10.0.0.1 3");
-	expect_in(out, "PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.");
-	expect_in(out, "64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=");
-	expect_in(out, "64 bytes from 10.0.0.1: icmp_seq=3 ttl=64 time=");
-	expect_in(out, "--- 10.0.0.1 ping statistics ---");
-	expect_in(out, "3 packets transmitted, 3 received, 0% packet loss");
-	expect_in(out, "rtt min/avg/max/mdev = ");
+	gt_expect_in(out, "PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.");
+	gt_expect_in(out, "64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=");
+	gt_expect_in(out, "64 bytes from 10.0.0.1: icmp_seq=3 ttl=64 time=");
+	gt_expect_in(out, "--- 10.0.0.1 ping statistics ---");
+	gt_expect_in(out, "3 packets transmitted, 3 received, 0% packet loss");
+	gt_expect_in(out, "rtt min/avg/max/mdev = ");
 	cr_assert_eq(atomic_load(&f.f_arp_answered), 1, "one ARP, then the cache");
 	cr_assert_eq(atomic_load(&f.f_echo_answered), 3);
-	expect_in(run("net ping 10.0.0.1 1"), "1 received");
+	gt_expect_in(run("net ping 10.0.0.1 1"), "1 received");
 	cr_assert_eq(atomic_load(&f.f_arp_answered), 1, "still cached");
-	expect_in(run("net ping 10.0.0.7 1"), "Destination Host Unreachable");
-	expect_in(run("net ping 10.0.0.300"), "not an IPv4 address");
+	gt_expect_in(run("net ping 10.0.0.7 1"), "Destination Host Unreachable");
+	gt_expect_in(run("net ping 10.0.0.300"), "not an IPv4 address");
 }
 
 Test(netfront, guest_answers_arp_and_echo)
@@ -290,7 +238,7 @@ Test(netfront, guest_answers_arp_and_echo)
 	cr_assert_eq(e.ie_dlen, 11);
 	cr_assert_eq(memcmp(e.ie_data, "hello guest", 11), 0);
 	cr_assert_eq(ip.ip_dst, A("10.0.0.1"));
-	expect_in(run("net stats"), "arp requests answered 1, echo requests answered 1");
+	gt_expect_in(run("net stats"), "arp requests answered 1, echo requests answered 1");
 }
 
 Test(netfront, frames_over_several_slots_both_ways)
@@ -316,10 +264,10 @@ Test(netfront, frames_over_several_slots_both_ways)
 	cr_assert_eq(memcmp(e.ie_data, data, 8000 - 42), 0, "byte for byte across pages");
 	cr_assert_eq(atomic_load(&f.f_max_slots), 2, "sent over two TX slots");
 	const char *out = run("net ping 10.0.0.1 2 8900");
-	expect_in(out, "8908 bytes from 10.0.0.1: icmp_seq=2");
-	expect_in(out, "2 received");
+	gt_expect_in(out, "8908 bytes from 10.0.0.1: icmp_seq=2");
+	gt_expect_in(out, "2 received");
 	cr_assert_eq(atomic_load(&f.f_max_slots), 3, "8942-byte frames take three slots");
-	expect_in(run("net ping 10.0.0.1 1 9000"), "net ping: eth0: Message too long");
+	gt_expect_in(run("net ping 10.0.0.1 1 9000"), "net ping: eth0: Message too long");
 }
 
 Test(netfront, send_spreads_over_queues_and_recv_counts)
@@ -329,7 +277,7 @@ Test(netfront, send_spreads_over_queues_and_recv_counts)
 	fnb_init(&f);
 	boot_with_vif("gt test", "10.0.0.2", 1500);
 	const char *out = run("net send eth0 2000 64");
-	expect_in(out, "net send: eth0: 2000 frames of 64 bytes in ");
+	gt_expect_in(out, "net send: eth0: 2000 frames of 64 bytes in ");
 	unsigned long long frames;
 	double fps, mbit;
 	const char *line = strstr(out, "frames 2000 fps ");
@@ -341,19 +289,19 @@ Test(netfront, send_spreads_over_queues_and_recv_counts)
 	cr_assert_eq(atomic_load(&f.f_tx_bytes), 2000 * 64);
 	cr_assert_gt(atomic_load(&f.f_q[0].fq_tx_frames), 0);
 	cr_assert_gt(atomic_load(&f.f_q[1].fq_tx_frames), 0, "the second queue carried frames");
-	expect_in(run("net send eth0 10 1519"), "SIZE: 1519 is not a number from 42 to 1518");
-	expect_in(run("net send eth1 10 64"), "eth1: no such interface");
+	gt_expect_in(run("net send eth0 10 1519"), "SIZE: 1519 is not a number from 42 to 1518");
+	gt_expect_in(run("net send eth1 10 64"), "eth1: no such interface");
 	size_t n = net_udp_build(frame, sizeof(frame), guest_mac, peer_mac, A("10.0.0.1"),
 	    A("10.0.0.2"), 1000, 9);
 	for (int i = 0; i < 700; i++)
 		fnb_inject(&f, frame, n);
 	out = run("net recv eth0 10 700");
-	expect_in(out, "net recv: eth0: 700 frames, 1059800 bytes in ");
-	expect_in(out, "frames 700 fps ");
+	gt_expect_in(out, "net recv: eth0: 700 frames, 1059800 bytes in ");
+	gt_expect_in(out, "frames 700 fps ");
 	cr_assert_gt(atomic_load(&f.f_q[1].fq_rx_frames), 0, "frames came on both queues");
 	out = run("net stats");
-	expect_in(out, "eth0: rx frames 700 bytes 1059800 errors 0; tx frames 2000 bytes 128000 errors 0");
-	expect_in(out, "eth0: queue 1: tx frames ");
+	gt_expect_in(out, "eth0: rx frames 700 bytes 1059800 errors 0; tx frames 2000 bytes 128000 errors 0");
+	gt_expect_in(out, "eth0: queue 1: tx frames ");
 }
 
 Test(netfront, response_never_issued_stops_only_the_interface)
@@ -361,27 +309,27 @@ Test(netfront, response_never_issued_stops_only_the_interface)
 	fnb_init(&f);
 	f.f_bad_id_at = 5;
 	boot_with_vif("gt test", "10.0.0.2", 1500);
-	expect_in(run("net send eth0 20 64"), "net send: eth0: Protocol error after");
+	gt_expect_in(run("net send eth0 20 64"), "net send: eth0: Protocol error after");
 	const char *out = run("net list");
-	expect_in(out, "stopped (queue ");
-	expect_in(out, "tx response id 32767 status 0 was not issued)");
-	expect_in(run("net ping 10.0.0.1 1"), "Protocol error");
-	expect_in(run("echo still here"), "still here\r\n");
+	gt_expect_in(out, "stopped (queue ");
+	gt_expect_in(out, "tx response id 32767 status 0 was not issued)");
+	gt_expect_in(run("net ping 10.0.0.1 1"), "Protocol error");
+	gt_expect_in(run("echo still here"), "still here\r\n");
 }
 
 Test(netfront, detach_closes_and_ends_the_grants)
 {
 	fnb_init(&f);
 	boot_with_vif("gt test", "10.0.0.2", 1500);
-	expect_in(run("net ping 10.0.0.1 1"), "1 received");
+	gt_expect_in(run("net ping 10.0.0.1 1"), "1 received");
 	hv_gref_t ring = (hv_gref_t)strtoul(fe_get(NULL, "queue-0/tx-ring-ref"), NULL, 10);
-	gt_store_set(t.store, be_key("online"), "0");
-	gt_store_set(t.store, be_key("state"), "5");
-	wait_node(fe_key("state"), "6");
+	gt_store_set(t.store, gt_dev_be(&dev, "online"), "0");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "5");
+	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "6");
 	fnb_stop(&f);
-	gt_store_set(t.store, be_key("state"), "6");
+	gt_store_set(t.store, gt_dev_be(&dev, "state"), "6");
 	cr_assert(gt_wait_output(&t, "net: vif 0: disconnected (Closing)", 0, 10000), "%s", t.out);
-	expect_in(run("net list"), "no interfaces");
+	gt_expect_in(run("net list"), "no interfaces");
 	cr_assert_str_eq(fe_get(NULL, "state"), "6", "not re-armed: online is 0");
 	struct hv_gnttab *gt = hv_gnttab_open(t.hvt.hv);
 	cr_assert_null(hv_gnttab_map_grant_ref(gt, t.domid, ring, PROT_READ), "ring grant ended");
@@ -394,9 +342,9 @@ Test(netfront, vif_attached_to_a_running_guest)
 	gt_start(&t, true);
 	gt_unpause(&t);
 	cr_assert(gt_wait_output(&t, SHELL_PROMPT, 0, 10000), "no prompt; output:\n%s", t.out);
-	expect_in(run("net list"), "no interfaces");
+	gt_expect_in(run("net list"), "no interfaces");
 	add_vif("10.0.0.2", 1500, true);
 	connect_vif();
 	cr_assert(gt_wait_output(&t, "net: eth0: address 10.0.0.2", 0, 10000), "%s", t.out);
-	expect_in(run("net ping 10.0.0.1 1"), "1 received");
+	gt_expect_in(run("net ping 10.0.0.1 1"), "1 received");
 }
