@@ -65,8 +65,7 @@ static void
 connect_disk(unsigned info)
 {
 	gt_wait_node(&t, gt_dev_fe(&dev, "state"), "3");
-	f.f_domid = t.domid;
-	fbe_connect(&f, t.hvt.sock, fe_get, NULL);
+	fbe_connect(&f, t.domid, t.hvt.sock, fe_get, NULL);
 	gt_dev_be_num(&dev, "sectors", f.f_sectors);
 	gt_dev_be_num(&dev, "sector-size", 512);
 	gt_dev_be_num(&dev, "info", info);

@@ -1,6 +1,5 @@
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,8 @@ void
 fbe_init(struct fbe *f, hv_domid_t domid, uint64_t sectors)
 {
 	memset(f, 0, sizeof(*f));
-	f->f_domid = domid;
+	f->f_fake.gf_domid = domid;
+	f->f_fake.gf_cache_max = FBE_CACHE;
 	f->f_max_queues = 2;
 	f->f_max_order = 1;
 	f->f_max_indirect = 256;
@@ -26,24 +26,13 @@ fbe_init(struct fbe *f, hv_domid_t domid, uint64_t sectors)
 static void *
 fbe_map(struct fbe *f, hv_gref_t ref)
 {
-	for (unsigned i = 0; i < f->f_ncache; i++) {
-		if (f->f_cache[i].ref == ref)
-			return f->f_cache[i].ptr;
-	}
-	if (f->f_ncache == FBE_CACHE)
-		return NULL;
-	void *p = hv_gnttab_map_grant_ref(f->f_gt, f->f_domid, ref, PROT_READ | PROT_WRITE);
-	if (p != NULL) {
-		f->f_cache[f->f_ncache].ref = ref;
-		f->f_cache[f->f_ncache++].ptr = p;
-	}
-	return p;
+	return gt_fake_map(&f->f_fake, ref, false);
 }
 
 unsigned
 fbe_maps(struct fbe *f)
 {
-	return f->f_ncache;
+	return f->f_fake.gf_ncache;
 }
 
 /* Moves one segment between the disk and the granted page. */
@@ -159,42 +148,25 @@ fbe_serve(struct fbe *f, struct fbe_queue *q)
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->fq_ring, notify);
 		if (notify)
-			hv_evtchn_notify(f->f_xce, q->fq_lport);
+			hv_evtchn_notify(f->f_fake.gf_xce, q->fq_lport);
 		RING_FINAL_CHECK_FOR_REQUESTS(&q->fq_ring, more);
 	} while (more);
 }
 
-static void *
-fbe_thread(void *arg)
+/* Each wake-up looks at every queue. */
+static void
+fbe_serve_all(void *arg)
 {
 	struct fbe *f = arg;
-	struct pollfd pfd = { .fd = hv_evtchn_fd(f->f_xce), .events = POLLIN };
-	int port;
 
-	while (!atomic_load(&f->f_stop)) {
-		poll(&pfd, 1, 20);
-		while ((port = hv_evtchn_pending(f->f_xce)) >= 0)
-			hv_evtchn_unmask(f->f_xce, port);
-		for (unsigned i = 0; i < f->f_nqueues; i++)
-			fbe_serve(f, &f->f_q[i]);
-	}
-	return NULL;
-}
-
-/* A number the frontend published; def when absent. */
-static unsigned long
-fbe_key(const char *(*get)(void *, const char *), void *arg, const char *key, long def)
-{
-	const char *v = get(arg, key);
-
-	cr_assert(v != NULL || def >= 0, "frontend key %s missing", key);
-	return v ? strtoul(v, NULL, 10) : (unsigned long)def;
+	for (unsigned i = 0; i < f->f_nqueues; i++)
+		fbe_serve(f, &f->f_q[i]);
 }
 
 /* One queue's ring pages and port, under prefix ("" or "queue-N/"). */
 static void
 fbe_queue_connect(struct fbe *f, struct fbe_queue *q, const char *prefix, unsigned order,
-    const char *(*get)(void *, const char *), void *arg)
+    gt_fake_get_fn *get, void *arg)
 {
 	char key[64];
 	void *addrs[16];
@@ -205,9 +177,9 @@ fbe_queue_connect(struct fbe *f, struct fbe_queue *q, const char *prefix, unsign
 			snprintf(key, sizeof(key), "%sring-ref", prefix);
 		else
 			snprintf(key, sizeof(key), "%sring-ref%u", prefix, i);
-		q->fq_refs[i] = (hv_gref_t)fbe_key(get, arg, key, -1);
+		q->fq_refs[i] = (hv_gref_t)gt_fake_key(get, arg, key, -1);
 	}
-	cr_assert_eq(hv_gnttab_map_batch(f->f_gt, f->f_domid, q->fq_npages, q->fq_refs,
+	cr_assert_eq(hv_gnttab_map_batch(f->f_fake.gf_gt, f->f_fake.gf_domid, q->fq_npages, q->fq_refs,
 	    PROT_READ | PROT_WRITE, addrs), 0, "map ring: %s", strerror(errno));
 	for (unsigned i = 1; i < q->fq_npages; i++)
 		cr_assert_eq((char *)addrs[i], (char *)addrs[0] + i * 4096,
@@ -215,23 +187,17 @@ fbe_queue_connect(struct fbe *f, struct fbe_queue *q, const char *prefix, unsign
 	q->fq_sring = addrs[0];
 	BACK_RING_INIT(&q->fq_ring, (blkif_sring_t *)q->fq_sring, q->fq_npages * 4096);
 	snprintf(key, sizeof(key), "%sevent-channel", prefix);
-	q->fq_lport = hv_evtchn_bind_interdomain(f->f_xce, f->f_domid,
-	    (hv_port_t)fbe_key(get, arg, key, -1));
-	cr_assert_geq(q->fq_lport, 0, "bind %s: %s", key, strerror(errno));
+	q->fq_lport = gt_fake_bind(&f->f_fake, get, arg, key);
 }
 
 void
-fbe_connect(struct fbe *f, const char *sock, const char *(*get)(void *, const char *), void *arg)
+fbe_connect(struct fbe *f, hv_domid_t domid, const char *sock, gt_fake_get_fn *get, void *arg)
 {
 	char prefix[32] = "";
 
-	f->f_hv = hv_open(sock);
-	cr_assert_not_null(f->f_hv);
-	f->f_gt = hv_gnttab_open(f->f_hv);
-	f->f_xce = hv_evtchn_open(f->f_hv);
-	cr_assert(f->f_gt != NULL && f->f_xce != NULL);
-	f->f_nqueues = fbe_key(get, arg, "multi-queue-num-queues", 1);
-	unsigned order = fbe_key(get, arg, "ring-page-order", 0);
+	gt_fake_open(&f->f_fake, domid, sock);
+	f->f_nqueues = gt_fake_key(get, arg, "multi-queue-num-queues", 1);
+	unsigned order = gt_fake_key(get, arg, "ring-page-order", 0);
 	cr_assert(f->f_nqueues >= 1 && f->f_nqueues <= f->f_max_queues);
 	cr_assert_leq(order, f->f_max_order);
 	for (unsigned i = 0; i < f->f_nqueues; i++) {
@@ -239,31 +205,17 @@ fbe_connect(struct fbe *f, const char *sock, const char *(*get)(void *, const ch
 			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
 		fbe_queue_connect(f, &f->f_q[i], prefix, order, get, arg);
 	}
-	atomic_store(&f->f_stop, false);
-	cr_assert_eq(pthread_create(&f->f_thread, NULL, fbe_thread, f), 0);
-	f->f_running = true;
+	gt_fake_start(&f->f_fake, 20, fbe_serve_all, f);
 }
 
 void
 fbe_stop(struct fbe *f)
 {
-	if (f->f_running) {
-		atomic_store(&f->f_stop, true);
-		pthread_join(f->f_thread, NULL);
-		f->f_running = false;
-	}
-	if (f->f_hv != NULL) {
-		for (unsigned i = 0; i < f->f_ncache; i++)
-			hv_gnttab_unmap(f->f_gt, f->f_domid, f->f_cache[i].ref);
-		for (unsigned i = 0; i < f->f_nqueues; i++)
-			for (unsigned p = 0; p < f->f_q[i].fq_npages; p++)
-				hv_gnttab_unmap(f->f_gt, f->f_domid, f->f_q[i].fq_refs[p]);
-		hv_gnttab_close(f->f_gt);
-		hv_evtchn_close(f->f_xce);
-		hv_close(f->f_hv);
-		f->f_hv = NULL;
-	}
-	f->f_ncache = 0;
+	gt_fake_stop(&f->f_fake);
+	for (unsigned i = 0; f->f_fake.gf_hv != NULL && i < f->f_nqueues; i++)
+		for (unsigned p = 0; p < f->f_q[i].fq_npages; p++)
+			hv_gnttab_unmap(f->f_fake.gf_gt, f->f_fake.gf_domid, f->f_q[i].fq_refs[p]);
+	gt_fake_close(&f->f_fake);
 }
 
 void

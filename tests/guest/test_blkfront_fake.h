@@ -8,11 +8,11 @@
 #ifndef PVSTACK_TEST_BLKFRONT_FAKE_H
 #define PVSTACK_TEST_BLKFRONT_FAKE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gt_fake.h"
 #include "libhv.h"
 #include "xen_ring.h"
 #include <xen/io/blkif.h>
@@ -37,17 +37,9 @@ struct fbe {
 	uint8_t *f_disk;
 	unsigned long f_bad_id_at;	/* answer the n-th request (from 1) with a bogus id; 0 never */
 
-	hv_domid_t f_domid;
-	struct hv *f_hv;
-	struct hv_gnttab *f_gt;
-	struct hv_evtchn *f_xce;
+	struct gt_fake f_fake;		/* handles, kept grants, the thread */
 	unsigned f_nqueues;
 	struct fbe_queue f_q[FBE_MAX_QUEUES];
-	struct { hv_gref_t ref; void *ptr; } f_cache[FBE_CACHE];
-	unsigned f_ncache;
-	pthread_t f_thread;
-	atomic_bool f_stop;
-	bool f_running;
 
 	atomic_ulong f_reads, f_writes, f_flushes, f_discards, f_indirect, f_errors, f_total;
 };
@@ -56,7 +48,7 @@ struct fbe {
 void fbe_init(struct fbe *f, hv_domid_t domid, uint64_t sectors);
 /* Maps the rings the frontend published (keys read with get(arg, key), key
  * relative to the frontend dir), binds its ports, starts answering. */
-void fbe_connect(struct fbe *f, const char *sock, const char *(*get)(void *arg, const char *key),
+void fbe_connect(struct fbe *f, hv_domid_t domid, const char *sock, gt_fake_get_fn *get,
     void *arg);
 /* Stops answering and unmaps everything (the disk stays for the test to read). */
 void fbe_stop(struct fbe *f);

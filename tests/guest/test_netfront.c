@@ -64,7 +64,8 @@ add_vif(const char *ip, unsigned mtu, bool rx_copy)
 	gt_store_set(t.store, gt_dev_fe(&dev, "handle"), "0");
 	gt_store_set(t.store, gt_dev_fe(&dev, "mac"), MAC);
 	gt_dev_be_num(&dev, "mtu", mtu);
-	gt_store_set(t.store, gt_dev_fe(&dev, "mtu"), gt_store_get(t.store, gt_dev_be(&dev, "mtu")));
+	gt_store_set(t.store, gt_dev_fe(&dev, "mtu"),
+	    gt_store_get(t.store, gt_dev_be(&dev, "mtu")));
 	gt_store_set(t.store, gt_dev_fe(&dev, "state"), "1");
 }
 

@@ -1,6 +1,5 @@
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +14,18 @@ fnb_init(struct fnb *f)
 	memset(f, 0, sizeof(*f));
 	f->f_max_queues = 2;
 	f->f_sg = f->f_split = true;
+	f->f_fake.gf_cache_max = FNB_CACHE;
 	pthread_mutex_init(&f->f_lock, NULL);
 	f->f_kept = calloc(FNB_KEEP, sizeof(*f->f_kept));
 	f->f_inject = calloc(FNB_INJECT, sizeof(*f->f_inject));
 	cr_assert(f->f_kept != NULL && f->f_inject != NULL);
 }
 
-/* A grant of the guest, mapped once and kept. */
+/* A grant of the guest, mapped once and kept (read-only when that is all it allows). */
 static uint8_t *
 fnb_map(struct fnb *f, hv_gref_t ref)
 {
-	for (unsigned i = 0; i < f->f_ncache; i++) {
-		if (f->f_cache[i].ref == ref)
-			return f->f_cache[i].ptr;
-	}
-	if (f->f_ncache == FNB_CACHE)
-		return NULL;
-	void *p = hv_gnttab_map_grant_ref(f->f_gt, f->f_domid, ref, PROT_READ | PROT_WRITE);
-	if (p == NULL)
-		p = hv_gnttab_map_grant_ref(f->f_gt, f->f_domid, ref, PROT_READ);
-	if (p != NULL) {
-		f->f_cache[f->f_ncache].ref = ref;
-		f->f_cache[f->f_ncache++].ptr = p;
-	}
-	return p;
+	return gt_fake_map(&f->f_fake, ref, true);
 }
 
 void
@@ -147,7 +134,7 @@ fnb_tx(struct fnb *f, struct fnb_queue *q)
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->fq_tx, notify);
 		if (notify)
-			hv_evtchn_notify(f->f_xce, q->fq_tx_lport);
+			hv_evtchn_notify(f->f_fake.gf_xce, q->fq_tx_lport);
 		RING_FINAL_CHECK_FOR_REQUESTS(&q->fq_tx, more);
 	} while (more);
 }
@@ -188,7 +175,7 @@ fnb_rx_one(struct fnb *f, struct fnb_queue *q, const struct fnb_frame *fr)
 	}
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&q->fq_rx, notify);
 	if (notify)
-		hv_evtchn_notify(f->f_xce, q->fq_rx_lport);
+		hv_evtchn_notify(f->f_fake.gf_xce, q->fq_rx_lport);
 	atomic_fetch_add(&q->fq_rx_frames, 1);
 	atomic_fetch_add(&f->f_rx_frames, 1);
 	return true;
@@ -217,96 +204,61 @@ fnb_rx(struct fnb *f)
 	}
 }
 
-static void *
-fnb_thread(void *arg)
+/* Each wake-up takes what every queue sent, then gives the guest what waits. */
+static void
+fnb_serve_all(void *arg)
 {
 	struct fnb *f = arg;
-	struct pollfd pfd = { .fd = hv_evtchn_fd(f->f_xce), .events = POLLIN };
-	int port;
 
-	while (!atomic_load(&f->f_stop)) {
-		poll(&pfd, 1, 5);
-		while ((port = hv_evtchn_pending(f->f_xce)) >= 0)
-			hv_evtchn_unmask(f->f_xce, port);
-		for (unsigned i = 0; i < f->f_nqueues; i++)
-			fnb_tx(f, &f->f_q[i]);
-		fnb_rx(f);
-	}
-	return NULL;
-}
-
-/* A number the frontend published; def when absent. */
-static unsigned long
-fnb_key(const char *(*get)(void *, const char *), void *arg, const char *key, long def)
-{
-	const char *v = get(arg, key);
-
-	cr_assert(v != NULL || def >= 0, "frontend key %s missing", key);
-	return v ? strtoul(v, NULL, 10) : (unsigned long)def;
-}
-
-/* A port of the guest bound on our side. */
-static int
-fnb_bind(struct fnb *f, const char *(*get)(void *, const char *), void *arg, const char *key)
-{
-	int lport = hv_evtchn_bind_interdomain(f->f_xce, f->f_domid,
-	    (hv_port_t)fnb_key(get, arg, key, -1));
-
-	cr_assert_geq(lport, 0, "bind %s: %s", key, strerror(errno));
-	return lport;
+	for (unsigned i = 0; i < f->f_nqueues; i++)
+		fnb_tx(f, &f->f_q[i]);
+	fnb_rx(f);
 }
 
 static void
 fnb_queue_connect(struct fnb *f, struct fnb_queue *q, const char *prefix,
-    const char *(*get)(void *, const char *), void *arg)
+    gt_fake_get_fn *get, void *arg)
 {
 	char key[64];
 
 	snprintf(key, sizeof(key), "%stx-ring-ref", prefix);
-	q->fq_tx_ref = (hv_gref_t)fnb_key(get, arg, key, -1);
+	q->fq_tx_ref = (hv_gref_t)gt_fake_key(get, arg, key, -1);
 	snprintf(key, sizeof(key), "%srx-ring-ref", prefix);
-	q->fq_rx_ref = (hv_gref_t)fnb_key(get, arg, key, -1);
-	q->fq_tx_ring = hv_gnttab_map_grant_ref(f->f_gt, f->f_domid, q->fq_tx_ref,
+	q->fq_rx_ref = (hv_gref_t)gt_fake_key(get, arg, key, -1);
+	q->fq_tx_ring = hv_gnttab_map_grant_ref(f->f_fake.gf_gt, f->f_fake.gf_domid, q->fq_tx_ref,
 	    PROT_READ | PROT_WRITE);
-	q->fq_rx_ring = hv_gnttab_map_grant_ref(f->f_gt, f->f_domid, q->fq_rx_ref,
+	q->fq_rx_ring = hv_gnttab_map_grant_ref(f->f_fake.gf_gt, f->f_fake.gf_domid, q->fq_rx_ref,
 	    PROT_READ | PROT_WRITE);
 	cr_assert(q->fq_tx_ring != NULL && q->fq_rx_ring != NULL, "map rings: %s", strerror(errno));
 	BACK_RING_INIT(&q->fq_tx, (netif_tx_sring_t *)q->fq_tx_ring, 4096);
 	BACK_RING_INIT(&q->fq_rx, (netif_rx_sring_t *)q->fq_rx_ring, 4096);
 	if (f->f_split) {
 		snprintf(key, sizeof(key), "%sevent-channel-tx", prefix);
-		q->fq_tx_lport = fnb_bind(f, get, arg, key);
+		q->fq_tx_lport = gt_fake_bind(&f->f_fake, get, arg, key);
 		snprintf(key, sizeof(key), "%sevent-channel-rx", prefix);
-		q->fq_rx_lport = fnb_bind(f, get, arg, key);
+		q->fq_rx_lport = gt_fake_bind(&f->f_fake, get, arg, key);
 	} else {
 		snprintf(key, sizeof(key), "%sevent-channel", prefix);
-		q->fq_tx_lport = q->fq_rx_lport = fnb_bind(f, get, arg, key);
+		q->fq_tx_lport = q->fq_rx_lport = gt_fake_bind(&f->f_fake, get, arg, key);
 	}
 }
 
 void
 fnb_connect(struct fnb *f, hv_domid_t domid, const char *sock,
-    const char *(*get)(void *, const char *), void *arg)
+    gt_fake_get_fn *get, void *arg)
 {
 	char prefix[32] = "";
 
-	f->f_domid = domid;
-	f->f_hv = hv_open(sock);
-	cr_assert_not_null(f->f_hv);
-	f->f_gt = hv_gnttab_open(f->f_hv);
-	f->f_xce = hv_evtchn_open(f->f_hv);
-	cr_assert(f->f_gt != NULL && f->f_xce != NULL);
+	gt_fake_open(&f->f_fake, domid, sock);
 	cr_assert_str_eq(get(arg, "request-rx-copy"), "1");
-	f->f_nqueues = fnb_key(get, arg, "multi-queue-num-queues", 1);
+	f->f_nqueues = gt_fake_key(get, arg, "multi-queue-num-queues", 1);
 	cr_assert(f->f_nqueues >= 1 && f->f_nqueues <= f->f_max_queues);
 	for (unsigned i = 0; i < f->f_nqueues; i++) {
 		if (f->f_nqueues > 1)
 			snprintf(prefix, sizeof(prefix), "queue-%u/", i);
 		fnb_queue_connect(f, &f->f_q[i], prefix, get, arg);
 	}
-	atomic_store(&f->f_stop, false);
-	cr_assert_eq(pthread_create(&f->f_thread, NULL, fnb_thread, f), 0);
-	f->f_running = true;
+	gt_fake_start(&f->f_fake, 5, fnb_serve_all, f);
 }
 
 int
@@ -335,24 +287,12 @@ fnb_nkept(struct fnb *f)
 void
 fnb_stop(struct fnb *f)
 {
-	if (f->f_running) {
-		atomic_store(&f->f_stop, true);
-		pthread_join(f->f_thread, NULL);
-		f->f_running = false;
+	gt_fake_stop(&f->f_fake);
+	for (unsigned i = 0; f->f_fake.gf_hv != NULL && i < f->f_nqueues; i++) {
+		hv_gnttab_unmap(f->f_fake.gf_gt, f->f_fake.gf_domid, f->f_q[i].fq_tx_ref);
+		hv_gnttab_unmap(f->f_fake.gf_gt, f->f_fake.gf_domid, f->f_q[i].fq_rx_ref);
 	}
-	if (f->f_hv != NULL) {
-		for (unsigned i = 0; i < f->f_ncache; i++)
-			hv_gnttab_unmap(f->f_gt, f->f_domid, f->f_cache[i].ref);
-		for (unsigned i = 0; i < f->f_nqueues; i++) {
-			hv_gnttab_unmap(f->f_gt, f->f_domid, f->f_q[i].fq_tx_ref);
-			hv_gnttab_unmap(f->f_gt, f->f_domid, f->f_q[i].fq_rx_ref);
-		}
-		hv_gnttab_close(f->f_gt);
-		hv_evtchn_close(f->f_xce);
-		hv_close(f->f_hv);
-		f->f_hv = NULL;
-	}
-	f->f_ncache = 0;
+	gt_fake_close(&f->f_fake);
 }
 
 void

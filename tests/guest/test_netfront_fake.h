@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gt_fake.h"
 #include "libhv.h"
 #include "xen_ring.h"
 #include <xen/io/netif.h>
@@ -46,17 +47,9 @@ struct fnb {
 	bool f_sg, f_split;
 	unsigned long f_bad_id_at;	/* answer the n-th TX response (from 1) with a bogus id */
 
-	hv_domid_t f_domid;
-	struct hv *f_hv;
-	struct hv_gnttab *f_gt;
-	struct hv_evtchn *f_xce;
+	struct gt_fake f_fake;		/* handles, kept grants, the thread */
 	unsigned f_nqueues;
 	struct fnb_queue f_q[FNB_MAX_QUEUES];
-	struct { hv_gref_t ref; void *ptr; } f_cache[FNB_CACHE];
-	unsigned f_ncache;
-	pthread_t f_thread;
-	atomic_bool f_stop;
-	bool f_running;
 
 	pthread_mutex_t f_lock;
 	struct fnb_frame *f_kept;	/* FNB_KEEP frames the guest sent, in order */
@@ -72,8 +65,8 @@ struct fnb {
 void fnb_init(struct fnb *f);
 /* Maps the rings the frontend published (keys read with get(arg, key), key
  * relative to the frontend dir), binds its ports, starts serving. */
-void fnb_connect(struct fnb *f, hv_domid_t domid, const char *sock,
-    const char *(*get)(void *arg, const char *key), void *arg);
+void fnb_connect(struct fnb *f, hv_domid_t domid, const char *sock, gt_fake_get_fn *get,
+    void *arg);
 /* Queues a frame for the guest's RX ring. */
 void fnb_inject(struct fnb *f, const void *frame, size_t len);
 /* Copies the i-th frame the guest sent (kept ones only); its length or -1. */
