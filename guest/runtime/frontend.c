@@ -257,8 +257,8 @@ frontend_wait_closed(struct frontend *fe, const char *dir, XenbusState want, lon
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		xenbus_wait_for_state(xb, dir, want, XenbusStateClosed, left < 200 ? (int)left : 200,
-		    NULL);
+		xenbus_wait_for_state(xb, dir, want, XenbusStateClosed,
+		    left < 200 ? (int)left : 200, NULL);
 	}
 }
 
