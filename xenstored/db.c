@@ -11,16 +11,55 @@
 static struct htab db_nodes;
 static uint64_t db_gen;
 static unsigned db_entries[DOMID_MAX];
+/*
+ * Per guest: the nodes whose perms name it (owner or ACL entry), path -> node,
+ * so a dead domain's nodes are found without walking the store; allocated
+ * while not empty. dom0, never released, is not indexed.
+ */
+static struct htab *db_refs[DOMID_MAX];
 
-/* Counts a node against its owner. */
+/* Puts n into (delta > 0) or takes it out of the index of each guest its perms name. */
 static void
-db_account(const struct node *n, int delta)
+db_index(struct node *n, int delta)
+{
+	struct htab *h;
+	unsigned i, j;
+	uint32_t d;
+
+	for (i = 0; i < n->n_nperms; i++) {
+		d = n->n_perms[i].domid;
+		for (j = 0; j < i && n->n_perms[j].domid != d; j++)
+			;
+		if (d == 0 || d >= DOMID_MAX || j < i)
+			continue;
+		if (delta > 0) {
+			if ((h = db_refs[d]) == NULL) {
+				h = db_refs[d] = xmalloc(sizeof(*h));
+				htab_init(h);
+			}
+			htab_put(h, n->n_path, n);
+		} else if ((h = db_refs[d]) != NULL && htab_get(h, n->n_path) == n) {
+			/* (a replacement already took the slot when the value differs) */
+			htab_del(h, n->n_path);
+			if (h->ht_count == 0) {
+				htab_free(h);
+				free(h);
+				db_refs[d] = NULL;
+			}
+		}
+	}
+}
+
+/* Counts a node against its owner and indexes it under the guests it names. */
+static void
+db_account(struct node *n, int delta)
 {
 	uint32_t owner = n->n_perms[0].domid;
 
 	if (owner < DOMID_MAX)
 		db_entries[owner] += delta;
 	quota_mem_charge(owner, delta * (long)node_mem_size(n));
+	db_index(n, delta);
 }
 
 /* A node with the given path and a copy of perms, no value, no children. */
@@ -223,6 +262,49 @@ db_chown(struct node *n, uint32_t owner)
 	db_account(n, -1);
 	n->n_perms[0].domid = owner;
 	db_account(n, 1);
+}
+
+/* Takes a dead domain out of a live node's ACL, its index and accounting with it. */
+void
+db_strip_acl(struct node *n, uint32_t domid)
+{
+	unsigned i, j;
+
+	db_account(n, -1);
+	for (i = j = 1; i < n->n_nperms; i++)
+		if (n->n_perms[i].domid != domid)
+			n->n_perms[j++] = n->n_perms[i];
+	if (j != n->n_nperms)
+		persist_node_dirty(n->n_path);
+	n->n_nperms = j;
+	db_account(n, 1);
+}
+
+/* Collects the index's nodes into an array. */
+static void
+db_domain_nodes_one(const char *key, void *val, void *arg)
+{
+	struct node ***pp = arg;
+
+	(void)key;
+	*(*pp)++ = val;
+}
+
+/*
+ * The live nodes whose perms name domid (a guest), as a new array of *n:
+ * a snapshot, so the caller may change the store while going through it.
+ */
+struct node **
+db_domain_nodes(uint32_t domid, unsigned *n)
+{
+	struct htab *h = domid > 0 && domid < DOMID_MAX ? db_refs[domid] : NULL;
+	struct node **v, **p;
+
+	*n = h ? h->ht_count : 0;
+	v = p = xreallocarray(NULL, *n + 1, sizeof(*v));
+	if (h)
+		htab_foreach(h, db_domain_nodes_one, &p);
+	return v;
 }
 
 /* Nodes owned by domid, for the entries quota. */

@@ -250,28 +250,6 @@ domain_bind(struct domain *d, uint32_t port)
 	return 0;
 }
 
-struct domain_owned {
-	uint32_t domid;
-	char **paths;
-	unsigned n;
-};
-
-/* Collects (or, with -K, gives to dom0) the nodes a domain owns. */
-static void
-domain_collect_owned(struct node *n, void *arg)
-{
-	struct domain_owned *o = arg;
-
-	if (n->n_perms[0].domid != o->domid)
-		return;
-	if (domain_keep_orphans) {
-		db_chown(n, 0);
-		return;
-	}
-	o->paths = xreallocarray(o->paths, o->n + 1, sizeof(char *));
-	o->paths[o->n++] = xstrdup(n->n_path);
-}
-
 /* Shorter paths first, so parents go before their children. */
 static int
 domain_path_cmp(const void *a, const void *b)
@@ -283,17 +261,27 @@ domain_path_cmp(const void *a, const void *b)
 static void
 domain_forget_nodes(uint32_t domid)
 {
-	struct domain_owned o = { domid, NULL, 0 };
-	unsigned i;
+	unsigned i, cnt, n = 0;
+	struct node **v = db_domain_nodes(domid, &cnt);
+	char **paths = xreallocarray(NULL, cnt + 1, sizeof(char *));
 
-	db_foreach(domain_collect_owned, &o);
-	if (o.n > 1)	/* qsort must not get NULL, even for 0 items */
-		qsort(o.paths, o.n, sizeof(char *), domain_path_cmp);
-	for (i = 0; i < o.n; i++) {
-		ops_remove_tree(o.paths[i]);
-		free(o.paths[i]);
+	/* the nodes it owns, from the store's index of the nodes naming it */
+	for (i = 0; i < cnt; i++) {
+		if (v[i]->n_perms[0].domid != domid)
+			continue;
+		if (domain_keep_orphans)
+			db_chown(v[i], 0);	/* -K: dom0 gets them */
+		else
+			paths[n++] = xstrdup(v[i]->n_path);
 	}
-	free(o.paths);
+	free(v);
+	if (n > 1)
+		qsort(paths, n, sizeof(char *), domain_path_cmp);
+	for (i = 0; i < n; i++) {
+		ops_remove_tree(paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
 	perms_forget_domain(domid);
 }
 

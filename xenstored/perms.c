@@ -103,30 +103,35 @@ perms_equal(const struct xs_perm *a, unsigned na, const struct xs_perm *b, unsig
 	return true;
 }
 
-/* Removes a dead domain's ACL entries from one node (ownership is handled by domain.c). */
+/* Removes a dead domain's ACL entries from a special node (not in the store). */
 static void
-perms_strip(struct node *n, void *arg)
+perms_strip_special(struct node *n, uint32_t domid)
 {
-	uint32_t domid = *(uint32_t *)arg;
 	unsigned i, j;
 
 	for (i = j = 1; i < n->n_nperms; i++)
 		if (n->n_perms[i].domid != domid)
 			n->n_perms[j++] = n->n_perms[i];
-	if (j != n->n_nperms)
-		persist_node_dirty(n->n_path);
 	n->n_nperms = j;
 }
 
-/* Strips a dead domain from every ACL, the special nodes included (XSA-322). */
+/*
+ * Strips a dead domain from every ACL, the special nodes included (XSA-322):
+ * the nodes that name it come from the store's per-domain index, not a walk
+ * of the whole store.
+ */
 void
 perms_forget_domain(uint32_t domid)
 {
-	struct node *n;
+	struct node *n, **v;
+	unsigned i, cnt;
 
-	db_foreach(perms_strip, &domid);
+	v = db_domain_nodes(domid, &cnt);
+	for (i = 0; i < cnt; i++)
+		db_strip_acl(v[i], domid);
+	free(v);
 	if ((n = watch_special_node("@introduceDomain")))
-		perms_strip(n, &domid);
+		perms_strip_special(n, domid);
 	if ((n = watch_special_node("@releaseDomain")))
-		perms_strip(n, &domid);
+		perms_strip_special(n, domid);
 }

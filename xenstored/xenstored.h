@@ -200,6 +200,8 @@ void db_store(struct node *n);
 void db_remove(const char *path);
 void db_set_value(struct node *n, const void *val, size_t len);
 void db_chown(struct node *n, uint32_t owner);
+void db_strip_acl(struct node *n, uint32_t domid);
+struct node **db_domain_nodes(uint32_t domid, unsigned *n);
 unsigned db_domain_entries(uint32_t domid);
 unsigned db_count(void);
 uint64_t db_generation(void);

@@ -348,6 +348,49 @@ Test(guest, domain_death_removes_its_nodes_and_acls)
 	cr_assert_eq(db_domain_entries(5), 0);
 }
 
+/*
+ * A death finds the domain's nodes through the store's per-domain index, not
+ * a walk: the index must follow perms changes, removals, values written in
+ * place and nodes created by a transaction.
+ */
+Test(guest, death_finds_its_nodes_through_the_index)
+{
+	struct node **v;
+	unsigned n;
+	uint32_t t;
+
+	OK(D0(XS_WRITE, "/x1", "1"));
+	chmod0("/x1", "n0 r5");
+	chmod0("/x1", "n0 r6");			/* no longer names dom5 */
+	OK(D0(XS_WRITE, "/x2", "2"));
+	chmod0("/x2", "n0 r5 w5");		/* named twice */
+	OK(D0(XS_WRITE, "/x3", "3"));
+	chmod0("/x3", "n0 r5");
+	OK(D0(XS_RM, "/x3", NULL));
+	t = strtoul(G(XS_TRANSACTION_START, "", NULL), NULL, 10);
+	OK(xg_str(gu, XS_WRITE, t, "data/t1", "v", &m));
+	OK(xg_str(gu, XS_TRANSACTION_END, t, "T", NULL, &m));
+	OK(G(XS_WRITE, "data/v", "1"));
+	OK(D0(XS_WRITE, "/local/domain/5/data/v", "22"));	/* in place */
+	v = db_domain_nodes(6, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(v[0]->n_path, "/x1");
+	free(v);
+	domain_destroy(domain_find(5));
+	ERR(D0(XS_READ, "/local/domain/5/data/t1", NULL), "ENOENT");
+	ERR(D0(XS_READ, "/local/domain/5/data/v", NULL), "ENOENT");
+	xg_call(dom0, XS_GET_PERMS, 0, "/x2\0", 4, &m);
+	cr_assert_str_eq(m.body, "n0");
+	cr_assert_eq(m.hdr.len, 3);
+	xg_call(dom0, XS_GET_PERMS, 0, "/x1\0", 4, &m);
+	cr_assert_eq(m.hdr.len, 6);
+	cr_assert(memcmp(m.body, "n0\0r6\0", 6) == 0);
+	v = db_domain_nodes(5, &n);
+	cr_assert_eq(n, 0, "%u nodes still name dom5", n);
+	free(v);
+	cr_assert_eq(db_domain_entries(5), 0);
+}
+
 Test(guest, deep_chain_no_recursion)
 {
 	static char path[4096];
