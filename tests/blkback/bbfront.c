@@ -87,26 +87,14 @@ bbf_devdirs(struct bbfront *f, uint32_t devid, const char *params, const char *m
 	snprintf(f->f_be, sizeof(f->f_be), "/local/domain/0/backend/vbd/%u/%u", f->f_domid, devid);
 	do {
 		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
-		bbf_write(f, tx, true, "backend", "%s", f->f_be);
-		bbf_write(f, tx, true, "backend-id", "0");
-		bbf_write(f, tx, true, "state", "1");
 		bbf_write(f, tx, true, "virtual-device", "%u", devid);
 		bbf_write(f, tx, true, "device-type", "disk");
-		bbf_write(f, tx, false, "frontend", "%s", f->f_fe);
-		bbf_write(f, tx, false, "frontend-id", "%u", f->f_domid);
-		bbf_write(f, tx, false, "online", "1");
 		bbf_write(f, tx, false, "params", "%s", params);
 		bbf_write(f, tx, false, "mode", "%s", mode);
 		bbf_write(f, tx, false, "type", "phy");
 		bbf_write(f, tx, false, "dev", "xvd%c", 'a' + devid % 26);
 		bbf_write(f, tx, false, "device-type", "disk");
-		for (unsigned i = 0; extra && extra[i]; i++) {
-			char k[64];
-			const char *eq = strchr(extra[i], '=');
-			snprintf(k, sizeof(k), "%.*s", (int)(eq - extra[i]), extra[i]);
-			bbf_write(f, tx, false, k, "%s", eq + 1);
-		}
-		bbf_write(f, tx, false, "state", "1");
+		tfront_devdir_keys(f->f_st, tx, f->f_fe, f->f_be, f->f_domid, extra);
 	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
 }
 

@@ -85,6 +85,39 @@ tfront_write(struct stack *st, xs_tx_t tx, const char *dir, const char *key, con
 	    strerror(errno));
 }
 
+/* What every device's two directories hold, whatever the kind. */
+void
+tfront_devdir_keys(struct stack *st, xs_tx_t tx, const char *fe, const char *be,
+    uint32_t domid, const char *const *extra)
+{
+	tfront_write(st, tx, fe, "backend", "%s", be);
+	tfront_write(st, tx, fe, "backend-id", "0");
+	tfront_write(st, tx, fe, "state", "1");
+	tfront_write(st, tx, be, "frontend", "%s", fe);
+	tfront_write(st, tx, be, "frontend-id", "%u", domid);
+	tfront_write(st, tx, be, "online", "1");
+	for (unsigned i = 0; extra && extra[i]; i++) {
+		char k[64];
+		const char *eq = strchr(extra[i], '=');
+		snprintf(k, sizeof(k), "%.*s", (int)(eq - extra[i]), extra[i]);
+		tfront_write(st, tx, be, k, "%s", eq + 1);
+	}
+	tfront_write(st, tx, be, "state", "1");
+}
+
+/* A test's extra keys may also change what the frontend expects (a vifname). */
+const char *
+tfront_extra_get(const char *const *extra, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (unsigned i = 0; extra && extra[i]; i++) {
+		if (strncmp(extra[i], key, n) == 0 && extra[i][n] == '=')
+			return extra[i] + n + 1;
+	}
+	return NULL;
+}
+
 /* A device's xenbus state, as a number the tests compare. */
 int
 tfront_state(struct stack *st, const char *dir)

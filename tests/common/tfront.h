@@ -40,6 +40,13 @@ uint32_t tfront_grant(grant_entry_v1_t *gnt, uint32_t *next, uint64_t pfn, bool 
 /* Writes <dir>/<key>; asserts. */
 void tfront_write(struct stack *st, xs_tx_t tx, const char *dir, const char *key,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Inside a transaction: the keys xl writes for every kind of device (the
+ * cross-links, backend-id 0, online=1, both states Initialising) and the
+ * test's extra backend keys ("key=value", NULL-ended; extra may be NULL). */
+void tfront_devdir_keys(struct stack *st, xs_tx_t tx, const char *fe, const char *be,
+    uint32_t domid, const char *const *extra);
+/* The value of key in such an extra list, NULL when it has none. */
+const char *tfront_extra_get(const char *const *extra, const char *key);
 /* The xenbus state in dir, 0 when absent; waits for it (0, or -1 after ms). */
 int tfront_state(struct stack *st, const char *dir);
 int tfront_wait_state(struct stack *st, const char *dir, int state, int ms);

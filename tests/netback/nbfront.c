@@ -211,30 +211,19 @@ nbf_devdirs(struct nbfront *f, uint32_t devid, const char *const *extra)
 	snprintf(f->f_ifname, sizeof(f->f_ifname), "vif%u.%u", f->f_domid, devid);
 	do {
 		cr_assert_eq(xs_transaction_start(xs, &tx), 0);
-		nbf_write(f, tx, true, "backend", "%s", f->f_be);
-		nbf_write(f, tx, true, "backend-id", "0");
-		nbf_write(f, tx, true, "state", "1");
 		nbf_write(f, tx, true, "handle", "%u", devid);
 		nbf_write(f, tx, true, "mac", "00:16:3e:00:00:%02x", devid);
-		nbf_write(f, tx, false, "frontend", "%s", f->f_fe);
-		nbf_write(f, tx, false, "frontend-id", "%u", f->f_domid);
-		nbf_write(f, tx, false, "online", "1");
 		nbf_write(f, tx, false, "mac", "00:16:3e:00:00:%02x", devid);
 		nbf_write(f, tx, false, "handle", "%u", devid);
 		nbf_write(f, tx, false, "type", "vif");
 		nbf_write(f, tx, false, "mtu", "1500");
 		nbf_write(f, tx, false, "bridge", "xenbr0");
 		nbf_write(f, tx, false, "hotplug-status", "%s", "");
-		for (unsigned i = 0; extra && extra[i]; i++) {
-			char k[64];
-			const char *eq = strchr(extra[i], '=');
-			snprintf(k, sizeof(k), "%.*s", (int)(eq - extra[i]), extra[i]);
-			nbf_write(f, tx, false, k, "%s", eq + 1);
-			if (strcmp(k, "vifname") == 0)
-				snprintf(f->f_ifname, sizeof(f->f_ifname), "%s", eq + 1);
-		}
-		nbf_write(f, tx, false, "state", "1");
+		tfront_devdir_keys(f->f_st, tx, f->f_fe, f->f_be, f->f_domid, extra);
 	} while (xs_transaction_end(xs, tx, false) < 0 && errno == EAGAIN);
+	const char *vifname = tfront_extra_get(extra, "vifname");
+	if (vifname != NULL)
+		snprintf(f->f_ifname, sizeof(f->f_ifname), "%s", vifname);
 }
 
 void
