@@ -42,6 +42,7 @@ struct consoled {
 	struct xs *cd_xs;
 	struct event *cd_xs_ev;		/* xenstore socket readable */
 	struct event *cd_xs_tick;	/* safety net for events queued by sync calls */
+	struct event *cd_scan_ev;	/* one domain scan per loop turn, however many asked */
 	struct event *cd_hup_ev;
 	struct event *cd_virq_ev;	/* VIRQ_DOM_EXC */
 	int cd_virq_port;

@@ -50,16 +50,24 @@ domains_list(struct consoled *cd, struct domains_live *live)
 	}
 }
 
-/* The live entry for a domid, or NULL. */
+/* Orders dominfo entries by domid, for bsearch. */
+static int
+domains_info_cmp(const void *a, const void *b)
+{
+	const struct hv_dominfo *x = a, *y = b;
+
+	return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+/* The live entry for a domid, or NULL (hvd lists in domid order: a binary search). */
 static const struct hv_dominfo *
 domains_find_info(const struct domains_live *live, uint32_t domid)
 {
-	unsigned i;
+	struct hv_dominfo key = { .domid = domid };
 
-	for (i = 0; i < live->dl_count; i++)
-		if (live->dl_info[i].domid == domid)
-			return &live->dl_info[i];
-	return NULL;
+	if (live->dl_count == 0)
+		return NULL;
+	return bsearch(&key, live->dl_info, live->dl_count, sizeof(key), domains_info_cmp);
 }
 
 /* The console state of a domid we track, or NULL. */
@@ -74,31 +82,57 @@ domains_find(struct consoled *cd, uint32_t domid)
 	return NULL;
 }
 
-/* Forgets dead (or replaced: same domid, new uuid) domains, tracks new ones. */
+/*
+ * Forgets dead (or replaced: same domid, new uuid) domains, tracks new ones.
+ * O(n log n) in the domains: each tracked one is looked up in hvd's sorted
+ * list and its entry marked, and only unmarked entries are new.
+ */
 static void
 domains_scan(struct consoled *cd)
 {
 	struct domains_live live;
 	const struct hv_dominfo *info;
 	struct condom *dom, *next;
+	unsigned char *tracked;
 	unsigned i;
 
 	if (domains_list(cd, &live) < 0) {
 		log_warn("domain list");
 		return;
 	}
+	tracked = xcalloc(live.dl_count + 1, 1);
 	for (dom = TAILQ_FIRST(&cd->cd_doms); dom; dom = next) {
 		next = TAILQ_NEXT(dom, dom_entry);
 		info = domains_find_info(&live, dom->dom_domid);
 		if (info == NULL || memcmp(info->uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0)
 			condom_free(dom, 1);
+		else
+			tracked[info - live.dl_info] = 1;
 	}
-	for (i = 0; i < live.dl_count; i++) {
-		if (domains_find(cd, live.dl_info[i].domid))
-			continue;
-		condom_new(cd, live.dl_info[i].domid, live.dl_info[i].uuid);
-	}
+	for (i = 0; i < live.dl_count; i++)
+		if (!tracked[i])
+			condom_new(cd, live.dl_info[i].domid, live.dl_info[i].uuid);
+	free(tracked);
 	free(live.dl_info);
+}
+
+/* Rescans once, after the callbacks of this loop turn, however many asked. */
+static void
+domains_on_scan(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	domains_scan(arg);
+}
+
+/* @introduceDomain, @releaseDomain and VIRQ_DOM_EXC arrive together: one scan for all. */
+static void
+domains_want_scan(struct consoled *cd)
+{
+	if (cd->cd_scan_ev)
+		event_active(cd->cd_scan_ev, 0, 0);
+	else
+		domains_scan(cd);
 }
 
 /* One watch event: the domain list, or a domain's console directory. */
@@ -111,7 +145,7 @@ domains_dispatch(struct consoled *cd, const char *path, const char *token)
 
 	log_debug("watch %s %s", path, token);
 	if (strcmp(token, DOMAINS_TOKEN) == 0) {
-		domains_scan(cd);
+		domains_want_scan(cd);
 		return;
 	}
 	if (strncmp(token, "dom", 3) != 0)
@@ -172,7 +206,7 @@ domains_on_virq(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (hv_evtchn_ack(cd->cd_xce, cd->cd_virq_port) > 0)
-		domains_scan(cd);
+		domains_want_scan(cd);
 }
 
 /* Binds VIRQ_DOM_EXC on our loop; without it @releaseDomain still works. */
@@ -201,7 +235,8 @@ domains_start(struct consoled *cd)
 	cd->cd_xs_ev = event_new(cd->cd_base, xs_fd(cd->cd_xs), EV_READ | EV_PERSIST,
 	    domains_on_xs, cd);
 	cd->cd_xs_tick = event_new(cd->cd_base, -1, EV_PERSIST, domains_on_xs, cd);
-	if (cd->cd_xs_ev == NULL || cd->cd_xs_tick == NULL)
+	cd->cd_scan_ev = event_new(cd->cd_base, -1, 0, domains_on_scan, cd);
+	if (cd->cd_xs_ev == NULL || cd->cd_xs_tick == NULL || cd->cd_scan_ev == NULL)
 		fatalx("event_new");
 	if (xs_watch(cd->cd_xs, "@introduceDomain", DOMAINS_TOKEN) < 0 ||
 	    xs_watch(cd->cd_xs, "@releaseDomain", DOMAINS_TOKEN) < 0)
@@ -227,6 +262,9 @@ domains_stop(struct consoled *cd)
 	if (cd->cd_xs_tick)
 		event_free(cd->cd_xs_tick);
 	cd->cd_xs_ev = cd->cd_xs_tick = NULL;
+	if (cd->cd_scan_ev)
+		event_free(cd->cd_scan_ev);
+	cd->cd_scan_ev = NULL;
 	if (cd->cd_virq_ev)
 		event_free(cd->cd_virq_ev);
 	cd->cd_virq_ev = NULL;
