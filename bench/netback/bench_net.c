@@ -17,14 +17,17 @@
  * Usage: bench_net [COUNT [ROUNDS]] (frames per run, default 300000; 3
  * rounds); BENCH_NET_ONLY=TEXT runs only the cases whose label has TEXT;
  * BENCH_NET_STATS=1 prints the guest's `net stats` after each of its sends;
- * the guest's command line from $BENCH_NET_CMDLINE ("netfront.max_queues=1").
+ * the guest's command line from $BENCH_NET_CMDLINE (default "netfront.gso=1").
  * The guest is pinned to the last CPU (cpus= in its config; netback's worker
  * follows its domain), as one would place a guest and its backend to share
  * caches; $BENCH_NET_CPUS names other CPUs, or "" to let both float.
  * The GSO case: `net send` of a 65000-byte TCP segment, which netfront
  * sends with a GSO extra (feature-gso-tcpv4) for netback's tap to cut into
  * 1460-byte segments, against the same segment written with a GSO
- * virtio-net header into a tap of its own (bgso); its COUNT is a 40th.
+ * virtio-net header into a tap of its own (bgso); its COUNT is a 40th. And
+ * back: the same segments written into bgso for the guest (netfront.gso=1
+ * on its command line: it takes them whole, through netback's TSO tap), and
+ * for a reader on a tap that takes them whole too (brecvg).
  */
 #include <errno.h>
 #include <poll.h>
@@ -69,11 +72,13 @@ static struct bench_case bench_cases[] = {
 	{ "guest->bridge TCP GSO", BENCH_GSO_SIZE, BENCH_G2B, true, { 0 }, { 0 } },
 	{ "bridge->guest 64 B", 64, BENCH_B2G, false, { 0 }, { 0 } },
 	{ "bridge->guest 1514 B", 1514, BENCH_B2G, false, { 0 }, { 0 } },
+	{ "bridge->guest TCP GSO", BENCH_GSO_SIZE, BENCH_B2G, true, { 0 }, { 0 } },
 };
 
 static const uint8_t bench_src_mac[6] = { 0x02, 0, 0, 0, 0x0b, 0x01 };
 static const uint8_t bench_sink_mac[6] = { 0x02, 0, 0, 0, 0x0b, 0x99 };
 static const uint8_t bench_recv_mac[6] = { 0x02, 0, 0, 0, 0x0b, 0x98 };
+static const uint8_t bench_recvg_mac[6] = { 0x02, 0, 0, 0, 0x0b, 0x97 };
 static const uint8_t bench_guest_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x0b, 0x01 };
 
 static char bench_run[64];
@@ -81,7 +86,7 @@ static int bench_con = -1;		/* the guest's console (xl create -c on a pty) */
 static pid_t bench_xl = -1;
 static char *bench_out;
 static size_t bench_outlen;
-static int bench_src = -1, bench_sink = -1, bench_recv = -1, bench_gso = -1;
+static int bench_src = -1, bench_sink = -1, bench_recv = -1, bench_gso = -1, bench_recvg = -1;
 static bool bench_bridge;
 static uint8_t bench_frame[65536];
 
@@ -214,10 +219,11 @@ bench_net_setup(void)
 		return -1;
 	bench_bridge = true;
 	if ((bench_src = bench_tap_open("bsrc")) < 0 || (bench_sink = bench_tap_open("bsink")) < 0 ||
-	    (bench_recv = bench_tap_open("brecv")) < 0 || (bench_gso = bench_tap_open_vnet("bgso")) < 0)
+	    (bench_recv = bench_tap_open("brecv")) < 0 || (bench_gso = bench_tap_open_vnet("bgso")) < 0 ||
+	    (bench_recvg = bench_tap_open_vnet("brecvg")) < 0 || bench_tap_offload(bench_recvg) < 0)
 		return -1;
-	if (bench_sh("for t in bsrc bsink brecv bgso; do ip link set $t master xenbr0 up || exit 1; "
-	    "done") != 0)
+	if (bench_sh("for t in bsrc bsink brecv bgso brecvg; do ip link set $t master xenbr0 up || "
+	    "exit 1; done") != 0)
 		return -1;
 	/* the bridge learns where the destinations are, so nothing is flooded */
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -228,6 +234,11 @@ bench_net_setup(void)
 	bench_tap_send(bench_recv, bench_frame, 64, 1, &r);
 	bench_tap_frame(bench_frame, 64, bcast, bench_src_mac);
 	bench_tap_send(bench_src, bench_frame, 64, 1, &r);
+	/* a vnet tap's frames start with a virtio-net header: all zero, a plain frame */
+	memset(bench_frame, 0, 10);
+	bench_tap_frame(bench_frame + 10, 64, bcast, bench_recvg_mac);
+	if (write(bench_recvg, bench_frame, 74) != 74)
+		return -1;
 	return 0;
 }
 
@@ -256,8 +267,8 @@ bench_boot(void)
 		return -1;
 	fprintf(f, "name = \"bnet\"\nkernel = \"%s\"\nmemory = 32\non_poweroff = \"destroy\"\n"
 	    "vif = [ 'mac=%s, ip=10.9.0.2' ]\n", BENCH_PVGUEST, BENCH_GUEST_MAC);
-	if (getenv("BENCH_NET_CMDLINE") != NULL)	/* "netfront.max_queues=1" ... */
-		fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_NET_CMDLINE"));
+	/* the guest takes whole TCP segments, as Linux's netfront does */
+	fprintf(f, "cmdline = \"%s\"\n", getenv("BENCH_NET_CMDLINE") ?: "netfront.gso=1");
 	/* pinned, and netback's worker with it: the frames it copies stay in one CPU's caches */
 	if (getenv("BENCH_NET_CPUS") == NULL)
 		fprintf(f, "cpus = \"%ld\"\n", sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -320,7 +331,10 @@ bench_b2g_guest(struct bench_case *c, unsigned long long count)
 	struct bench_tap_run r;
 	int secs = (int)(count / 100000) + 3;
 
-	bench_tap_frame(bench_frame, c->bc_size, bench_guest_mac, bench_src_mac);
+	if (c->bc_gso)
+		bench_tap_tcp_frame(bench_frame, c->bc_size, bench_guest_mac, bench_src_mac);
+	else
+		bench_tap_frame(bench_frame, c->bc_size, bench_guest_mac, bench_src_mac);
 	size_t from = bench_outlen;
 	char line[64];
 	snprintf(line, sizeof(line), "net recv eth0 %d %llu\r", secs, count);
@@ -328,7 +342,8 @@ bench_b2g_guest(struct bench_case *c, unsigned long long count)
 		return -1;
 	bench_expect("\n", from, 2);		/* the shell took the line */
 	usleep(300 * 1000);
-	if (bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r) < 0)
+	if ((c->bc_gso ? bench_tap_send_gso(bench_gso, bench_frame, c->bc_size, BENCH_GSO_MSS, count,
+	    &r) : bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r)) < 0)
 		return -1;
 	if (bench_expect("\npvguest# ", from, secs + 30) < 0 ||
 	    bench_guest_fps(bench_out + from, c->bc_label, &frames, &c->bc_fps[0]) < 0)
@@ -342,15 +357,15 @@ static int
 bench_b2g_direct(struct bench_case *c, unsigned long long count)
 {
 	struct bench_tap_run r, got;
-	int p[2];
+	int p[2], rfd = c->bc_gso ? bench_recvg : bench_recv;
 
-	bench_drain(bench_recv);
+	bench_drain(rfd);
 	if (pipe(p) < 0)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		bench_tap_recv(bench_recv, count, 1000, &got);
+		bench_tap_recv(rfd, count, 1000, &got);
 		_exit(write(p[1], &got, sizeof(got)) == sizeof(got) ? 0 : 1);
 	}
 	close(p[1]);
@@ -359,8 +374,15 @@ bench_b2g_direct(struct bench_case *c, unsigned long long count)
 		return -1;
 	}
 	usleep(100 * 1000);
-	bench_tap_frame(bench_frame, c->bc_size, bench_recv_mac, bench_src_mac);
-	int rc = bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r);
+	int rc;
+	if (c->bc_gso) {
+		/* whole segments for a reader that takes them whole, as the vif's tap does */
+		bench_tap_tcp_frame(bench_frame, c->bc_size, bench_recvg_mac, bench_src_mac);
+		rc = bench_tap_send_gso(bench_gso, bench_frame, c->bc_size, BENCH_GSO_MSS, count, &r);
+	} else {
+		bench_tap_frame(bench_frame, c->bc_size, bench_recv_mac, bench_src_mac);
+		rc = bench_tap_send(bench_src, bench_frame, c->bc_size, count, &r);
+	}
 	if (read(p[0], &got, sizeof(got)) != sizeof(got))
 		rc = -1;
 	close(p[0]);
@@ -448,7 +470,7 @@ bench_cleanup(void)
 		bench_sh("%s stop >/dev/null 2>&1", BENCH_XENCOMMONS);
 		bench_sh("rm -rf %s", bench_run);
 	}
-	int *fds[] = { &bench_src, &bench_sink, &bench_recv, &bench_gso };
+	int *fds[] = { &bench_src, &bench_sink, &bench_recv, &bench_gso, &bench_recvg };
 	for (size_t i = 0; i < 3; i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);

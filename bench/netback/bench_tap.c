@@ -110,6 +110,13 @@ bench_tap_frame(uint8_t *f, size_t size, const uint8_t dst[6], const uint8_t src
 }
 
 /* bench_tap.h */
+int
+bench_tap_offload(int fd)
+{
+	return ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
+}
+
+/* bench_tap.h */
 void
 bench_tap_tcp_frame(uint8_t *f, size_t size, const uint8_t dst[6], const uint8_t src[6])
 {

@@ -24,6 +24,8 @@ int bench_tap_open(const char *name);
 void bench_tap_frame(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6]);
 /* A tap with IFF_VNET_HDR: each write starts with a struct virtio_net_hdr. */
 int bench_tap_open_vnet(const char *name);
+/* A vnet tap hands its reader whole TCP segments (TUN_F_CSUM | TUN_F_TSO4); -1 on error. */
+int bench_tap_offload(int fd);
 /* The TCP segment pvguest's `net send` sends past the MTU: checksum field = pseudo-header sum. */
 void bench_tap_tcp_frame(uint8_t *frame, size_t size, const uint8_t dst[6], const uint8_t src[6]);
 /* count such segments into a vnet tap with a GSO header (TCPv4, mss), as netback writes them. */

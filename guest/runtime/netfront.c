@@ -5,6 +5,7 @@
  * wrote them, the rings built to match and published with our features.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,10 +94,18 @@ netfront_publish(struct frontend *fe, xenbus_tx_t tx, void *arg)
 	if (netfront_rings_publish(nf, tx) < 0 ||
 	    frontend_printf(fe, tx, "request-rx-copy", "1") < 0 ||
 	    frontend_printf(fe, tx, "feature-rx-notify", "1") < 0 ||
-	    frontend_printf(fe, tx, "feature-sg", "1") < 0 ||
-	    frontend_printf(fe, tx, "feature-no-csum-offload", "1") < 0)
+	    frontend_printf(fe, tx, "feature-sg", "1") < 0)
 		return -1;
-	return 0;
+	/*
+	 * "netfront.gso=1": take TCP segments of up to 64 KiB and partial
+	 * checksums on receive, as Linux's netfront does. Off by default: a
+	 * kernel the shim runs behind it (user-mode Linux) takes no frame past
+	 * its MTU, and pvguest's stack never needs a checksum the host left out.
+	 */
+	unsigned long long gso = frontend_param(nf->nf_g, "netfront", "gso", ULLONG_MAX);
+	if (gso != ULLONG_MAX && gso != 0)	/* given, and not 0 */
+		return frontend_printf(fe, tx, "feature-gso-tcpv4", "1");
+	return frontend_printf(fe, tx, "feature-no-csum-offload", "1");
 }
 
 static void
