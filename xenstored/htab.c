@@ -42,11 +42,11 @@ htab_free(struct htab *ht)
 	ht->ht_count = 0;
 }
 
-/* Doubles the bucket array when the load passes 1. */
+/* Rehashes into nsize buckets: doubled when the load passes 1, halved below 1/4. */
 static void
-htab_grow(struct htab *ht)
+htab_resize(struct htab *ht, size_t nsize)
 {
-	size_t nsize = ht->ht_size * 2, i;
+	size_t i;
 	struct htab_entry **nb = xcalloc(nsize, sizeof(*nb)), *e, *n;
 
 	for (i = 0; i < ht->ht_size; i++)
@@ -95,7 +95,7 @@ htab_put(struct htab *ht, const char *key, void *val)
 	e->he_next = ht->ht_buckets[b];
 	ht->ht_buckets[b] = e;
 	if (++ht->ht_count > ht->ht_size)
-		htab_grow(ht);
+		htab_resize(ht, ht->ht_size * 2);
 	return NULL;
 }
 
@@ -111,7 +111,9 @@ htab_del(struct htab *ht, const char *key)
 			*pp = e->he_next;
 			val = e->he_val;
 			free(e);
-			ht->ht_count--;
+			/* the store shrinks back when domains go: so does its table */
+			if (--ht->ht_count < ht->ht_size / 4 && ht->ht_size > 64)
+				htab_resize(ht, ht->ht_size / 2);
 			return val;
 		}
 	return NULL;
