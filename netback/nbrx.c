@@ -1,9 +1,11 @@
 /*
- * Tap to guest: a frame is read from the tap into private memory, then
- * copied into the buffers the frontend posted (each RX request copied out of
- * the ring once, its page mapped writable for the copy), one page per slot,
- * the GSO extra after the first when there is one; each response goes in
- * the slot of the request it answers. When the ring has too few buffers the
+ * Tap to guest: a frame is read from the tap straight into the buffers the
+ * frontend posted (each RX request copied out of the ring once, its page
+ * mapped writable for the read), one page per slot, the GSO extra after the
+ * first when there is one; each response goes in the slot of the request it
+ * answers. What does not fit that way (too few buffers posted, a frame over
+ * more pages than were mapped, a checksum to finish across pages) is read
+ * into private memory and copied from there. When the ring has too few buffers the
  * frame is held and the tap is not read until the frontend posts more (its
  * event, or a poll without feature-rx-notify). One push of responses and at
  * most one event per batch.
@@ -12,6 +14,7 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -21,6 +24,8 @@
 #include "nbw.h"
 
 #define NBRX_VH		sizeof(struct virtio_net_hdr)
+#define NBRX_PAGES	17	/* a 64 KiB segment's pages: 16, one more for the offset */
+#define NBRX_BIG	64	/* frames read with room for a segment after one that needed it */
 
 /* Folds a 32-bit one's complement sum to 16 bits. */
 static uint16_t
@@ -229,6 +234,112 @@ nbrx_one(struct nbq *q)
 	return 1;
 }
 
+/* Requests posted and not yet taken. */
+static unsigned
+nbrx_posted(struct nbq *q)
+{
+	return __atomic_load_n(&q->q_rx.sring->req_prod, __ATOMIC_ACQUIRE) - q->q_rx.req_cons;
+}
+
+/*
+ * Reads the next frame straight into the next posted buffers: page 0 of the
+ * first request, then (while segments came lately, q_rx_big) the pages of
+ * the third request on, the second kept for a GSO extra; what is left over
+ * lands in q_rxbuf. 1: delivered; 0: the tap is empty; 2: the frame is in
+ * q_rxbuf for the copying path (it did not fit, or needs a checksum
+ * finished); -1: a grant could not be mapped (the copying path reports it).
+ */
+static int
+nbrx_direct(struct nbq *q)
+{
+	struct nbw *w = q->q_w;
+	netif_rx_request_t req[NBRX_PAGES + 1];
+	uint8_t *page[NBRX_PAGES + 1] = { NULL };
+	struct iovec iov[NBRX_PAGES + 2];
+	struct virtio_net_hdr vh;
+	bool big = q->q_rx_big > 0 && (w->w_features & NETBACK_FE_GSO_TCPV4);
+	unsigned nreq = big ? NBRX_PAGES + 1 : 1, niov = 0, ndata = 0;
+	int rc = -1;
+	ssize_t n;
+
+	for (unsigned i = 0; i < nreq; i++)
+		memcpy(&req[i], RING_GET_REQUEST(&q->q_rx, q->q_rx.req_cons + i), sizeof(req[i]));
+	iov[niov++] = (struct iovec){ &vh, NBRX_VH };
+	for (unsigned i = 0; i < nreq; i++) {
+		if (i == 1)
+			continue;	/* the GSO extra's slot: no data */
+		page[i] = hv_gnttab_map_grant_ref(w->w_gt, w->w_domid, req[i].gref,
+		    PROT_READ | PROT_WRITE);
+		if (page[i] == NULL)
+			goto out;
+		iov[niov++] = (struct iovec){ page[i], NBW_RING_PAGE };
+		ndata++;
+	}
+	iov[niov++] = (struct iovec){ q->q_rxbuf + NBRX_VH, NBW_RXBUF - NBRX_VH };
+	do
+		n = readv(q->q_tap, iov, (int)niov);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno != EAGAIN)
+			log_debug("queue %u: tap read: %s", q->q_idx, strerror(errno));
+		rc = 0;
+		goto out;
+	}
+	size_t len = (size_t)n > NBRX_VH ? (size_t)n - NBRX_VH : 0;
+	bool gso = vh.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+	int flags = -1;
+	if (len < 14) {
+		q->q_rx_dropped++;
+		rc = 1;
+		goto out;
+	}
+	/*
+	 * Whole in the pages: one page, or a segment in the slots it takes.
+	 * nbrx_flags reads the frame from page 0, and finishes a checksum only
+	 * for a frame that is not a segment, so only within that page.
+	 */
+	if ((len <= NBW_RING_PAGE || (gso && len <= (size_t)ndata * NBW_RING_PAGE)) &&
+	    nbrx_slots(q, &vh, len) > 0 && (flags = nbrx_flags(q, &vh, page[0], len)) >= 0) {
+		for (size_t off = 0, k = 0; off < len; k++) {
+			size_t chunk = len - off < NBW_RING_PAGE ? len - off : NBW_RING_PAGE;
+			uint16_t fl = (off == 0 ? flags : 0) | (off + chunk < len ? NETRXF_more_data : 0) |
+			    (off == 0 && gso ? NETRXF_extra_info : 0);
+			q->q_rx.req_cons++;
+			nbrx_response(q, req[k].id, fl, (int16_t)chunk);
+			if (off == 0 && gso) {
+				nbrx_gso(q, &vh);
+				k++;
+			}
+			off += chunk;
+		}
+		q->q_rx_frames++;
+		if (!gso && q->q_rx_big > 0)
+			q->q_rx_big--;
+		rc = 1;
+		goto out;
+	}
+	/* the copying path takes it from q_rxbuf: gather what went into the pages */
+	if (len > NBW_RING_PAGE)
+		q->q_rx_big = NBRX_BIG;
+	size_t inpages = len < (size_t)ndata * NBW_RING_PAGE ? len : (size_t)ndata * NBW_RING_PAGE;
+	memmove(q->q_rxbuf + NBRX_VH + inpages, q->q_rxbuf + NBRX_VH, len - inpages);
+	memcpy(q->q_rxbuf, &vh, NBRX_VH);
+	for (unsigned i = 0, k = 0; i < nreq && k * NBW_RING_PAGE < inpages; i++) {
+		if (page[i] == NULL)
+			continue;
+		size_t at = (size_t)k * NBW_RING_PAGE, c = inpages - at;
+		memcpy(q->q_rxbuf + NBRX_VH + at, page[i], c < NBW_RING_PAGE ? c : NBW_RING_PAGE);
+		k++;
+	}
+	q->q_rxlen = (size_t)n;
+	rc = 2;
+out:
+	for (unsigned i = 0; i < nreq; i++)
+		if (page[i] != NULL)
+			hv_gnttab_unmap(w->w_gt, w->w_domid, req[i].gref);
+	return rc;
+}
+
 /* nbw.h: frames while the tap has some and the ring has buffers. */
 void
 nbrx_kick(struct nbq *q)
@@ -239,7 +350,16 @@ nbrx_kick(struct nbq *q)
 	if (q->q_w->w_broken)
 		return;
 	while (budget-- > 0) {
-		if (q->q_rxlen == 0 && !nbrx_read(q))
+		if (q->q_rxlen == 0 && nbrx_posted(q) > NBRX_PAGES + 1 && nbrx_posted(q) <=
+		    RING_SIZE(&q->q_rx)) {
+			int d = nbrx_direct(q);
+			if (d == 0)
+				break;
+			if (d == 1)
+				continue;
+			if (d < 0 && !nbrx_read(q))	/* a bad grant: the copying path says so */
+				break;
+		} else if (q->q_rxlen == 0 && !nbrx_read(q))
 			break;
 		if ((rc = nbrx_one(q)) <= 0)
 			break;

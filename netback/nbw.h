@@ -45,6 +45,7 @@ struct nbq {
 	/* the frame read from the tap and not yet delivered */
 	uint8_t *q_rxbuf;
 	size_t q_rxlen;			/* 0: none held */
+	unsigned q_rx_big;		/* frames still to read with room for a whole segment */
 	uint64_t q_tx_frames, q_tx_dropped, q_rx_frames, q_rx_dropped;
 };
 
