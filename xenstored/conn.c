@@ -115,6 +115,8 @@ conn_new(const struct conn_ops *ops, void *tp, uint32_t domid, bool priv)
 	}
 	wrl_conn_new(c);
 	TAILQ_INSERT_TAIL(&conns, c, c_link);
+	if (ops->co_publish)
+		persist_conn_touch(c);	/* a new guest connection goes in the next entry */
 	return c;
 }
 
@@ -149,6 +151,7 @@ conn_free_now(struct conn *c)
 	wrl_conn_gone(c);
 	if (c->c_ops->co_publish)
 		persist_gconn_gone(c->c_domid);
+	persist_conn_forget(c);
 	free(c->c_jr_last);
 	if (c->c_timer)
 		event_free(c->c_timer);
@@ -252,8 +255,10 @@ conn_input_loop(struct conn *c)
 			return;
 		}
 		c->c_in_have += n;
-		if (n > 0)
+		if (n > 0 && !c->c_jr_dirty) {
 			c->c_jr_dirty = true;	/* its watches, transactions, position may change */
+			persist_conn_touch(c);
+		}
 		if (c->c_in_have == sizeof(c->c_hdr) && n > 0 &&
 		    c->c_hdr.len > XENSTORE_PAYLOAD_MAX) {
 			log_warnx("conn %u (dom%u): message of %u bytes, dropping it",
@@ -283,7 +288,7 @@ conn_output(struct conn *c)
 	ssize_t n;
 
 	if (persist_holding()) {
-		c->c_out_held = true;
+		persist_hold_output(c);
 		return;
 	}
 	persist_flush();
@@ -429,7 +434,7 @@ conn_queue(struct conn *c, const struct xsd_sockmsg *hdr, const void *a, size_t 
 	}
 	conn_enqueue(c, one, len, 0);
 	if (c->c_ops->co_publish)
-		persist_touch();	/* a guest's output is journaled */
+		persist_conn_touch(c);	/* a guest's output is journaled */
 	conn_output(c);
 }
 
@@ -563,7 +568,7 @@ conn_expire(struct conn *c)
 		log_debug("conn %u (dom%u): %u unread watch events expired", c->c_id, c->c_domid,
 		    dropped);
 		c->c_jr_out_full = true;
-		persist_touch();
+		persist_conn_touch(c);
 	}
 	if (oldest)
 		conn_arm(c, oldest + quota.q_watch_event_ms - now);

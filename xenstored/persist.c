@@ -62,6 +62,9 @@ static bool persist_loading;
 static unsigned persist_holds;
 static struct htab persist_dirty;	/* node paths changed since the last entry */
 static bool persist_any_dirty;
+/* guest connections changed since the last entry, and connections with output held */
+static struct conn_list persist_jr_pending = TAILQ_HEAD_INITIALIZER(persist_jr_pending);
+static struct conn_list persist_held = TAILQ_HEAD_INITIALIZER(persist_held);
 static struct buf persist_doms_last;	/* R_DOMS as last written */
 static struct buf persist_gone;		/* R_GONE records for the next entry */
 
@@ -291,40 +294,62 @@ persist_enc_output(struct buf *b, struct conn *c, bool full)
 }
 
 /*
- * Records the guest connections whose state changed (only their own requests
- * change it), comparing with what was written; and their new output.
+ * One guest connection's record when its state changed (only its own requests
+ * change it), comparing with what was written; and its new output.
+ */
+static void
+persist_enc_gconn_one(struct buf *b, struct buf *one, struct conn *c, bool full)
+{
+	bool first;
+
+	if (!full && !c->c_jr_dirty && c->c_jr_last != NULL) {
+		persist_enc_output(b, c, false);
+		return;
+	}
+	/* a new connection's output is anchored where its ring is */
+	first = c->c_jr_last == NULL;
+	c->c_jr_dirty = false;
+	one->len = 0;
+	persist_enc_gconn(one, c);
+	if (full || c->c_jr_last == NULL || c->c_jr_last_len != one->len ||
+	    (one->len && memcmp(c->c_jr_last, one->b, one->len) != 0)) {
+		buf_put(b, one->b, one->len);
+		free(c->c_jr_last);
+		c->c_jr_last = xmalloc(one->len + 1);
+		if (one->len)
+			memcpy(c->c_jr_last, one->b, one->len);
+		c->c_jr_last_len = one->len;
+	}
+	persist_enc_output(b, c, full || first);
+}
+
+/*
+ * The guest connections' records: all of them for a snapshot, otherwise only
+ * those on the list of connections that read input, queued output or are new
+ * since the last entry (not a walk of every connection per entry).
  */
 static void
 persist_enc_gconns(struct buf *b, bool full)
 {
+	struct conn_list later = TAILQ_HEAD_INITIALIZER(later);
 	struct buf one = { 0 };
 	struct conn *c;
 
-	bool first;
-
-	TAILQ_FOREACH(c, &conns, c_link) {
-		if (c->c_domain == NULL || c->c_dead)
-			continue;
-		if (!full && !c->c_jr_dirty && c->c_jr_last != NULL) {
-			persist_enc_output(b, c, false);
+	while ((c = TAILQ_FIRST(&persist_jr_pending)) != NULL) {
+		TAILQ_REMOVE(&persist_jr_pending, c, c_jr_link);
+		if (c->c_domain == NULL && !c->c_dead) {
+			TAILQ_INSERT_TAIL(&later, c, c_jr_link);	/* not attached yet */
 			continue;
 		}
-		/* a new connection's output is anchored where its ring is */
-		first = c->c_jr_last == NULL;
-		c->c_jr_dirty = false;
-		one.len = 0;
-		persist_enc_gconn(&one, c);
-		if (full || c->c_jr_last == NULL || c->c_jr_last_len != one.len ||
-		    (one.len && memcmp(c->c_jr_last, one.b, one.len) != 0)) {
-			buf_put(b, one.b, one.len);
-			free(c->c_jr_last);
-			c->c_jr_last = xmalloc(one.len + 1);
-			if (one.len)
-				memcpy(c->c_jr_last, one.b, one.len);
-			c->c_jr_last_len = one.len;
-		}
-		persist_enc_output(b, c, full || first);
+		c->c_jr_pending = false;
+		if (!full && !c->c_dead)
+			persist_enc_gconn_one(b, &one, c, false);
 	}
+	TAILQ_CONCAT(&persist_jr_pending, &later, c_jr_link);
+	if (full)
+		TAILQ_FOREACH(c, &conns, c_link)
+			if (c->c_domain != NULL && !c->c_dead)
+				persist_enc_gconn_one(b, &one, c, true);
 	free(one.b);
 }
 
@@ -382,6 +407,40 @@ persist_enc_all_one(struct node *n, void *arg)
 
 /* --- hooks --------------------------------------------------------------- */
 
+/* A guest connection's journaled state or output changed: it goes in the next entry. */
+void
+persist_conn_touch(struct conn *c)
+{
+	if (!persist_on())
+		return;
+	persist_any_dirty = true;
+	if (c->c_jr_pending)
+		return;
+	c->c_jr_pending = true;
+	TAILQ_INSERT_TAIL(&persist_jr_pending, c, c_jr_link);
+}
+
+/* Output produced while requests are processed waits for their journal entry. */
+void
+persist_hold_output(struct conn *c)
+{
+	if (c->c_out_held)
+		return;
+	c->c_out_held = true;
+	TAILQ_INSERT_TAIL(&persist_held, c, c_held_link);
+}
+
+/* A connection is freed: off the lists. */
+void
+persist_conn_forget(struct conn *c)
+{
+	if (c->c_jr_pending)
+		TAILQ_REMOVE(&persist_jr_pending, c, c_jr_link);
+	if (c->c_out_held)
+		TAILQ_REMOVE(&persist_held, c, c_held_link);
+	c->c_jr_pending = c->c_out_held = false;
+}
+
 /* Is the state being kept on disk? */
 bool
 persist_on(void)
@@ -415,13 +474,6 @@ persist_gconn_gone(uint32_t domid)
 	persist_any_dirty = true;
 }
 
-/* Something other than a node changed (a domain, a guest's queue); an entry is due. */
-void
-persist_touch(void)
-{
-	if (persist_on())
-		persist_any_dirty = true;
-}
 
 /* --- files --------------------------------------------------------------- */
 
@@ -582,17 +634,15 @@ persist_hold(void)
 void
 persist_release(void)
 {
-	struct conn *c, *next;
+	struct conn *c;
 
 	if (--persist_holds > 0 || !persist_on())
 		return;
 	persist_flush();
-	for (c = TAILQ_FIRST(&conns); c; c = next) {
-		next = TAILQ_NEXT(c, c_link);
-		if (c->c_out_held) {
-			c->c_out_held = false;
-			conn_output(c);
-		}
+	while ((c = TAILQ_FIRST(&persist_held)) != NULL) {
+		TAILQ_REMOVE(&persist_held, c, c_held_link);
+		c->c_out_held = false;
+		conn_output(c);
 	}
 }
 

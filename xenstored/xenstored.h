@@ -144,6 +144,9 @@ struct conn {
 	char *c_jr_last;		/* the R_GCONN last journaled */
 	size_t c_jr_last_len;
 	bool c_out_held;		/* output waits for the journal entry */
+	TAILQ_ENTRY(conn) c_held_link;	/* on persist's list of held outputs */
+	bool c_jr_pending;		/* changed since the last entry: on persist's list */
+	TAILQ_ENTRY(conn) c_jr_link;
 };
 TAILQ_HEAD(conn_list, conn);
 extern struct conn_list conns;
@@ -183,7 +186,9 @@ int persist_open(const char *dir);
 void persist_close(void);
 bool persist_on(void);
 void persist_node_dirty(const char *path);
-void persist_touch(void);
+void persist_conn_touch(struct conn *c);
+void persist_hold_output(struct conn *c);
+void persist_conn_forget(struct conn *c);
 void persist_gconn_gone(uint32_t domid);
 void persist_flush(void);
 void persist_hold(void);
