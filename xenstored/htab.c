@@ -20,7 +20,14 @@ htab_hash(const char *s)
 void
 htab_init(struct htab *ht)
 {
-	ht->ht_size = 64;
+	htab_init_small(ht, 64);
+}
+
+/* An empty table of size buckets (a power of two), for tables that usually stay small. */
+void
+htab_init_small(struct htab *ht, size_t size)
+{
+	ht->ht_size = size;
 	ht->ht_count = 0;
 	ht->ht_buckets = xcalloc(ht->ht_size, sizeof(*ht->ht_buckets));
 }

@@ -17,6 +17,7 @@ struct htab {
 };
 
 void htab_init(struct htab *ht);
+void htab_init_small(struct htab *ht, size_t size);
 void htab_free(struct htab *ht);
 void *htab_get(const struct htab *ht, const char *key);
 /* Inserts or replaces; key must live as long as the entry. Returns the old value. */

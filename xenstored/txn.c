@@ -150,7 +150,7 @@ txn_start(struct conn *c, uint32_t *id)
 	} while (t->t_id == 0 || txn_find(c, t->t_id));
 	t->t_conn = c;
 	t->t_start_gen = db_generation();
-	htab_init(&t->t_ents);
+	htab_init_small(&t->t_ents, 8);	/* a transaction touches a few nodes */
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
 	c->c_ntxns++;
@@ -172,7 +172,7 @@ txn_restore(struct conn *c, uint32_t id)
 	t->t_conn = c;
 	t->t_start_gen = db_generation();
 	t->t_failed = EAGAIN;
-	htab_init(&t->t_ents);
+	htab_init_small(&t->t_ents, 8);	/* a transaction touches a few nodes */
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
 	c->c_ntxns++;
