@@ -48,6 +48,7 @@ main(int argc, char **argv)
 		.bm_priv = &nb,
 		.bm_setup = main_settings,
 		.bm_cleanup = main_cleanup,
+		.bm_daemon_ready = true,
 	};
 
 	return backend_main(argc, argv, &bm);
