@@ -10,7 +10,8 @@
  * Prints a table with the guest's share of fio's IOPS per case. Not a test.
  * Usage: bench_blk [SECONDS [IMAGE_MIB]] (default 5 s, 1024 MiB); the guest's
  * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like);
- * $BENCH_BLK_CPUS pins the guest (cpus=, and blkback's worker with it).
+ * $BENCH_BLK_CPUS pins the guest (cpus=, and blkback's worker with it);
+ * $BENCH_BLK_ONLY=TEXT runs only the cases whose label has TEXT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -255,6 +256,8 @@ bench_table(void)
 	    "fio IOPS", "fio MiB/s", "ratio");
 	for (size_t i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		struct bench_case *c = &bench_cases[i];
+		if (c->bc_iops[1] == 0)
+			continue;	/* not run (BENCH_BLK_ONLY) */
 		printf("%-30s %12.0f %12.1f %12.0f %12.1f %7.2f\n", c->bc_label, c->bc_iops[0],
 		    c->bc_mibs[0], c->bc_iops[1], c->bc_mibs[1],
 		    c->bc_iops[1] > 0 ? c->bc_iops[0] / c->bc_iops[1] : 0);
@@ -297,6 +300,8 @@ main(int argc, char **argv)
 		goto out;
 	for (size_t i = 0; i < sizeof(bench_cases) / sizeof(bench_cases[0]); i++) {
 		struct bench_case *c = &bench_cases[i];
+		if (getenv("BENCH_BLK_ONLY") && !strstr(c->bc_label, getenv("BENCH_BLK_ONLY")))
+			continue;
 		printf("%s: guest...", c->bc_label);
 		fflush(stdout);
 		if (bench_guest(c, secs) < 0)
