@@ -1,8 +1,11 @@
 # Shared by tests/*/run-fuzz.sh: one clang tree ($PVSTACK_FUZZ_BUILD) and one way
-# to run a libFuzzer target for $PVSTACK_FUZZ_SECONDS on a fresh corpus.
+# to run a libFuzzer target for $PVSTACK_FUZZ_SECONDS, starting from the corpus
+# kept in the repository (tests/fuzz-corpus/<target>/). A campaign run
+# (PVSTACK_FUZZ_KEEP=1, scripts/fuzz-campaign.sh) merges what it found back
+# into that corpus, minimised, so every later run (CI's too) starts from it.
 # Sourced from the top of the tree.
 
-fuzz_dir=${PVSTACK_FUZZ_BUILD:-build-fuzz}
+fuzz_dir=$(pwd)/${PVSTACK_FUZZ_BUILD:-build-fuzz}
 fuzz_secs=${PVSTACK_FUZZ_SECONDS:-30}
 
 # fuzz_build TARGET...: configures the clang tree once, builds the targets.
@@ -13,20 +16,32 @@ fuzz_build() {
 	out=$(ninja -C "$fuzz_dir" "$@" 2>&1) || { echo "$out" | tail -30; echo "fuzz: build failed"; return 1; }
 }
 
-# fuzz_run NAME BINARY [SEED...]: runs one target; a crash prints its log, leaves
-# the input behind and fails.
+# fuzz_run NAME BINARY [SEED...]: runs one target (libFuzzer options in
+# $FUZZ_ARGS) on a copy of its kept corpus and the seeds; a crash prints its
+# log, leaves the input behind and fails.
 fuzz_run() {
 	name=$1 bin=$2
 	shift 2
+	keep=$(pwd)/tests/fuzz-corpus/$(echo "$name" | tr / -)
 	work=$(mktemp -d)
 	mkdir -p "$work/corpus"
 	[ $# -gt 0 ] && cp "$@" "$work/corpus/"
+	[ -d "$keep" ] && find "$keep" -type f -exec cp -t "$work/corpus/" {} +
+	# shellcheck disable=SC2086
 	if ! "$fuzz_dir/$bin" -max_total_time="$fuzz_secs" -artifact_prefix="$work/" \
-	    "$work/corpus" >"$work/log" 2>&1; then
+	    ${FUZZ_ARGS:-} "$work/corpus" >"$work/log" 2>&1; then
 		tail -40 "$work/log"
 		echo "fuzz $name: FAILED (see $work)"
 		return 1
 	fi
-	echo "fuzz $name: $(grep -o 'Done [0-9]* runs' "$work/log"), no crash"
+	echo "fuzz $name: $(grep -o 'Done [0-9]* runs' "$work/log"), no crash," \
+	    "$(grep -o 'cov: [0-9]*' "$work/log" | tail -1)"
+	if [ "${PVSTACK_FUZZ_KEEP:-0}" = 1 ]; then
+		mkdir -p "$keep"
+		# shellcheck disable=SC2086
+		"$fuzz_dir/$bin" -merge=1 ${FUZZ_ARGS:-} "$keep" "$work/corpus" >/dev/null 2>&1 ||
+		    echo "fuzz $name: corpus merge failed"
+		echo "fuzz $name: kept corpus $(find "$keep" -type f | wc -l) inputs"
+	fi
 	rm -rf "$work"
 }
