@@ -5,9 +5,13 @@
 #   boot: xl create to the login prompt, against linux.uml to its login prompt;
 #   disk: dd with O_DIRECT in the guest on its root disk, against dd with
 #         O_DIRECT on the host on the same file system (and fio there, when it
-#         is installed);
+#         is installed); writes end with an fsync on both sides, so what the
+#         guest counts has reached blkback's file, and the host's caches are
+#         dropped before the guest reads, so its reads come through blkback;
 #   net:  TCP from the guest to dom0 (bash's /dev/tcp into a sink on the
-#         bridge), against the same from the directly booted kernel.
+#         bridge), against the same from the directly booted kernel, whose
+#         eth0 is UML's own tap transport (eth0=tuntap: the same UML network
+#         driver as the shim's daemon transport) on a tap in the bridge.
 # Prints each figure and its ratio. Everything runs in a network namespace of
 # its own (the script re-runs itself under unshare -n) and is removed at the end.
 set -u
@@ -28,8 +32,18 @@ export PVSTACK_RUNDIR=$tmp/run XENSTORED_PATH=$tmp/run/xenstored/socket
 export PVSTACK_SCRIPTDIR=$src/hotplug
 unset PVSTACK_CONFDIR PVSTACK_LOGDIR
 
+# Ends the console client of the last xl create -c (and its pvconsole child).
+xl_stop() {
+	local p
+	p=$(cat "$tmp/xl.pid" 2>/dev/null) || return 0
+	rm -f "$tmp/xl.pid"
+	kill $(pgrep -P "$p") "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+
 cleanup() {
 	[ -n "$uml_pid" ] && kill -9 -- "-$uml_pid" 2>/dev/null
+	xl_stop
 	"$xl" destroy "$name" >/dev/null 2>&1
 	"$build/toolstack/xencommons" stop >/dev/null 2>&1
 	exec 3>&- 2>/dev/null
@@ -86,7 +100,7 @@ direct_boot() {
 	LD_PRELOAD=$preload setsid linux.uml ubd0="$img/root.img" ubd1="$img/var.img" \
 	    ubd2="$img/home.img" ubd3="$img/swap.img" root=/dev/ubda ro mem=256M con=null \
 	    ssl0=fd:0,fd:1 console=ttyS0 uml_dir="$tmp/uml" umid=direct \
-	    eth0=vector,transport=tap,ifname=tapdirect <&3 >"$tmp/direct.log" 2>&1 &
+	    eth0=tuntap,tapdirect <&3 >"$tmp/direct.log" 2>&1 &
 	uml_pid=$!
 	wait_log "$tmp/direct.log" "root@$name" 180 || { echo "direct boot: no prompt"; return 1; }
 	echo $(($(now_ms) - t0))
@@ -100,10 +114,17 @@ domain_boot() {
 	: >"$tmp/dom.log"
 	local t0=$(now_ms)
 	"$xl" create -c "$img/$name.cfg" <&3 >"$tmp/dom.log" 2>&1 &
+	echo $! >"$tmp/xl.pid"
 	wait_log "$tmp/dom.log" "root@$name" 180 || { echo "domain boot: no prompt"; return 1; }
 	echo $(($(now_ms) - t0))
 }
-domain_stop() { "$xl" destroy "$name" >/dev/null 2>&1; sleep 0.5; }
+# xl create -c outlives the destroy of its domain: ended here, or it would go
+# on reading the console fifo and take what is typed to the next kernel.
+domain_stop() {
+	"$xl" destroy "$name" >/dev/null 2>&1
+	xl_stop
+	sleep 0.5
+}
 
 # cmd LOG TEXT: types a line and waits for its marker line.
 cmd() {
@@ -123,8 +144,9 @@ echo "== disk: 256 MiB with O_DIRECT, write then read"
 dd_rate() { grep -a -o '[0-9.]* [MG]B/s' "$1" | tail -1 | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }'; }
 domain_boot >/dev/null
 sleep 1
-cmd "$tmp/dom.log" "dd if=/dev/zero of=/root/dd.bin bs=1M count=256 oflag=direct 2>&1 | tail -1" w
+cmd "$tmp/dom.log" "dd if=/dev/zero of=/root/dd.bin bs=1M count=256 oflag=direct conv=fsync 2>&1 | tail -1" w
 gw=$(dd_rate "$tmp/dom.log")
+sync; echo 3 >/proc/sys/vm/drop_caches
 cmd "$tmp/dom.log" "dd if=/root/dd.bin of=/dev/null bs=1M iflag=direct 2>&1 | tail -1; rm /root/dd.bin" r
 gr=$(dd_rate "$tmp/dom.log")
 
@@ -138,6 +160,8 @@ gn=$(cat "$tmp/sink.dom")
 domain_stop
 
 direct_boot >/dev/null
+# UML makes its tap when the guest brings eth0 up (systemd-networkd, at boot)
+for i in $(seq 1 100); do ip link show tapdirect >/dev/null 2>&1 && break; sleep 0.1; done
 ip link set tapdirect master xenbr0 up
 sleep 2
 sink 60 >"$tmp/sink.direct" &
@@ -148,7 +172,7 @@ wait "$sinkpid"
 hn=$(cat "$tmp/sink.direct")
 direct_stop
 
-hw=$(dd if=/dev/zero of="$img/dd.bin" bs=1M count=256 oflag=direct 2>&1 | tail -1)
+hw=$(dd if=/dev/zero of="$img/dd.bin" bs=1M count=256 oflag=direct conv=fsync 2>&1 | tail -1)
 hr=$(dd if="$img/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -1)
 hw=$(echo "$hw" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')
 hr=$(echo "$hr" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')

@@ -37,12 +37,15 @@ struct shim_disk {
 	uint32_t sd_ra_len;
 	uint64_t sd_next;		/* where a sequential reader reads next */
 	/* write-behind: ubd declares a volatile write cache (the guest flushes),
-	 * so sequential page writes are gathered and written in one request
-	 * before any read of them, any other write, and every flush */
+	 * so sequential page writes are gathered and written in one request,
+	 * left in flight while the next are gathered; any read, any other write
+	 * and every flush wait for them */
 	uint8_t *sd_wb;
 	uint64_t sd_wb_off;		/* bytes; [off, off + len) is buffered */
 	uint32_t sd_wb_len;
 	int sd_wb_err;			/* a gathered write that failed: the next flush says so */
+	unsigned sd_wb_inflight;	/* gathered writes on the ring, not yet answered */
+	uint64_t sd_wb_chain;		/* where the last one put on the ring ended */
 };
 
 struct shim {

@@ -154,17 +154,91 @@ shim_fuse_span(uint64_t off, uint32_t len, uint64_t *first, uint64_t *n)
 
 #define SHIM_FUSE_RA	(256 * 1024)	/* a sequential reader's window */
 #define SHIM_FUSE_WB	(1024 * 1024)	/* gathered sequential writes */
+#define SHIM_FUSE_WB_DEPTH	3	/* gathered writes in flight at once */
 
-/* Writes out what is gathered; a failure is kept for the next flush to report. */
+/* A gathered write on the ring (blkfront copied its data when it was queued). */
+struct shim_fuse_wb {
+	struct blkfront_io w_io;
+	struct shim_disk *w_disk;
+};
+
+/* A gathered write finished; a failure is kept for the next flush to report. */
+static void
+shim_fuse_wb_done(struct blkfront_io *io, void *arg)
+{
+	struct shim_fuse_wb *w = arg;
+
+	if (io->bio_error != 0)
+		w->w_disk->sd_wb_err = EIO;
+	w->w_disk->sd_wb_inflight--;
+	free(w);
+}
+
+struct shim_fuse_wb_wait {
+	struct shim_disk *ww_disk;
+	unsigned ww_max;
+};
+
+/* events_wait condition: at most ww_max gathered writes in flight. */
+static bool
+shim_fuse_wb_below(void *arg)
+{
+	const struct shim_fuse_wb_wait *ww = arg;
+
+	return ww->ww_disk->sd_wb_inflight <= ww->ww_max;
+}
+
+/* Waits until at most max gathered writes are in flight; a backend silent
+ * for BLKFRONT_IO_MS stops the disk, which fails (and so ends) them. */
+static void
+shim_fuse_wb_wait(struct shim_disk *d, unsigned max)
+{
+	struct shim_fuse_wb_wait ww = { d, max };
+
+	if (d->sd_wb_inflight > max && events_wait(shim_fuse_shim->s_g->g_ev, shim_fuse_wb_below,
+	    &ww, BLKFRONT_IO_MS) < 0)
+		blkfront_abort(d->sd_bf, ETIMEDOUT, "no answer to a gathered write");
+}
+
+/* Puts what is gathered on the ring and returns: UML's next writes are
+ * gathered while it is written. */
 static void
 shim_fuse_wb_flush(struct shim_disk *d)
 {
+	uint32_t nsect = d->sd_wb_len / 512;
+
 	if (d->sd_wb_len == 0)
 		return;
-	if (blkfront_rw(d->sd_bf, BLKIF_OP_WRITE, d->sd_wb_off / 512, d->sd_wb_len / 512,
-	    d->sd_wb) < 0)
-		d->sd_wb_err = EIO;
+	d->sd_wb_chain = d->sd_wb_off + d->sd_wb_len;
 	d->sd_wb_len = 0;
+	if (nsect > blkfront_max_sectors(d->sd_bf)) {
+		shim_fuse_wb_wait(d, 0);
+		if (blkfront_rw(d->sd_bf, BLKIF_OP_WRITE, d->sd_wb_off / 512, nsect, d->sd_wb) < 0)
+			d->sd_wb_err = EIO;
+		return;
+	}
+	struct shim_fuse_wb *w = xcalloc(1, sizeof(*w));
+	w->w_disk = d;
+	w->w_io = (struct blkfront_io){ .bio_op = BLKIF_OP_WRITE, .bio_sector = d->sd_wb_off / 512,
+	    .bio_nsect = nsect, .bio_buf = d->sd_wb, .bio_done = shim_fuse_wb_done, .bio_arg = w };
+	shim_fuse_wb_wait(d, SHIM_FUSE_WB_DEPTH - 1);
+	while (blkfront_submit(d->sd_bf, &w->w_io) < 0) {
+		if (errno != EAGAIN || d->sd_wb_inflight == 0) {
+			d->sd_wb_err = EIO;
+			free(w);
+			return;
+		}
+		shim_fuse_wb_wait(d, d->sd_wb_inflight - 1);
+	}
+	d->sd_wb_inflight++;
+}
+
+/* Gathered writes, then those in flight: the disk holds every write answered. */
+static void
+shim_fuse_wb_settle(struct shim_disk *d)
+{
+	shim_fuse_wb_flush(d);
+	shim_fuse_wb_wait(d, 0);
 }
 
 /* Gathers a whole-sector write that continues (or starts) the buffer; false when it cannot. */
@@ -178,19 +252,26 @@ shim_fuse_wb_add(struct shim_disk *d, uint64_t off, const uint8_t *data, uint32_
 		shim_fuse_wb_flush(d);
 	if (d->sd_wb == NULL)
 		d->sd_wb = xmalloc(SHIM_FUSE_WB);
-	if (d->sd_wb_len == 0)
+	if (d->sd_wb_len == 0) {
+		/* only a buffer that continues the last one cannot overlap one in flight */
+		if (off != d->sd_wb_chain)
+			shim_fuse_wb_wait(d, 0);
 		d->sd_wb_off = off;
+	}
 	memcpy(d->sd_wb + d->sd_wb_len, data, len);
 	d->sd_wb_len += len;
 	return true;
 }
 
-/* Before the disk is read or changed over [off, off + len): gathered writes go first. */
+/* Before the disk is read or changed over [off, off + len): gathered writes
+ * over it go first, and a read must not pass the writes in flight (the
+ * backend may complete requests in any order). */
 static void
 shim_fuse_wb_before(struct shim_disk *d, uint64_t off, uint64_t len)
 {
 	if (d->sd_wb_len && off < d->sd_wb_off + d->sd_wb_len && d->sd_wb_off < off + len)
 		shim_fuse_wb_flush(d);
+	shim_fuse_wb_wait(d, 0);
 }
 
 /* Every disk's gathered writes, when the kernel stops. */
@@ -198,7 +279,7 @@ void
 shim_fuse_flush_all(struct shim *s)
 {
 	for (unsigned i = 0; i < s->s_ndisks; i++)
-		shim_fuse_wb_flush(&s->s_disks[i]);
+		shim_fuse_wb_settle(&s->s_disks[i]);
 }
 
 /* The window no longer matches the disk where [off, off + len) was written. */
@@ -296,7 +377,7 @@ shim_fuse_write(uint64_t unique, uint64_t nodeid, const struct fuse_write_in *in
 		shim_fuse_reply(unique, 0, &out, sizeof(out));
 		return;
 	}
-	shim_fuse_wb_flush(d);
+	shim_fuse_wb_settle(d);
 	shim_fuse_span(in->offset, in->size, &first, &n);
 	if (n * 512 > SHIM_FUSE_BUF) {
 		shim_fuse_reply(unique, -EINVAL, NULL, 0);
@@ -331,7 +412,7 @@ shim_fuse_fsync(uint64_t unique, uint64_t nodeid)
 		shim_fuse_reply(unique, 0, NULL, 0);
 		return;
 	}
-	shim_fuse_wb_flush(d);
+	shim_fuse_wb_settle(d);
 	err = d->sd_wb_err;
 	d->sd_wb_err = 0;
 	if (err == 0 && blkfront_info(d->sd_bf)->bi_flush && blkfront_flush(d->sd_bf) < 0)
