@@ -406,7 +406,28 @@ dom_device_wait_closed(struct xs *xs, const char *be, long long deadline_ms)
 	}
 }
 
-/* Asks every vbd/vif backend to close, and gives running backends 10 s to reach Closed. */
+/*
+ * The frontend's device node goes: the domain is paused for good and its
+ * frontends will never answer Closing, so a backend that sees its frontend
+ * gone closes at once instead of waiting for it (as Xen's forced removal
+ * does not wait either). Without this a destroy soon after a create, with a
+ * frontend still connecting, waited out the 10 s for each device class.
+ */
+static void
+dom_device_drop_frontend(struct xs *xs, const char *be)
+{
+	char p[256], *fe;
+
+	snprintf(p, sizeof(p), "%s/frontend", be);
+	if ((fe = dom_xs_read(xs, p)) == NULL)
+		return;
+	if (strncmp(fe, "/local/domain/", 14) == 0 && strstr(fe, "/device/") != NULL)
+		xs_rm(xs, XS_TX_NONE, fe);
+	free(fe);
+}
+
+/* Asks every vbd/vif backend of a dying domain to close, and gives running backends
+ * 10 s to reach Closed. */
 void
 dom_device_close(struct xs *xs, hv_domid_t domid)
 {
@@ -422,6 +443,7 @@ dom_device_close(struct xs *xs, hv_domid_t domid)
 		for (unsigned i = 0; ids && i < num; i++) {
 			snprintf(be, sizeof(be), "%s/%s", dir, ids[i]);
 			dom_device_request_close(xs, be);
+			dom_device_drop_frontend(xs, be);
 		}
 		long long deadline = dom_now_ms() + DOM_INIT_TIMEOUT_MS;
 		for (unsigned i = 0; running && ids && i < num; i++) {
