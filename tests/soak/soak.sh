@@ -10,7 +10,9 @@
 #      disk and pinging dom0 every minute.
 # Every 500 cycles and every minute it records, per daemon (hvd, xenstored,
 # consoled, blkback, netback), its open fds and RSS, and over all backend
-# workers their number, fds and RSS. Those rows go to stdout (and
+# workers their number, fds, own memory (RssAnon) and the guest pages they
+# have touched (RssShmem: the shared mapping of their domain's memory, which
+# grows as a guest's I/O reaches more of its buffers, up to those buffers). Those rows go to stdout (and
 # $SOAK_OUT, default /var/tmp/soak.csv); the end says which figures grew from
 # the first row to the last of each phase. Nothing may grow.
 set -u
@@ -43,23 +45,29 @@ daemons="hvd xenstored consoled blkback netback"
 pidof_d() { cat "$PVSTACK_RUNDIR/$1.pid" 2>/dev/null; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# a worker's own memory, and the guest pages it has touched (the domain's
+# memory is a shared mapping: those count in its RSS without being its own)
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+shmem() { awk '/^RssShmem/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # row PHASE STEP: one CSV row of every figure
 row() {
-	local line="$1,$2,$(date +%s)" p w nw=0 wf=0 wr=0
+	local line="$1,$2,$(date +%s)" p w nw=0 wf=0 wa=0 ws=0
 	for d in $daemons; do
 		p=$(pidof_d "$d")
 		line="$line,$(fds "$p"),$(rss "$p")"
 	done
 	for d in blkback netback; do
 		for w in $(pgrep -P "$(pidof_d "$d")"); do
-			nw=$((nw + 1)); wf=$((wf + $(fds "$w"))); wr=$((wr + $(rss "$w")))
+			nw=$((nw + 1)); wf=$((wf + $(fds "$w")))
+			wa=$((wa + $(anon "$w"))); ws=$((ws + $(shmem "$w")))
 		done
 	done
-	echo "$line,$nw,$wf,$wr,$("$xl" list | tail -n +3 | wc -l)" | tee -a "$out"
+	echo "$line,$nw,$wf,$wa,$ws,$("$xl" list | tail -n +3 | wc -l)" | tee -a "$out"
 }
 header="phase,step,time"
 for d in $daemons; do header="$header,$d fds,$d rss KiB"; done
-echo "$header,workers,worker fds,worker rss KiB,guests" | tee "$out"
+header="$header,workers,worker fds,worker own KiB,worker guest pages KiB,guests"
+echo "$header" | tee "$out"
 
 # cfg N: a pvguest with a disk and a vif (10.9.N/256.N%256)
 cfg() {
@@ -111,13 +119,13 @@ echo "consoles: $pings ping rounds answered, $writes disk reads saw their write"
 
 # grown PHASE: the figures of the phase's last row above its first by more than 10%
 grown() {
-	grep "^$1," "$out" | awk -F, -v hdr="$header,workers,worker fds,worker rss KiB,guests" '
+	grep "^$1," "$out" | awk -F, -v hdr="$header" '
 	    BEGIN { n = split(hdr, h, ",") }
 	    NR == 1 { for (i = 4; i <= NF; i++) first[i] = $i }
 	    { for (i = 4; i <= NF; i++) last[i] = $i }
 	    END { for (i = 4; i <= n; i++)
 		printf "%s %s: %s -> %s%s\n", "'"$1"'", h[i], first[i], last[i],
-		    (last[i] > first[i] * 1.1 + 2) ? "  GREW" : "" }'
+		    (h[i] != "worker guest pages KiB" && last[i] > first[i] * 1.1 + 2) ? "  GREW" : "" }'
 }
 grown cycles
 grown guests
