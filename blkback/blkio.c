@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ struct blkio {
 	struct iocb **io_batch;
 	unsigned io_nbatch, io_depth;
 	unsigned io_inflight;
+	long long io_submit_us;		/* when the last batch went in */
 	void (*io_after)(void *);
 	void *io_arg;
 };
@@ -106,12 +108,38 @@ blkio_queue(struct blkio *io, struct iocb *iocb)
 	io->io_batch[io->io_nbatch++] = iocb;
 }
 
+/* blkw.h */
+unsigned
+blkio_inflight(const struct blkio *io)
+{
+	return io->io_inflight + io->io_nbatch;
+}
+
+/* Monotonic microseconds. */
+static long long
+blkio_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* blkw.h */
+long long
+blkio_since_submit_us(const struct blkio *io)
+{
+	return blkio_now_us() - io->io_submit_us;
+}
+
 /* Submits the batch; iocbs the kernel refuses complete at once with its error. */
 void
 blkio_submit(struct blkio *io)
 {
 	unsigned done = 0;
 
+	if (io->io_nbatch > 0)
+		io->io_submit_us = blkio_now_us();
 	while (done < io->io_nbatch) {
 		int n = io_submit(io->io_ctx, io->io_nbatch - done, io->io_batch + done);
 		if (n > 0) {

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "xmalloc.h"
 
 #define BLKRING_PAGE	4096u
+#define BLKRING_POLL_US	50	/* how long the ring is watched after a push */
 
 /* Our slot for ring index i. */
 static struct blkring_slot *
@@ -52,8 +54,9 @@ blkring_finish(struct blkring_slot *s, int status)
 	s->s_done = true;
 }
 
-/* Writes the responses that are ready, in ring order, and notifies if the frontend waits. */
-static void
+/* Writes the responses that are ready, in ring order, and notifies if the frontend
+ * waits; whether there were any. */
+static bool
 blkring_retire(struct blkring *r)
 {
 	blkif_back_ring_t *br = &r->r_br;
@@ -75,10 +78,11 @@ blkring_retire(struct blkring *r)
 		pushed = true;
 	}
 	if (!pushed)
-		return;
+		return false;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(br, notify);
 	if (notify)
 		blkring_notify(r);
+	return true;
 }
 
 /* Copies an indirect request's segment pages once, then validates them. */
@@ -284,11 +288,50 @@ blkring_on_event(evutil_socket_t fd, short what, void *arg)
 	blkring_kick(arg);
 }
 
-/* Responses for whatever completed since the last push. */
+/* A spin-wait's pause (the sibling hyperthread gets the core meanwhile). */
+static inline void
+blkring_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Microseconds. */
+static long long
+blkring_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/*
+ * Responses for whatever completed since the last push. When the page cache
+ * answers (everything done, and done within BLKRING_POLL_US of its submit),
+ * a frontend with more to do answers the responses with new requests within
+ * microseconds: so the ring is watched for BLKRING_POLL_US with events from
+ * the frontend held back (req_event set a ring ahead), and what comes is
+ * started at once, without an event and a wake-up in between (bench_blk, 4
+ * KiB reads from the page cache: 0.88 -> 1.2 of fio). Not with a disk below:
+ * watching there cost random 4 KiB I/O at queue depth 32 a quarter of its rate.
+ */
 void
 blkring_flush(struct blkring *r)
 {
-	blkring_retire(r);
+	blkif_back_ring_t *br = &r->r_br;
+
+	if (!blkring_retire(r) || r->r_bw->bw_broken || blkio_inflight(r->r_bw->bw_io) > 0 ||
+	    blkio_since_submit_us(r->r_bw->bw_io) > BLKRING_POLL_US)
+		return;
+	br->sring->req_event = br->req_cons + RING_SIZE(br);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (long long end = blkring_now_us() + BLKRING_POLL_US;
+	    __atomic_load_n(&br->sring->req_prod, __ATOMIC_ACQUIRE) == br->req_cons &&
+	    blkring_now_us() < end;)
+		blkring_relax();
+	blkring_kick(r);	/* takes what came, and re-arms req_event */
 }
 
 /* Maps ring pages contiguously: one page as is, several through our own view of the memfd. */

@@ -92,6 +92,10 @@ void blkio_queue(struct blkio *io, struct iocb *iocb);
 void blkio_submit(struct blkio *io);
 /* Waits until nothing is in flight (disconnect). */
 void blkio_drain(struct blkio *io);
+/* iocbs submitted or queued and not yet completed. */
+unsigned blkio_inflight(const struct blkio *io);
+/* Microseconds since the last io_submit. */
+long long blkio_since_submit_us(const struct blkio *io);
 
 /* blkgrant.c: guest pages by grant ref, kept mapped when the frontend is persistent. */
 struct blkgrant *blkgrant_new(struct hv_gnttab *gt, uint32_t domid, unsigned max_persistent);

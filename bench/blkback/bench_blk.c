@@ -7,8 +7,9 @@
  *   at QD4 on an image on the root file system (fio with O_DIRECT, as blkback
  *   opens it), and 4 KiB random read at QD32 from the page cache (an image on
  *   tmpfs, where neither side can use O_DIRECT).
- * Prints a table with the guest's share of fio's IOPS per case. Not a test.
- * Usage: bench_blk [SECONDS [IMAGE_MIB]] (default 5 s, 1024 MiB); the guest's
+ * Each case runs ROUNDS times, guest and fio taking turns; the table has the
+ * medians and the guest's share of fio's IOPS per case. Not a test.
+ * Usage: bench_blk [SECONDS [IMAGE_MIB [ROUNDS]]] (default 5 s, 1024 MiB, 3); the guest's
  * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like);
  * $BENCH_BLK_CPUS pins the guest (cpus=, and blkback's worker with it);
  * $BENCH_BLK_ONLY=TEXT runs only the cases whose label has TEXT.
@@ -32,6 +33,7 @@
 
 #define BENCH_SHM_MIB 256
 #define BENCH_OUT_MAX (1 << 20)
+#define BENCH_ROUNDS_MAX 15
 
 struct bench_case {
 	const char *bc_label;
@@ -286,13 +288,58 @@ bench_cleanup(void)
 		bench_sh("rm -rf %s %s", bench_imgdir, bench_shm);
 }
 
+/* The middle value of n (sorts v). */
+static double
+bench_median(double *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * rounds of a case, the guest and fio taking turns, and the medians: the
+ * disk under the image is a shared virtual one whose speed drifts by 2x over
+ * minutes, so one guest run beside one fio run says little.
+ */
+static int
+bench_case(struct bench_case *c, int secs, int rounds)
+{
+	double v[4][BENCH_ROUNDS_MAX];
+
+	printf("%s:", c->bc_label);
+	fflush(stdout);
+	for (int r = 0; r < rounds; r++) {
+		if (bench_guest(c, secs) < 0 || bench_fio(c, secs) < 0)
+			return -1;
+		v[0][r] = c->bc_iops[0];
+		v[1][r] = c->bc_mibs[0];
+		v[2][r] = c->bc_iops[1];
+		v[3][r] = c->bc_mibs[1];
+		printf(" %.0f/%.0f", c->bc_iops[0], c->bc_iops[1]);
+		fflush(stdout);
+	}
+	printf(" IOPS (guest/fio)\n");
+	c->bc_iops[0] = bench_median(v[0], rounds);
+	c->bc_mibs[0] = bench_median(v[1], rounds);
+	c->bc_iops[1] = bench_median(v[2], rounds);
+	c->bc_mibs[1] = bench_median(v[3], rounds);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	int secs = argc > 1 ? atoi(argv[1]) : 5, mib = argc > 2 ? atoi(argv[2]) : 1024, rc = 1;
+	int rounds = argc > 3 ? atoi(argv[3]) : 3;
 
-	if (secs <= 0 || mib < 64) {
-		fprintf(stderr, "usage: bench_blk [SECONDS [IMAGE_MIB >= 64]]\n");
+	if (secs <= 0 || mib < 64 || rounds < 1 || rounds > BENCH_ROUNDS_MAX) {
+		fprintf(stderr, "usage: bench_blk [SECONDS [IMAGE_MIB >= 64 [ROUNDS <= %d]]]\n",
+		    BENCH_ROUNDS_MAX);
 		return 2;
 	}
 	bench_out = calloc(1, BENCH_OUT_MAX);
@@ -302,15 +349,8 @@ main(int argc, char **argv)
 		struct bench_case *c = &bench_cases[i];
 		if (getenv("BENCH_BLK_ONLY") && !strstr(c->bc_label, getenv("BENCH_BLK_ONLY")))
 			continue;
-		printf("%s: guest...", c->bc_label);
-		fflush(stdout);
-		if (bench_guest(c, secs) < 0)
+		if (bench_case(c, secs, rounds) < 0)
 			goto out;
-		printf(" %.0f IOPS; fio...", c->bc_iops[0]);
-		fflush(stdout);
-		if (bench_fio(c, secs) < 0)
-			goto out;
-		printf(" %.0f IOPS\n", c->bc_iops[1]);
 	}
 	bench_table();
 	rc = 0;
