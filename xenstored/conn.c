@@ -352,7 +352,9 @@ conn_send_msgs(struct conn *c, const char *buf, size_t len)
 	if (sent == len)
 		return;
 	for (off = 0; off < len; off += mlen) {
-		mlen = sizeof(struct xsd_sockmsg) + ((const struct xsd_sockmsg *)(buf + off))->len;
+		struct xsd_sockmsg h;
+		memcpy(&h, buf + off, sizeof(h));	/* replies are packed: no alignment */
+		mlen = sizeof(h) + h.len;
 		if (off + mlen > sent)
 			conn_enqueue(c, buf + off, mlen, sent > off ? sent - off : 0);
 	}
