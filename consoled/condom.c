@@ -39,6 +39,7 @@ condom_new(struct consoled *cd, uint32_t domid, const uint8_t uuid[16])
 	dom->dom_local_port = -1;
 	dom->dom_evtchn_fd = -1;
 	dom->dom_master = dom->dom_slave = -1;
+	dom->dom_pidfd = -1;
 	snprintf(dom->dom_path, sizeof(dom->dom_path), "/local/domain/%u/console", domid);
 	snprintf(dom->dom_token, sizeof(dom->dom_token), "dom%u", domid);
 	if (xs_watch(cd->cd_xs, dom->dom_path, dom->dom_token) < 0)

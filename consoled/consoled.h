@@ -1,7 +1,9 @@
 /*
  * consoled: the console backend daemon (xenconsoled's job). One libevent
- * loop; one struct condom per domain, found through @introduceDomain and
- * @releaseDomain and configured through a watch on its console directory.
+ * loop; one struct condom per domain, found through @introduceDomain, its
+ * death seen on its process's pidfd (or asked about at @releaseDomain and
+ * VIRQ_DOM_EXC when no process is watched), configured through a watch on
+ * its console directory.
  */
 #ifndef PVSTACK_CONSOLED_H
 #define PVSTACK_CONSOLED_H
@@ -43,6 +45,11 @@ struct consoled {
 	struct event *cd_xs_ev;		/* xenstore socket readable */
 	struct event *cd_xs_tick;	/* safety net for events queued by sync calls */
 	struct event *cd_scan_ev;	/* one domain scan per loop turn, however many asked */
+	int cd_want_new;		/* @introduceDomain came: look for new domains */
+	int cd_want_check;		/* a death was announced: check the suspects */
+	struct condom **cd_byid;	/* tracked domains by domid (DOMID_FIRST_RESERVED slots) */
+	uint32_t cd_hi;			/* highest domid tracked: newer ones come above it */
+	struct condom_list cd_suspects;	/* no process watched: a death must be asked about */
 	struct event *cd_hup_ev;
 	struct event *cd_virq_ev;	/* VIRQ_DOM_EXC */
 	int cd_virq_port;
@@ -65,6 +72,11 @@ struct condom {
 	char dom_path[64];		/* /local/domain/N/console */
 	char dom_token[32];		/* dom<N> */
 	int dom_watching;
+	TAILQ_ENTRY(condom) dom_suspect_entry;
+	int dom_suspect;		/* on cd_suspects */
+	int dom_pidfd;			/* the guest's process, -1 when not watched */
+	int dom_exited;			/* that process ended: never watched again */
+	struct event *dom_pid_ev;
 
 	int dom_up;			/* the fields below are live */
 	uint64_t dom_mfn;

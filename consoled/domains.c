@@ -1,8 +1,17 @@
-/* Which domains exist: @introduceDomain/@releaseDomain watches, hvd's domain
- * list, and dispatch of xenstore watch events to the per-domain consoles. */
+/*
+ * Which domains exist: @introduceDomain/@releaseDomain watches, hvd's domain
+ * list, and dispatch of xenstore watch events to the per-domain consoles.
+ * Nothing here is O(domains) per create or destroy: a new domain is looked
+ * for above the highest domid tracked (hvd counts domids up), a death is
+ * seen on the guest process's pidfd, and only the domains with no process
+ * watched are asked about when a death is announced. The full list is read
+ * at start and when the look above finds nothing (domids wrapped).
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -12,7 +21,8 @@
 #include "xmalloc.h"
 #include "xs.h"
 
-#define DOMAINS_TOKEN	"domlist"
+#define DOMAINS_TOKEN_NEW	"domnew"
+#define DOMAINS_TOKEN_GONE	"domgone"
 #define DOMAINS_BATCH	64
 
 struct domains_live {
@@ -20,16 +30,19 @@ struct domains_live {
 	unsigned dl_count;
 };
 
-/* Every domain but dom0 that is not dying, from hvd. */
+static void domains_check_one(struct condom *dom);
+
+/* Every domain from first on but dom0 and the dying, from hvd. */
 static int
-domains_list(struct consoled *cd, struct domains_live *live)
+domains_list(struct consoled *cd, hv_domid_t first, struct domains_live *live)
 {
 	struct hv_dominfo batch[DOMAINS_BATCH];
-	hv_domid_t first = 1;
 	int n, i;
 
 	live->dl_info = NULL;
 	live->dl_count = 0;
+	if (first == 0)
+		first = 1;
 	for (;;) {
 		n = hv_domain_getinfolist(cd->cd_hv, first, batch, DOMAINS_BATCH);
 		if (n < 0) {
@@ -50,92 +63,250 @@ domains_list(struct consoled *cd, struct domains_live *live)
 	}
 }
 
-/* Orders dominfo entries by domid, for bsearch. */
-static int
-domains_info_cmp(const void *a, const void *b)
-{
-	const struct hv_dominfo *x = a, *y = b;
-
-	return x->domid < y->domid ? -1 : x->domid > y->domid;
-}
-
-/* The live entry for a domid, or NULL (hvd lists in domid order: a binary search). */
-static const struct hv_dominfo *
-domains_find_info(const struct domains_live *live, uint32_t domid)
-{
-	struct hv_dominfo key = { .domid = domid };
-
-	if (live->dl_count == 0)
-		return NULL;
-	return bsearch(&key, live->dl_info, live->dl_count, sizeof(key), domains_info_cmp);
-}
-
 /* The console state of a domid we track, or NULL. */
 static struct condom *
 domains_find(struct consoled *cd, uint32_t domid)
 {
-	struct condom *dom;
+	return domid < DOMID_FIRST_RESERVED ? cd->cd_byid[domid] : NULL;
+}
 
-	TAILQ_FOREACH(dom, &cd->cd_doms, dom_entry)
-		if (dom->dom_domid == domid)
-			return dom;
-	return NULL;
+/* Puts a domain on the list a death announcement checks (no process watched). */
+static void
+domains_suspect(struct condom *dom)
+{
+	if (dom->dom_suspect)
+		return;
+	TAILQ_INSERT_TAIL(&dom->dom_cd->cd_suspects, dom, dom_suspect_entry);
+	dom->dom_suspect = 1;
+}
+
+/* Takes a domain off that list: its process is watched, or it is forgotten. */
+static void
+domains_unsuspect(struct condom *dom)
+{
+	if (!dom->dom_suspect)
+		return;
+	TAILQ_REMOVE(&dom->dom_cd->cd_suspects, dom, dom_suspect_entry);
+	dom->dom_suspect = 0;
+}
+
+/* Stops watching the guest's process. */
+static void
+domains_unwatch_pid(struct condom *dom)
+{
+	if (dom->dom_pid_ev)
+		event_free(dom->dom_pid_ev);
+	dom->dom_pid_ev = NULL;
+	if (dom->dom_pidfd >= 0)
+		close(dom->dom_pidfd);
+	dom->dom_pidfd = -1;
+}
+
+/* The guest's process ended (shutdown, crash or destroy): ask hvd about this domain. */
+static void
+domains_on_pid(evutil_socket_t fd, short what, void *arg)
+{
+	struct condom *dom = arg;
+
+	(void)fd;
+	(void)what;
+	domains_unwatch_pid(dom);
+	dom->dom_exited = 1;
+	domains_suspect(dom);
+	domains_check_one(dom);
 }
 
 /*
- * Forgets dead (or replaced: same domid, new uuid) domains, tracks new ones.
- * O(n log n) in the domains: each tracked one is looked up in hvd's sorted
- * list and its entry marked, and only unmarked entries are new.
+ * Watches the guest's process through a pidfd: while it runs the domain
+ * exists (hvd kills it before destroying the domain), so a death elsewhere
+ * need not ask about this one. Without a process (not built yet, or gone
+ * already) the domain stays a suspect.
+ */
+static void
+domains_watch_pid(struct condom *dom, pid_t pid)
+{
+	struct consoled *cd = dom->dom_cd;
+	struct hv_dominfo again;
+	int fd;
+
+	if (dom->dom_pidfd >= 0 || pid <= 0 || (fd = syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		if (dom->dom_pidfd < 0)
+			domains_suspect(dom);
+		return;
+	}
+	/* the pid must still be the guest's (not reused since hvd answered) */
+	if (hv_domain_getinfo(cd->cd_hv, dom->dom_domid, &again) < 0 || again.pid != pid ||
+	    memcmp(again.uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0) {
+		close(fd);
+		domains_suspect(dom);
+		return;
+	}
+	dom->dom_pidfd = fd;
+	dom->dom_pid_ev = event_new(cd->cd_base, fd, EV_READ, domains_on_pid, dom);
+	if (dom->dom_pid_ev == NULL || event_add(dom->dom_pid_ev, NULL) < 0)
+		fatalx("domains_watch_pid: libevent");
+	domains_unsuspect(dom);
+}
+
+/* Starts tracking a domain hvd listed. */
+static void
+domains_track(struct consoled *cd, const struct hv_dominfo *info)
+{
+	struct condom *dom = condom_new(cd, info->domid, info->uuid);
+
+	cd->cd_byid[info->domid] = dom;
+	if (info->domid > cd->cd_hi)
+		cd->cd_hi = info->domid;
+	domains_watch_pid(dom, info->pid);
+}
+
+/* Forgets a domain: its process watch, its slot, its console. */
+static void
+domains_forget(struct condom *dom, int gone)
+{
+	domains_unwatch_pid(dom);
+	domains_unsuspect(dom);
+	dom->dom_cd->cd_byid[dom->dom_domid] = NULL;
+	condom_free(dom, gone);
+}
+
+/*
+ * Asks hvd about one domain: forgets it when gone, dying or replaced (a new
+ * uuid under its domid, then tracked anew), watches its process once it has one.
+ */
+static void
+domains_check_one(struct condom *dom)
+{
+	struct consoled *cd = dom->dom_cd;
+	struct hv_dominfo info;
+
+	if (hv_domain_getinfo(cd->cd_hv, dom->dom_domid, &info) < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			domains_forget(dom, 1);
+		else
+			log_warn("dom/%u: domain info", dom->dom_domid);
+		return;
+	}
+	if (info.flags & HV_DOMINF_DYING) {
+		domains_forget(dom, 1);
+		return;
+	}
+	if (memcmp(info.uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0) {
+		domains_forget(dom, 1);
+		domains_track(cd, &info);
+		return;
+	}
+	if (dom->dom_pidfd < 0 && !dom->dom_exited)
+		domains_watch_pid(dom, info.pid);
+}
+
+/* A death was announced (VIRQ_DOM_EXC, @releaseDomain): only the suspects can be it. */
+static void
+domains_check_suspects(struct consoled *cd)
+{
+	struct condom *dom, *next;
+
+	for (dom = TAILQ_FIRST(&cd->cd_suspects); dom; dom = next) {
+		next = TAILQ_NEXT(dom, dom_suspect_entry);
+		domains_check_one(dom);
+	}
+}
+
+/*
+ * Forgets dead (or replaced: same domid, new uuid) domains, tracks new ones:
+ * the whole list, at start and when domids wrapped. O(n): each tracked
+ * domain is found in the list through the domid index and marked.
  */
 static void
 domains_scan(struct consoled *cd)
 {
 	struct domains_live live;
-	const struct hv_dominfo *info;
 	struct condom *dom, *next;
-	unsigned char *tracked;
+	unsigned char *seen;
 	unsigned i;
 
-	if (domains_list(cd, &live) < 0) {
+	if (domains_list(cd, 1, &live) < 0) {
 		log_warn("domain list");
 		return;
 	}
-	tracked = xcalloc(live.dl_count + 1, 1);
+	seen = xcalloc(DOMID_FIRST_RESERVED, 1);
+	for (i = 0; i < live.dl_count; i++) {
+		const struct hv_dominfo *info = &live.dl_info[i];
+
+		dom = domains_find(cd, info->domid);
+		if (dom && memcmp(info->uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0) {
+			domains_forget(dom, 1);
+			dom = NULL;
+		}
+		if (dom == NULL)
+			domains_track(cd, info);
+		seen[info->domid] = 1;
+	}
 	for (dom = TAILQ_FIRST(&cd->cd_doms); dom; dom = next) {
 		next = TAILQ_NEXT(dom, dom_entry);
-		info = domains_find_info(&live, dom->dom_domid);
-		if (info == NULL || memcmp(info->uuid, dom->dom_uuid, sizeof(dom->dom_uuid)) != 0)
-			condom_free(dom, 1);
-		else
-			tracked[info - live.dl_info] = 1;
+		if (!seen[dom->dom_domid])
+			domains_forget(dom, 1);
 	}
-	for (i = 0; i < live.dl_count; i++)
-		if (!tracked[i])
-			condom_new(cd, live.dl_info[i].domid, live.dl_info[i].uuid);
-	free(tracked);
+	free(seen);
 	free(live.dl_info);
 }
 
-/* Rescans once, after the callbacks of this loop turn, however many asked. */
+/*
+ * @introduceDomain: the new domain is above the highest domid tracked (hvd
+ * counts domids up and wraps only at the reserved range); when nothing new
+ * is there (it wrapped, or the domain was tracked before its introduction)
+ * the whole list is read.
+ */
 static void
-domains_on_scan(evutil_socket_t fd, short what, void *arg)
+domains_scan_new(struct consoled *cd)
 {
-	(void)fd;
-	(void)what;
-	domains_scan(arg);
-}
+	struct domains_live live;
+	unsigned i, found = 0;
 
-/* @introduceDomain, @releaseDomain and VIRQ_DOM_EXC arrive together: one scan for all. */
-static void
-domains_want_scan(struct consoled *cd)
-{
-	if (cd->cd_scan_ev)
-		event_active(cd->cd_scan_ev, 0, 0);
-	else
+	if (domains_list(cd, cd->cd_hi + 1, &live) < 0) {
+		log_warn("domain list");
+		return;
+	}
+	for (i = 0; i < live.dl_count; i++)
+		if (domains_find(cd, live.dl_info[i].domid) == NULL) {
+			domains_track(cd, &live.dl_info[i]);
+			found++;
+		}
+	free(live.dl_info);
+	if (found == 0)
 		domains_scan(cd);
 }
 
-/* One watch event: the domain list, or a domain's console directory. */
+/* Runs the looks asked for in this loop turn, once however many asked. */
+static void
+domains_on_scan(evutil_socket_t fd, short what, void *arg)
+{
+	struct consoled *cd = arg;
+
+	(void)fd;
+	(void)what;
+	if (cd->cd_want_check) {
+		cd->cd_want_check = 0;
+		domains_check_suspects(cd);
+	}
+	if (cd->cd_want_new) {
+		cd->cd_want_new = 0;
+		domains_scan_new(cd);
+	}
+}
+
+/* @introduceDomain, @releaseDomain and VIRQ_DOM_EXC arrive together: one look for all. */
+static void
+domains_want(struct consoled *cd, int *want)
+{
+	*want = 1;
+	if (cd->cd_scan_ev)
+		event_active(cd->cd_scan_ev, 0, 0);
+	else
+		domains_on_scan(-1, 0, cd);
+}
+
+/* One watch event: a domain came or went, or a domain's console directory changed. */
 static void
 domains_dispatch(struct consoled *cd, const char *path, const char *token)
 {
@@ -144,8 +315,12 @@ domains_dispatch(struct consoled *cd, const char *path, const char *token)
 	char *end;
 
 	log_debug("watch %s %s", path, token);
-	if (strcmp(token, DOMAINS_TOKEN) == 0) {
-		domains_want_scan(cd);
+	if (strcmp(token, DOMAINS_TOKEN_NEW) == 0) {
+		domains_want(cd, &cd->cd_want_new);
+		return;
+	}
+	if (strcmp(token, DOMAINS_TOKEN_GONE) == 0) {
+		domains_want(cd, &cd->cd_want_check);
 		return;
 	}
 	if (strncmp(token, "dom", 3) != 0)
@@ -206,7 +381,7 @@ domains_on_virq(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (hv_evtchn_ack(cd->cd_xce, cd->cd_virq_port) > 0)
-		domains_want_scan(cd);
+		domains_want(cd, &cd->cd_want_check);
 }
 
 /* Binds VIRQ_DOM_EXC on our loop; without it @releaseDomain still works. */
@@ -238,8 +413,10 @@ domains_start(struct consoled *cd)
 	cd->cd_scan_ev = event_new(cd->cd_base, -1, 0, domains_on_scan, cd);
 	if (cd->cd_xs_ev == NULL || cd->cd_xs_tick == NULL || cd->cd_scan_ev == NULL)
 		fatalx("event_new");
-	if (xs_watch(cd->cd_xs, "@introduceDomain", DOMAINS_TOKEN) < 0 ||
-	    xs_watch(cd->cd_xs, "@releaseDomain", DOMAINS_TOKEN) < 0)
+	cd->cd_byid = xcalloc(DOMID_FIRST_RESERVED, sizeof(*cd->cd_byid));
+	TAILQ_INIT(&cd->cd_suspects);
+	if (xs_watch(cd->cd_xs, "@introduceDomain", DOMAINS_TOKEN_NEW) < 0 ||
+	    xs_watch(cd->cd_xs, "@releaseDomain", DOMAINS_TOKEN_GONE) < 0)
 		return -1;
 	event_add(cd->cd_xs_ev, NULL);
 	event_add(cd->cd_xs_tick, &tick);
@@ -256,7 +433,9 @@ domains_stop(struct consoled *cd)
 	struct condom *dom;
 
 	while ((dom = TAILQ_FIRST(&cd->cd_doms)) != NULL)
-		condom_free(dom, 0);
+		domains_forget(dom, 0);
+	free(cd->cd_byid);
+	cd->cd_byid = NULL;
 	if (cd->cd_xs_ev)
 		event_free(cd->cd_xs_ev);
 	if (cd->cd_xs_tick)
