@@ -18,6 +18,7 @@
 #include "backend_priv.h"
 #include "log.h"
 #include "jail.h"
+#include "libhv.h"
 #include "msg.h"
 
 #define BACKEND_WORKER_SOCK	3
@@ -165,6 +166,11 @@ backend_worker_main(struct backend *be, struct backend_dev *d, int sock)
 	ssize_t n;
 
 	backend_worker_detach(be, d, sock);
+	/* our own maptrack slot, while hvd's socket is still in reach: our grant pins
+	 * are counted with every other mapper's, and hvd gives them back when we die */
+	if (hv_maptrack_lease(NULL, w.w_domid) < 0)
+		log_warn("no maptrack lease for domain %u (grant pins counted by this process only)",
+		    w.w_domid);
 	n = msg_recv(w.w_sock, buf, sizeof(buf), fds, &nfds);
 	if (n < (ssize_t)sizeof(hdr))
 		_exit(1);

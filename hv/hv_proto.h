@@ -52,6 +52,7 @@ enum hv_msg_type {
 	HV_PHYSINFO = 11,		/* for xl info */
 	HV_VCPU_SETAFFINITY = 12,	/* the CPUs a domain's processes may run on */
 	HV_VCPU_GETAFFINITY = 13,
+	HV_DOMAIN_MAPTRACK = 14,	/* a slot in the domain's maptrack; reply carries its memfd */
 
 	/* 32-63: event channels, dom0 and guests */
 	HV_EVTCHN_ALLOC_UNBOUND = 32,	/* dom0 may name another domain */
@@ -154,6 +155,26 @@ struct hv_rep_domain_memfd {	/* + 1 fd: the memfd, mmap it MAP_SHARED */
 	uint64_t gnttab_pfn;
 	uint32_t gnttab_frames;
 	uint32_t pad;
+};
+
+/*
+ * HV_DOMAIN_MAPTRACK: the caller's slot in the domain's maptrack
+ * (hv/hv_maptrack.h), the same one each time on one connection; hvd gives
+ * back the slot's pins when the connection closes. HV_MAPTRACK_LEASE also
+ * drops every other right of the connection (a confined backend worker keeps
+ * it only so that its death is seen).
+ */
+#define HV_MAPTRACK_LEASE	0x1
+struct hv_req_domain_maptrack {
+	uint32_t domid;
+	uint32_t flags;
+};
+struct hv_rep_domain_maptrack {	/* + 1 fd: the maptrack memfd, mmap it MAP_SHARED */
+	uint32_t slot;
+	uint32_t nr_refs;
+	uint32_t nr_slots;
+	uint32_t pad;
+	uint64_t size;
 };
 
 #define HV_CPUMAP_BYTES	128	/* CPUs 0-1023, bit n of byte n / 8 */

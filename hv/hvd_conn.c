@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "hvd.h"
+#include "hvd_maptrack.h"
 #include "log.h"
 #include "msg.h"
 #include "unixsock.h"
@@ -73,6 +74,7 @@ hvd_conn_free(struct hvd_conn *c)
 
 	if (d)
 		hvd_evtchn_close_all(d, c);
+	hvd_maptrack_conn_gone(c);
 	if (c->guest && c->guest->guest == c)
 		c->guest->guest = NULL;
 	*c->prevp = c->next;
@@ -88,6 +90,13 @@ hvd_conn_free(struct hvd_conn *c)
 	event_free(c->ev_write);
 	close(c->fd);
 	free(c);
+}
+
+/* A maptrack lease: the connection only tells hvd that its process lives. */
+void
+hvd_conn_restrict(struct hvd_conn *c)
+{
+	c->privileged = false;
 }
 
 /* Starts or stops reading a guest's channel: a built domain is served once it is unpaused. */

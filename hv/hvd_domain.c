@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "hvd.h"
+#include "hvd_maptrack.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -401,6 +402,7 @@ hvd_domain_destroy(struct hvd_domain *d)
 	if (d->guest)
 		hvd_conn_forget_domain(d->guest);
 	hvd_evtchn_close_all(d, NULL);
+	hvd_maptrack_domain_gone(d);
 	if (d->memfd >= 0)
 		close(d->memfd);
 	hvd_domains[d->domid] = NULL;

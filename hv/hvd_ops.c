@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_maptrack.h"
+#include "hv_maptrack.h"
 #include "log.h"
 
 uint64_t hvd_start_time;
@@ -216,6 +218,30 @@ hvd_ops_memfd(struct hvd_req *r)
 	return 0;
 }
 
+/* The caller's maptrack slot for a domain it maps grants of; a lease drops its other rights. */
+static int
+hvd_ops_maptrack(struct hvd_req *r)
+{
+	struct hv_req_domain_maptrack req;
+	struct hv_rep_domain_maptrack rep = { .nr_slots = HV_MT_SLOTS };
+	struct hvd_domain *d;
+
+	memcpy(&req, r->payload, sizeof(req));
+	if ((d = hvd_ops_domu(req.domid)) == NULL)
+		return -1;
+	if (req.flags & ~HV_MAPTRACK_LEASE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (hvd_maptrack_attach(d, r->conn, &rep.slot, &r->fds[0], &rep.nr_refs, &rep.size) < 0)
+		return -1;
+	r->nfds = 1;
+	if (req.flags & HV_MAPTRACK_LEASE)
+		hvd_conn_restrict(r->conn);
+	hvd_ops_reply(r, &rep, sizeof(rep));
+	return 0;
+}
+
 /* XEN_SYSCTL_readconsole, for xl dmesg. */
 static int
 hvd_ops_console_read(struct hvd_req *r)
@@ -408,6 +434,7 @@ static const struct hvd_op hvd_ops[] = {
 	[HV_DOMAIN_SETMAXMEM] = { hvd_ops_setmaxmem, HVD_DOM0, sizeof(struct hv_req_domain_setmaxmem) },
 	[HV_DOMAIN_SHUTDOWN] = { hvd_ops_shutdown, HVD_DOM0, sizeof(struct hv_req_domain_shutdown) },
 	[HV_DOMAIN_MEMFD] = { hvd_ops_memfd, HVD_DOM0, sizeof(struct hv_req_domid) },
+	[HV_DOMAIN_MAPTRACK] = { hvd_ops_maptrack, HVD_DOM0, sizeof(struct hv_req_domain_maptrack) },
 	[HV_CONSOLE_READ] = { hvd_ops_console_read, HVD_DOM0, sizeof(struct hv_req_console_read) },
 	[HV_PHYSINFO] = { hvd_ops_physinfo, HVD_DOM0_RO, 0 },
 	[HV_VCPU_SETAFFINITY] = { hvd_ops_setaffinity, HVD_DOM0, sizeof(struct hv_req_vcpu_affinity) },

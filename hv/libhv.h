@@ -166,6 +166,18 @@ int hv_foreign_memfd(struct hv *hv, hv_domid_t domid, struct hv_foreign_mem *mem
  */
 struct hv *hv_open_foreign(hv_domid_t domid, const struct hv_foreign_mem *mem);
 
+/*
+ * Grant pins are counted per domain across every dom0 process (the domain's
+ * maptrack, from hvd), so a grant stays pinned until its last mapper unmaps
+ * it and a mapper that dies has its pins given back by hvd. A process with an
+ * hvd connection gets its slot on the first grant operation. A confined worker
+ * (hv_open_foreign, no connection) takes a lease first, while it can still
+ * reach hvd: a connection of its own (sockpath as for hv_open) that keeps no
+ * right but to say the process lives, and a slot that every hv_open_foreign
+ * handle of domid in this process then uses. One lease per process; EBUSY.
+ */
+int hv_maptrack_lease(const char *sockpath, hv_domid_t domid);
+
 /* ---- event channels (dom0 and guests) ---- */
 
 struct hv_evtchn;

@@ -106,8 +106,7 @@ hv_close(struct hv *hv)
 	while (hv->maps) {
 		struct hv_mapping *m = hv->maps;
 		hv->maps = m->next;
-		munmap(m->base, m->nr_pages * HV_PAGE_SIZE);
-		free(m);
+		hv_mapping_free(m);
 	}
 	if (hv->ginfo.mem)
 		munmap(hv->ginfo.mem, hv->ginfo.nr_pages * HV_PAGE_SIZE);

@@ -137,8 +137,16 @@ hv_foreign_forget(struct hv *hv, hv_domid_t domid)
 		if (m->domid != domid)
 			continue;
 		*pm = m->next;
-		munmap(m->base, m->nr_pages * HV_PAGE_SIZE);
-		free(m);
+		hv_mapping_free(m);
 		return;
 	}
+}
+
+/* A mapping's memory, its maptrack view and the record go together. */
+void
+hv_mapping_free(struct hv_mapping *m)
+{
+	munmap(m->base, m->nr_pages * HV_PAGE_SIZE);
+	hv_maptrack_free(m->mt);
+	free(m);
 }

@@ -20,15 +20,6 @@ struct hv_gnttab {
 	unsigned npins, cap;
 };
 
-/* The flags and domid words of an entry, swapped together as Xen does. */
-union hv_gnttab_word {
-	uint32_t word;
-	struct {
-		uint16_t flags;
-		domid_t domid;
-	} f;
-};
-
 /* xengnttab_open. */
 struct hv_gnttab *
 hv_gnttab_open(struct hv *hv)
@@ -56,41 +47,6 @@ hv_gnttab_entry(struct hv *hv, hv_domid_t domid, hv_gref_t ref, struct hv_mappin
 	}
 	*mp = m;
 	return &tab[ref];
-}
-
-/*
- * Xen's pin step: checks permit_access, grantee and readonly, and sets
- * GTF_reading (and GTF_writing) in one compare-and-swap of flags+domid.
- */
-static int
-hv_gnttab_acquire(grant_entry_v1_t *e, hv_domid_t self, bool write, uint16_t *was)
-{
-	uint32_t *wp = (uint32_t *)(void *)e;
-	union hv_gnttab_word old, new;
-
-	old.word = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
-	for (;;) {
-		if ((old.f.flags & GTF_type_mask) != GTF_permit_access || old.f.domid != self ||
-		    (write && (old.f.flags & GTF_readonly))) {
-			errno = EACCES;
-			return -1;
-		}
-		new = old;
-		new.f.flags |= GTF_reading | (write ? GTF_writing : 0);
-		*was = old.f.flags;
-		if (new.word == old.word ||
-		    __atomic_compare_exchange_n(wp, &old.word, new.word, false,
-		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return 0;
-	}
-}
-
-/* Clears the bits a pin no longer needs. */
-static void
-hv_gnttab_release(grant_entry_v1_t *e, uint16_t bits)
-{
-	if (bits)
-		__atomic_fetch_and(&e->flags, (uint16_t)~bits, __ATOMIC_RELEASE);
 }
 
 /* Reads the granted frame once, after pinning, and checks it lies in the domain. */
@@ -130,21 +86,19 @@ hv_gnttab_map_grant_ref(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref, 
 	bool write = (prot & PROT_WRITE) != 0;
 	struct hv_mapping *m;
 	grant_entry_v1_t *e = hv_gnttab_entry(xgt->hv, domid, ref, &m);
+	struct hv_maptrack *mt;
 	struct hv_gnttab_pin *pin;
 	uint8_t *page;
 
-	if (e == NULL)
+	if (e == NULL || (mt = hv_maptrack_of(xgt->hv, m)) == NULL)
 		return NULL;
-	pin = hv_gnttab_pin(xgt, domid, ref, false);
-	uint16_t was;
-	if (hv_gnttab_acquire(e, hv_self(xgt->hv), write, &was) < 0)
+	if (hv_maptrack_pin(mt, e, ref, hv_self(xgt->hv), write) < 0)
 		return NULL;
 	page = hv_gnttab_frame(m, e);
 	if (page == NULL) {
-		if (pin == NULL)
-			hv_gnttab_release(e, GTF_reading | GTF_writing);
-		else if (pin->nr_write == 0)
-			hv_gnttab_release(e, GTF_writing);
+		int saved = errno;
+		hv_maptrack_unpin(mt, e, ref, write);
+		errno = saved;
 		return NULL;
 	}
 	pin = hv_gnttab_pin(xgt, domid, ref, true);
@@ -181,26 +135,21 @@ hv_gnttab_unmap(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref)
 	struct hv_gnttab_pin *pin = hv_gnttab_pin(xgt, domid, ref, false);
 	struct hv_mapping *m;
 	grant_entry_v1_t *e;
-	uint16_t bits = 0;
+	bool write;
 
 	if (pin == NULL) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (pin->nr_map > pin->nr_write)
-		pin->nr_map--;
-	else {
-		pin->nr_map--;
-		if (--pin->nr_write == 0)
-			bits |= GTF_writing;
-	}
-	if (pin->nr_map == 0) {
-		bits |= GTF_reading | GTF_writing;
+	write = pin->nr_map == pin->nr_write;
+	if ((e = hv_gnttab_entry(xgt->hv, domid, ref, &m)) == NULL || m->mt == NULL)
+		return -1;
+	if (hv_maptrack_unpin(m->mt, e, ref, write) < 0)
+		return -1;
+	pin->nr_map--;
+	pin->nr_write -= write;
+	if (pin->nr_map == 0)
 		*pin = xgt->pins[--xgt->npins];
-	}
-	e = hv_gnttab_entry(xgt->hv, domid, ref, &m);
-	if (e)
-		hv_gnttab_release(e, bits);
 	return 0;
 }
 
@@ -211,10 +160,9 @@ hv_gnttab_close(struct hv_gnttab *xgt)
 	if (xgt == NULL)
 		return;
 	while (xgt->npins) {
-		struct hv_gnttab_pin *pin = &xgt->pins[0];
-		pin->nr_map = 1;
-		pin->nr_write = 0;
-		hv_gnttab_unmap(xgt, pin->domid, pin->ref);
+		struct hv_gnttab_pin *pin = &xgt->pins[xgt->npins - 1];
+		if (hv_gnttab_unmap(xgt, pin->domid, pin->ref) < 0)
+			xgt->npins--;	/* the domain's memory is gone: nothing left to clear */
 	}
 	free(xgt->pins);
 	free(xgt);
@@ -223,8 +171,10 @@ hv_gnttab_close(struct hv_gnttab *xgt)
 /* One side of a copy segment resolved to a pointer, pinned transiently when a grant. */
 struct hv_gnttab_side {
 	uint8_t *ptr;
-	grant_entry_v1_t *e;
-	uint16_t bits;		/* bits to clear after the copy */
+	grant_entry_v1_t *e;	/* set while pinned */
+	struct hv_maptrack *mt;
+	hv_gref_t ref;
+	bool write;
 };
 
 /* Resolves one side of a segment; a GNTST_* status. */
@@ -233,30 +183,38 @@ hv_gnttab_copy_side(struct hv_gnttab *xgt, bool is_ref, hv_gref_t ref, void *vir
     hv_domid_t domid, uint16_t off, bool write, struct hv_gnttab_side *s)
 {
 	struct hv_mapping *m;
-	struct hv_gnttab_pin *pin;
+	grant_entry_v1_t *e;
 
 	s->e = NULL;
-	s->bits = 0;
 	if (!is_ref) {
 		s->ptr = (uint8_t *)virt + off;
 		return GNTST_okay;
 	}
-	s->e = hv_gnttab_entry(xgt->hv, domid, ref, &m);
-	if (s->e == NULL)
+	e = hv_gnttab_entry(xgt->hv, domid, ref, &m);
+	if (e == NULL)
 		return errno == EINVAL ? GNTST_bad_gntref : GNTST_bad_domain;
-	pin = hv_gnttab_pin(xgt, domid, ref, false);
-	uint16_t held = pin ? GTF_reading | (pin->nr_write ? GTF_writing : 0) : 0, was;
-	if (hv_gnttab_acquire(s->e, hv_self(xgt->hv), write, &was) < 0) {
-		s->e = NULL;
-		return GNTST_permission_denied;
-	}
-	/* only the bits this copy set: a mapping (ours or another process's) keeps its own */
-	s->bits = (GTF_reading | (write ? GTF_writing : 0)) & ~held & ~was;
-	uint8_t *page = hv_gnttab_frame(m, s->e);
+	if ((s->mt = hv_maptrack_of(xgt->hv, m)) == NULL)
+		return GNTST_general_error;
+	/* a pin like a mapping's, for the copy only: counted with everyone's, so
+	 * neither side clears the flags under the other */
+	if (hv_maptrack_pin(s->mt, e, ref, hv_self(xgt->hv), write) < 0)
+		return errno == EACCES ? GNTST_permission_denied : GNTST_general_error;
+	s->e = e;
+	s->ref = ref;
+	s->write = write;
+	uint8_t *page = hv_gnttab_frame(m, e);
 	if (page == NULL)
 		return GNTST_bad_page;
 	s->ptr = page + off;
 	return GNTST_okay;
+}
+
+/* Drops a copy side's transient pin. */
+static void
+hv_gnttab_copy_done(struct hv_gnttab_side *s)
+{
+	if (s->e)
+		hv_maptrack_unpin(s->mt, s->e, s->ref, s->write);
 }
 
 /* One GNTTABOP_copy segment. */
@@ -276,10 +234,8 @@ hv_gnttab_copy_one(struct hv_gnttab *xgt, struct hv_gnttab_copy_seg *seg)
 		    seg->dst.virt, seg->dst_domid, seg->dst_offset, true, &dst);
 	if (st == GNTST_okay)
 		memcpy(dst.ptr, src.ptr, seg->len);
-	if (src.e)
-		hv_gnttab_release(src.e, src.bits);
-	if (dst.e)
-		hv_gnttab_release(dst.e, dst.bits);
+	hv_gnttab_copy_done(&src);
+	hv_gnttab_copy_done(&dst);
 	return st;
 }
 

@@ -6,8 +6,24 @@
 #include <stdbool.h>
 
 #include "libhv.h"
+#include "hv_maptrack.h"
 
 #define HV_PAGE_SIZE 4096u
+
+/*
+ * A domain's maptrack as this process sees it (hv/libhv_maptrack.c): the
+ * shared region and our slot in it, or a private region when no hvd counts
+ * for us (then only this process's own pins are known, as before maptrack).
+ */
+struct hv_maptrack {
+	uint8_t *base;
+	uint64_t size;
+	struct hv_mt_ref *refs;
+	struct hv_mt_pin *pins;		/* our slot's */
+	uint32_t nr_refs;
+	uint32_t me;			/* lock holder id: slot + 1 */
+	bool lease;			/* the process's lease: shared by handles, never unmapped */
+};
 
 /* One whole-domain mapping, shared by foreign maps and grant maps. */
 struct hv_mapping {
@@ -17,6 +33,7 @@ struct hv_mapping {
 	uint64_t nr_pages;
 	uint64_t gnttab_pfn;
 	uint32_t gnttab_frames;
+	struct hv_maptrack *mt;		/* NULL until the first grant operation */
 };
 
 struct hv {
@@ -48,5 +65,19 @@ int hv_call(struct hv *hv, uint32_t type, const void *req, size_t len, struct hv
 struct hv_mapping *hv_mapping_get(struct hv *hv, hv_domid_t domid);
 /* The grant entry array of a mapping (guest's own or foreign). */
 grant_entry_v1_t *hv_mapping_gnttab(const struct hv_mapping *m, uint32_t *nr);
+/* Unmaps a domain's memory and its maptrack view, and frees the record. */
+void hv_mapping_free(struct hv_mapping *m);
+
+/* libhv_maptrack.c */
+/* The mapping's maptrack, asked of hvd (or the process lease) on first use. */
+struct hv_maptrack *hv_maptrack_of(struct hv *hv, struct hv_mapping *m);
+/* The process lease's view when it is for domid, else NULL. */
+struct hv_maptrack *hv_maptrack_leased(hv_domid_t domid);
+void hv_maptrack_free(struct hv_maptrack *mt);
+/* A pin of ref: Xen's acquire on the entry (EACCES) and the counts, under the ref's lock. */
+int hv_maptrack_pin(struct hv_maptrack *mt, grant_entry_v1_t *e, hv_gref_t ref, hv_domid_t self,
+    bool write);
+/* Drops one pin (write: a writable one); flags clear with the last pin of their kind. */
+int hv_maptrack_unpin(struct hv_maptrack *mt, grant_entry_v1_t *e, hv_gref_t ref, bool write);
 
 #endif
