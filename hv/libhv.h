@@ -228,7 +228,10 @@ void hv_gnttab_close(struct hv_gnttab *xgt);
  * Refused (EACCES) unless the entry is GTF_permit_access for us, and writable
  * when asked to write (GTF_readonly refuses); EINVAL for a ref out of range.
  * Sets GTF_reading/GTF_writing by compare-and-swap while mapped, so the granter
- * cannot end access. Mappings are counted: mapping a ref twice needs two unmaps.
+ * cannot end access. Mappings are counted: mapping a ref twice needs two unmaps,
+ * and the flags stay while any dom0 process maps the ref (the domain's maptrack,
+ * see hv_maptrack_lease). ENOSPC: the domain's maptrack has no free slot;
+ * EAGAIN: a ref's lock stayed held (its holder died and no hvd released it).
  */
 void *hv_gnttab_map_grant_ref(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref, int prot);
 /* Maps count refs of one domain; addrs[i] gets each page. All or nothing. */

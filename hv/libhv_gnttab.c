@@ -142,8 +142,12 @@ hv_gnttab_unmap(struct hv_gnttab *xgt, hv_domid_t domid, hv_gref_t ref)
 		return -1;
 	}
 	write = pin->nr_map == pin->nr_write;
-	if ((e = hv_gnttab_entry(xgt->hv, domid, ref, &m)) == NULL || m->mt == NULL)
+	if ((e = hv_gnttab_entry(xgt->hv, domid, ref, &m)) == NULL)
 		return -1;
+	if (m->mt == NULL) {	/* the domain was forgotten and fetched again: nothing pinned there */
+		errno = EINVAL;
+		return -1;
+	}
 	if (hv_maptrack_unpin(m->mt, e, ref, write) < 0)
 		return -1;
 	pin->nr_map--;
