@@ -1,6 +1,7 @@
 /*
- * The per-domain monitor (xl's background process): watches @releaseDomain/<domid>,
- * re-reads the domain's info from hvd, and on shutdown applies the stored
+ * The per-domain monitor (xl's background process): watches @releaseDomain/<domid>
+ * and the guest's process (a pidfd), re-reads the domain's info from hvd when
+ * either says something happened, and on shutdown applies the stored
  * config's on_poweroff / on_reboot / on_crash / on_watchdog action. A domain
  * that dies again within restart_interval seconds of its restart is not
  * restarted. Logs to paths_logdir()/xl-<name>.log.
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +23,8 @@
 #include "xmalloc.h"
 
 #define DOM_MONITOR_TOKEN	"xl-monitor"
-#define DOM_MONITOR_POLL_MS	1000	/* re-check even without an event */
+#define DOM_MONITOR_POLL_MS	1000	/* re-check even without an event, with no pidfd */
+#define DOM_MONITOR_IDLE_MS	30000	/* ... and with one: a safety net, not the way deaths are seen */
 #define DOM_MONITOR_QUICK_MS	10	/* ... and this often for a while after one */
 #define DOM_MONITOR_QUICK_N	50
 #define DOM_MONITOR_LOGS	10	/* old logs kept: xl-<name>.log.1 ... .10 */
@@ -32,27 +35,63 @@ struct dom_monitor {
 	hv_domid_t dm_domid;
 	long long dm_start_ms;	/* when the current domain was started */
 	int dm_restarted;	/* the current domain is a restart */
+	int dm_pidfd;		/* the guest's process, -1 when not watched */
+	hv_domid_t dm_pid_domid;	/* the domain that pidfd (or its exit) belongs to */
 };
 
 enum { DOM_MONITOR_DONE, DOM_MONITOR_CONTINUE };
 
 /*
- * Waits for a watch event or the poll interval; -1 when xenstored went away.
- * After an event it polls briefly for a while: xl destroy releases the domain
- * in xenstored (our event) before hvd destroys it, and nothing fires after.
+ * Watches the guest's process: every shutdown, crash and destroy ends it, so
+ * the monitor need not ask hvd every second (1000 monitors made hvd read
+ * 2000 files a second). Once per domain; the pid is checked again after the
+ * pidfd is open, so a reused pid is not taken for the guest.
+ */
+static void
+dom_monitor_watch_pid(struct dom_monitor *m, const struct hv_dominfo *info)
+{
+	struct hv_dominfo again;
+	int fd;
+
+	if (m->dm_pid_domid == m->dm_domid || info->pid <= 0)
+		return;
+	if (m->dm_pidfd >= 0)
+		close(m->dm_pidfd);
+	m->dm_pidfd = -1;
+	m->dm_pid_domid = m->dm_domid;
+	if ((fd = syscall(SYS_pidfd_open, info->pid, 0)) < 0)
+		return;
+	if (hv_domain_getinfo(m->dm_hv, m->dm_domid, &again) < 0 || again.pid != info->pid) {
+		close(fd);
+		return;
+	}
+	m->dm_pidfd = fd;
+}
+
+/*
+ * Waits for a watch event, the guest process's end or the poll interval; -1
+ * when xenstored went away. After an event it polls briefly for a while: xl
+ * destroy releases the domain in xenstored (our event) before hvd destroys it,
+ * and a crash may end the process before hvd has recorded it.
  */
 static int
 dom_monitor_wait(struct dom_monitor *m)
 {
-	struct pollfd pfd = { .fd = xs_fd(m->dm_xs), .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = xs_fd(m->dm_xs), .events = POLLIN },
+	    { .fd = m->dm_pidfd, .events = POLLIN } };
 	static int quick;
 	char **ev;
 
-	if (poll(&pfd, 1, quick > 0 ? DOM_MONITOR_QUICK_MS : DOM_MONITOR_POLL_MS) < 0 &&
-	    errno != EINTR)
+	if (poll(pfd, 2, quick > 0 ? DOM_MONITOR_QUICK_MS :
+	    m->dm_pidfd >= 0 ? DOM_MONITOR_IDLE_MS : DOM_MONITOR_POLL_MS) < 0 && errno != EINTR)
 		return -1;
 	if (quick > 0)
 		quick--;
+	if (m->dm_pidfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		close(m->dm_pidfd);
+		m->dm_pidfd = -1;
+		quick = DOM_MONITOR_QUICK_N;
+	}
 	while ((ev = xs_check_watch(m->dm_xs)) != NULL) {
 		quick = DOM_MONITOR_QUICK_N;
 		free(ev);
@@ -222,6 +261,9 @@ dom_monitor_loop(struct dom_monitor *m, const char *name)
 
 	log_info("Waiting for domain %s (domid %u) to die [pid %ld]", name, m->dm_domid,
 	    (long)getpid());
+	if (hv_domain_getinfo(m->dm_hv, m->dm_domid, &info) == 0 &&
+	    !(info.flags & HV_DOMINF_SHUTDOWN))
+		dom_monitor_watch_pid(m, &info);
 	for (;;) {
 		dom_monitor_watch(m, &watched);
 		if (dom_monitor_wait(m) < 0)
@@ -237,6 +279,8 @@ dom_monitor_loop(struct dom_monitor *m, const char *name)
 		if ((info.flags & HV_DOMINF_SHUTDOWN) &&
 		    dom_monitor_shutdown(m, &info) == DOM_MONITOR_DONE)
 			return 0;
+		if (!(info.flags & HV_DOMINF_SHUTDOWN))
+			dom_monitor_watch_pid(m, &info);
 	}
 }
 
@@ -283,7 +327,8 @@ dom_monitor_stdio(const char *name)
 static void __attribute__((noreturn))
 dom_monitor_child(hv_domid_t domid, const char *name)
 {
-	struct dom_monitor m = { .dm_domid = domid, .dm_start_ms = dom_now_ms() };
+	struct dom_monitor m = { .dm_domid = domid, .dm_start_ms = dom_now_ms(), .dm_pidfd = -1,
+	    .dm_pid_domid = DOMID_INVALID };
 	int rc = 1;
 
 	if (setsid() < 0 || dom_monitor_stdio(name) < 0 || chdir("/") < 0)
@@ -294,6 +339,8 @@ dom_monitor_child(hv_domid_t domid, const char *name)
 		log_warn("monitor for domain %s cannot connect to hvd and xenstored", name);
 	else
 		rc = dom_monitor_loop(&m, name);
+	if (m.dm_pidfd >= 0)
+		close(m.dm_pidfd);
 	xs_close(m.dm_xs);
 	hv_close(m.dm_hv);
 	_exit(rc);
@@ -313,8 +360,12 @@ dom_monitor_start(struct hv *hv, struct xs *xs, hv_domid_t domid, const char *na
 
 	if (foreground) {
 		struct dom_monitor m = { .dm_hv = hv, .dm_xs = xs, .dm_domid = domid,
-		    .dm_start_ms = dom_now_ms() };
-		return dom_monitor_loop(&m, name);
+		    .dm_start_ms = dom_now_ms(), .dm_pidfd = -1, .dm_pid_domid = DOMID_INVALID };
+		int rc = dom_monitor_loop(&m, name);
+
+		if (m.dm_pidfd >= 0)
+			close(m.dm_pidfd);
+		return rc;
 	}
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
