@@ -45,6 +45,25 @@ watch_count(void)
 	return watch_total;
 }
 
+/*
+ * The connection's (path, token) watch, or NULL. Looked for among the
+ * watches on path, not the connection's own: consoled holds one watch per
+ * domain, and each create and destroy adds or removes one.
+ */
+static struct watch *
+watch_find(struct conn *c, const char *path, const char *token)
+{
+	struct watch_list *l = htab_get(&watch_index, path);
+	struct watch *w;
+
+	if (l == NULL)
+		return NULL;
+	LIST_FOREACH(w, l, w_path_link)
+		if (w->w_conn == c && strcmp(w->w_token, token) == 0)
+			return w;
+	return NULL;
+}
+
 /* Adds a watch: duplicates EEXIST, over quota E2BIG. */
 int
 watch_add(struct conn *c, const char *path, const char *token, bool relative)
@@ -52,9 +71,8 @@ watch_add(struct conn *c, const char *path, const char *token, bool relative)
 	struct watch_list *l;
 	struct watch *w;
 
-	LIST_FOREACH(w, &c->c_watches, w_conn_link)
-		if (strcmp(w->w_path, path) == 0 && strcmp(w->w_token, token) == 0)
-			return EEXIST;
+	if (watch_find(c, path, token) != NULL)
+		return EEXIST;
 	if (!c->c_priv && c->c_nwatches >= quota.q_watches)
 		return E2BIG;
 	if (quota_mem_check(c, c->c_domid, strlen(path) + strlen(token)))
@@ -105,14 +123,12 @@ watch_free(struct watch *w)
 int
 watch_remove(struct conn *c, const char *path, const char *token)
 {
-	struct watch *w;
+	struct watch *w = watch_find(c, path, token);
 
-	LIST_FOREACH(w, &c->c_watches, w_conn_link)
-		if (strcmp(w->w_path, path) == 0 && strcmp(w->w_token, token) == 0) {
-			watch_free(w);
-			return 0;
-		}
-	return ENOENT;
+	if (w == NULL)
+		return ENOENT;
+	watch_free(w);
+	return 0;
 }
 
 /* Drops a connection's watches. */
