@@ -56,6 +56,7 @@ domain_link(struct domain *d)
 	LIST_INSERT_HEAD(&domains, d, d_link);
 	if (d->d_domid < DOMID_MAX)
 		domain_by_id[d->d_domid] = d;
+	persist_dom_dirty(d->d_domid);
 }
 
 /* Unlinks a domain from the list and the table. */
@@ -65,6 +66,7 @@ domain_unlink(struct domain *d)
 	LIST_REMOVE(d, d_link);
 	if (d->d_domid < DOMID_MAX && domain_by_id[d->d_domid] == d)
 		domain_by_id[d->d_domid] = NULL;
+	persist_dom_dirty(d->d_domid);
 }
 
 /* The target a domain acts for (SET_TARGET), or DOMID_NONE. */
@@ -247,6 +249,7 @@ domain_bind(struct domain *d, uint32_t port)
 	}
 	d->d_local_port = lp;
 	d->d_remote_port = port;
+	persist_dom_dirty(d->d_domid);
 	d->d_ev = event_new(domain_base, fd, EV_READ | EV_PERSIST, domain_port_cb, d);
 	event_add(d->d_ev, NULL);
 	return 0;
@@ -368,6 +371,7 @@ domain_check_one(struct domain *d, bool *alive)
 	if (d->d_shutdown_reported)
 		return 0;
 	d->d_shutdown_reported = true;
+	persist_dom_dirty(d->d_domid);
 	watch_fire_special_domain("@releaseDomain", d->d_domid);
 	return 1;
 }
@@ -489,6 +493,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	d = domain_adopt(domid, NULL);
 	d->d_intf = intf;
 	d->d_mfn = mfn;
+	persist_dom_dirty(d->d_domid);
 	if (domain_bind(d, port) < 0) {
 		int e = errno;
 
@@ -673,6 +678,7 @@ op_set_target(struct conn *c, struct req *r)
 	if (domain_find(target) == NULL)
 		return ENOENT;
 	d->d_target = target;
+	persist_dom_dirty(d->d_domid);
 	if (d->d_conn)
 		d->d_conn->c_target = target;
 	conn_reply_str(c, r, "OK");
@@ -691,6 +697,7 @@ op_resume(struct conn *c, struct req *r)
 	if ((d = domain_find(domid)) == NULL)
 		return ENOENT;
 	d->d_shutdown_reported = false;
+	persist_dom_dirty(d->d_domid);
 	conn_reply_str(c, r, "OK");
 	return 0;
 }

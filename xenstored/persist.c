@@ -13,7 +13,9 @@
  * is still in its ring and is read again; one whose entry was written is
  * answered from the journaled output, never executed twice.
  *
- * Snapshots: every PERSIST_JOURNAL_MAX bytes of journal, and right after a
+ * Snapshots: every PERSIST_JOURNAL_MAX bytes of journal (or twice the last
+ * snapshot's size, if more: a snapshot costs the whole state, so its cost per
+ * entry stays flat however many domains there are), and right after a
  * restore. snapshot.tmp is written and fsync'd, renamed over `snapshot`, then
  * a fresh journal with the snapshot's generation replaces the old one; a
  * journal of another generation is ignored, so a crash between the two steps
@@ -47,7 +49,11 @@ enum {
 	R_OUTFULL,	/* domid, rsp index of the first unsent byte, the unsent bytes */
 	R_OUTAPP,	/* domid, more unsent bytes */
 	R_GONE,		/* domid: no guest connection any more */
+	R_DOM,		/* one introduced domain, as in R_DOMS: added or changed */
+	R_DOMDEL,	/* domid: no longer introduced */
 };
+
+#define PERSIST_DOM_LEN	28	/* one domain's image in R_DOMS and R_DOM */
 
 struct buf {
 	char *b;
@@ -65,7 +71,9 @@ static bool persist_any_dirty;
 /* guest connections changed since the last entry, and connections with output held */
 static struct conn_list persist_jr_pending = TAILQ_HEAD_INITIALIZER(persist_jr_pending);
 static struct conn_list persist_held = TAILQ_HEAD_INITIALIZER(persist_held);
-static struct buf persist_doms_last;	/* R_DOMS as last written */
+static uint32_t *persist_doms_dirty;	/* domains changed since the last entry */
+static unsigned persist_ndoms_dirty, persist_doms_dirty_cap;
+static size_t persist_snap_len;		/* the last snapshot's size */
 static struct buf persist_gone;		/* R_GONE records for the next entry */
 
 /* --- encoding ------------------------------------------------------------ */
@@ -197,7 +205,7 @@ persist_enc_node(struct buf *b, const struct node *n)
 	buf_str(b, n->n_children, n->n_clen);
 }
 
-/* One introduced domain in R_DOMS. */
+/* One introduced domain in R_DOMS and R_DOM. */
 static void
 persist_enc_dom(const struct domain *d, void *arg)
 {
@@ -353,24 +361,37 @@ persist_enc_gconns(struct buf *b, bool full)
 	free(one.b);
 }
 
-/* The domain list, when it differs from what was written. */
+/*
+ * The domains: the whole list in a snapshot, otherwise a record for each
+ * domain changed since the last entry (the whole list compared per entry
+ * cost every request O(domains)).
+ */
 static void
 persist_enc_doms(struct buf *b, bool full)
 {
-	struct buf now = { 0 };
+	size_t at;
+	unsigned i;
 
-	buf_u32(&now, R_DOMS);
-	buf_u32(&now, 0);
-	domain_foreach(persist_enc_dom, &now);
-	buf_set_u32(&now, 4, (uint32_t)((now.len - 8) / 28));
-	if (full || now.len != persist_doms_last.len ||
-	    memcmp(now.b, persist_doms_last.b, now.len) != 0) {
-		buf_put(b, now.b, now.len);
-		free(persist_doms_last.b);
-		persist_doms_last = now;
-		return;
+	if (full) {
+		buf_u32(b, R_DOMS);
+		at = b->len;
+		buf_u32(b, 0);
+		domain_foreach(persist_enc_dom, b);
+		buf_set_u32(b, at, (uint32_t)((b->len - at - 4) / PERSIST_DOM_LEN));
+	} else {
+		for (i = 0; i < persist_ndoms_dirty; i++) {
+			struct domain *d = domain_find(persist_doms_dirty[i]);
+
+			if (d != NULL) {
+				buf_u32(b, R_DOM);
+				persist_enc_dom(d, b);
+			} else {
+				buf_u32(b, R_DOMDEL);
+				buf_u32(b, persist_doms_dirty[i]);
+			}
+		}
 	}
-	free(now.b);
+	persist_ndoms_dirty = 0;
 }
 
 /* Node images for the dirty paths. */
@@ -411,7 +432,8 @@ persist_enc_all_one(struct node *n, void *arg)
 void
 persist_conn_touch(struct conn *c)
 {
-	if (!persist_on())
+	/* only guest connections are journaled: a dom0 client on the list stayed there */
+	if (!persist_on() || c->c_ops->co_publish == NULL)
 		return;
 	persist_any_dirty = true;
 	if (c->c_jr_pending)
@@ -461,6 +483,26 @@ persist_node_dirty(const char *path)
 		return;
 	k = xstrdup(path);
 	htab_put(&persist_dirty, k, k);
+}
+
+/* An introduced domain was added, changed or removed: its record goes in the next entry. */
+void
+persist_dom_dirty(uint32_t domid)
+{
+	unsigned i;
+
+	if (!persist_on())
+		return;
+	persist_any_dirty = true;
+	for (i = 0; i < persist_ndoms_dirty; i++)
+		if (persist_doms_dirty[i] == domid)
+			return;
+	if (persist_ndoms_dirty == persist_doms_dirty_cap) {
+		persist_doms_dirty_cap = persist_doms_dirty_cap ? persist_doms_dirty_cap * 2 : 8;
+		persist_doms_dirty = xreallocarray(persist_doms_dirty, persist_doms_dirty_cap,
+		    sizeof(*persist_doms_dirty));
+	}
+	persist_doms_dirty[persist_ndoms_dirty++] = domid;
 }
 
 /* A guest connection went away: its saved state must not outlive it. */
@@ -588,6 +630,7 @@ persist_snapshot(void)
 		close(persist_jfd);
 	persist_jfd = jfd;
 	persist_jsize = 0;
+	persist_snap_len = b.len;
 	log_debug("snapshot %llu: %zu bytes", (unsigned long long)persist_gen, b.len);
 	free(b.b);
 	return 0;
@@ -619,7 +662,7 @@ persist_flush(void)
 		fatal("journal %s/journal", persist_dir);
 	persist_jsize += b.len + 12;
 	free(b.b);
-	if (persist_jsize > PERSIST_JOURNAL_MAX)
+	if (persist_jsize > PERSIST_JOURNAL_MAX && persist_jsize > 2 * persist_snap_len)
 		persist_snapshot();
 }
 
@@ -684,6 +727,43 @@ pstate_g(struct pstate *s, uint32_t domid)
 	memset(&s->g[s->ng], 0, sizeof(s->g[0]));
 	s->g[s->ng].domid = domid;
 	return &s->g[s->ng++];
+}
+
+/*
+ * An R_DOM (add, the image at rec) or R_DOMDEL (drop, the domid at rec) on
+ * the list being restored, kept as an R_DOMS payload.
+ */
+static void
+persist_doms_put(struct pstate *s, const char *rec, bool add)
+{
+	uint32_t n = 0, id;
+	size_t i;
+
+	if (!s->have_doms || s->doms.len < 4) {
+		s->doms.len = 0;
+		buf_u32(&s->doms, 0);
+		s->have_doms = true;
+	}
+	memcpy(&n, s->doms.b, 4);
+	for (i = 0; i < n; i++) {
+		memcpy(&id, s->doms.b + 4 + i * PERSIST_DOM_LEN, 4);
+		if (memcmp(&id, rec, 4) == 0)
+			break;
+	}
+	if (i < n && add) {
+		memcpy(s->doms.b + 4 + i * PERSIST_DOM_LEN, rec, PERSIST_DOM_LEN);
+		return;
+	}
+	if (i < n) {
+		memmove(s->doms.b + 4 + i * PERSIST_DOM_LEN, s->doms.b + 4 + (i + 1) * PERSIST_DOM_LEN,
+		    (n - i - 1) * PERSIST_DOM_LEN);
+		s->doms.len -= PERSIST_DOM_LEN;
+		n--;
+	} else if (add) {
+		buf_put(&s->doms, rec, PERSIST_DOM_LEN);
+		n++;
+	}
+	buf_set_u32(&s->doms, 0, n);
 }
 
 /* Applies the records of one entry; -1 if one is malformed. */
@@ -754,12 +834,25 @@ persist_apply(struct pstate *s, const char *p, size_t n)
 		case R_DOMS:
 			q = r.p;
 			np = rd_u32(&r);
-			rd_take(&r, (size_t)np * 28);
+			rd_take(&r, (size_t)np * PERSIST_DOM_LEN);
 			if (r.bad)
 				return -1;
 			s->doms.len = 0;
 			buf_put(&s->doms, q, r.p - q);
 			s->have_doms = true;
+			break;
+		case R_DOM:
+			q = rd_take(&r, PERSIST_DOM_LEN);
+			if (r.bad)
+				return -1;
+			persist_doms_put(s, q, true);
+			break;
+		case R_DOMDEL:
+			q = r.p;
+			rd_u32(&r);
+			if (r.bad)
+				return -1;
+			persist_doms_put(s, q, false);
 			break;
 		case R_GCONN: {
 			const char *start = r.p;

@@ -190,6 +190,7 @@ void persist_conn_touch(struct conn *c);
 void persist_hold_output(struct conn *c);
 void persist_conn_forget(struct conn *c);
 void persist_gconn_gone(uint32_t domid);
+void persist_dom_dirty(uint32_t domid);
 void persist_flush(void);
 void persist_hold(void);
 void persist_release(void);

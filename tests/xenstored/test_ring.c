@@ -786,6 +786,40 @@ Test(persist, reintroduced_guest_after_kill9, .init = setup_persist, .fini = tea
 	cr_assert_null(xs_read(xs, 0, p, NULL), "the released domain's nodes came back");
 }
 
+/*
+ * The journal records each domain's introduction and release, not the whole
+ * list per entry: after kill -9 the introduced ones are back, the released
+ * one is not, whichever entry said so last.
+ */
+Test(persist, introduced_and_released_domains_after_kill9, .init = setup_persist,
+    .fini = teardown_persist, .timeout = 60)
+{
+	struct guest g[3] = { 0 };
+	char buf[256], home[64];
+	struct xs_perm own;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		guest_new(&g[i]);
+	snprintf(home, sizeof(home), "/local/domain/%u", g[2].domid);
+	own = (struct xs_perm){ g[2].domid, XS_PERM_NONE };
+	cr_assert_eq(xs_mkdir(xs, 0, home), 0);
+	cr_assert_eq(xs_set_perms(xs, 0, home, &own, 1), 0);
+	cr_assert_eq(xs_release_domain(xs, g[1].domid), 0);
+	cr_assert_eq(guest_call(&g[2], XS_WRITE, "w\0v", 4, buf), XS_WRITE);
+	xsd_kill_restart();
+	cr_assert_eq(xs_is_domain_introduced(xs, g[0].domid), 1);
+	cr_assert_eq(xs_is_domain_introduced(xs, g[1].domid), 0, "a released domain came back");
+	cr_assert_eq(xs_is_domain_introduced(xs, g[2].domid), 1);
+	/* released after the restart, then another restart: the journal's record wins */
+	cr_assert_eq(xs_release_domain(xs, g[0].domid), 0);
+	xsd_kill_restart();
+	cr_assert_eq(xs_is_domain_introduced(xs, g[0].domid), 0);
+	cr_assert_eq(xs_is_domain_introduced(xs, g[2].domid), 1);
+	cr_assert_eq(guest_call(&g[2], XS_READ, "w", 2, buf), XS_READ);
+	cr_assert_str_eq(buf, "v");
+}
+
 /* Re-INTRODUCE (the guest's "notify") without waiting for the answer. */
 static void
 guest_kick_nowait(struct guest *g)
