@@ -29,6 +29,8 @@
 
 bool domain_keep_orphans;
 static LIST_HEAD(, domain) domains = LIST_HEAD_INITIALIZER(domains);
+/* The domains VIRQ_DOM_EXC must ask hvd about: not a walk of every domain per VIRQ. */
+static LIST_HEAD(, domain) domains_check = LIST_HEAD_INITIALIZER(domains_check);
 /* By domid: a lookup per guest request and per INTRODUCE/RELEASE must not walk the list. */
 static struct domain *domain_by_id[DOMID_MAX];
 static struct event_base *domain_base;
@@ -59,10 +61,31 @@ domain_link(struct domain *d)
 	persist_dom_dirty(d->d_domid);
 }
 
+/*
+ * Puts d on the list VIRQ_DOM_EXC checks, or takes it off: a mapped domain
+ * whose process no pidfd watches, or whose process ended before its shutdown
+ * was reported. Called wherever those change.
+ */
+static void
+domain_sync_check(struct domain *d)
+{
+	bool need = d->d_intf != NULL && !(d->d_pidfd >= 0 && !d->d_exited) &&
+	    !(d->d_exited && d->d_shutdown_reported);
+
+	if (need && !d->d_check)
+		LIST_INSERT_HEAD(&domains_check, d, d_check_link);
+	else if (!need && d->d_check)
+		LIST_REMOVE(d, d_check_link);
+	d->d_check = need;
+}
+
 /* Unlinks a domain from the list and the table. */
 static void
 domain_unlink(struct domain *d)
 {
+	if (d->d_check)
+		LIST_REMOVE(d, d_check_link);
+	d->d_check = false;
 	LIST_REMOVE(d, d_link);
 	if (d->d_domid < DOMID_MAX && domain_by_id[d->d_domid] == d)
 		domain_by_id[d->d_domid] = NULL;
@@ -372,6 +395,7 @@ domain_check_one(struct domain *d, bool *alive)
 		return 0;
 	d->d_shutdown_reported = true;
 	persist_dom_dirty(d->d_domid);
+	domain_sync_check(d);
 	watch_fire_special_domain("@releaseDomain", d->d_domid);
 	return 1;
 }
@@ -403,6 +427,7 @@ domain_pid_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	domain_unwatch_pid(d);
 	d->d_exited = true;
+	domain_sync_check(d);
 	if (domain_hv != NULL && domain_check_one(d, &alive))
 		watch_fire_special("@releaseDomain");
 }
@@ -420,19 +445,22 @@ domain_watch_pid(struct domain *d)
 	struct hv_dominfo info, again;
 	int fd;
 
-	if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0 || info.pid <= 0)
+	if (hv_domain_getinfo(domain_hv, d->d_domid, &info) < 0 || info.pid <= 0 ||
+	    (fd = syscall(SYS_pidfd_open, info.pid, 0)) < 0) {
+		domain_sync_check(d);
 		return;
-	if ((fd = syscall(SYS_pidfd_open, info.pid, 0)) < 0)
-		return;
+	}
 	/* the pid must still be the guest's (not reused since the first answer) */
 	if (hv_domain_getinfo(domain_hv, d->d_domid, &again) < 0 || again.pid != info.pid) {
 		close(fd);
+		domain_sync_check(d);
 		return;
 	}
 	d->d_pidfd = fd;
 	d->d_pid_ev = event_new(domain_base, fd, EV_READ, domain_pid_cb, d);
 	if (d->d_pid_ev == NULL || event_add(d->d_pid_ev, NULL) < 0)
 		fatalx("domain_watch_pid: libevent");
+	domain_sync_check(d);
 }
 
 /* VIRQ_DOM_EXC: asks hvd about the domains no pidfd watches and those whose process ended. */
@@ -444,11 +472,8 @@ domain_check_all(void)
 
 	if (domain_hv == NULL)
 		return;
-	for (d = LIST_FIRST(&domains); d; d = next) {
-		next = LIST_NEXT(d, d_link);
-		if (d->d_intf == NULL || (d->d_pidfd >= 0 && !d->d_exited) ||
-		    (d->d_exited && d->d_shutdown_reported))
-			continue;
+	for (d = LIST_FIRST(&domains_check); d; d = next) {
+		next = LIST_NEXT(d, d_check_link);
 		if (domain_check_one(d, &alive))
 			notify = true;
 	}
@@ -698,6 +723,7 @@ op_resume(struct conn *c, struct req *r)
 		return ENOENT;
 	d->d_shutdown_reported = false;
 	persist_dom_dirty(d->d_domid);
+	domain_sync_check(d);
 	conn_reply_str(c, r, "OK");
 	return 0;
 }

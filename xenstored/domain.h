@@ -26,6 +26,8 @@ struct domain {
 	int d_pidfd;			/* the guest's process, -1: none (checked at every VIRQ) */
 	struct event *d_pid_ev;
 	bool d_exited;			/* its process ended before hvd said why */
+	LIST_ENTRY(domain) d_check_link;	/* on the list VIRQ_DOM_EXC checks */
+	bool d_check;
 };
 
 /* Signals the guest's event channel. */
