@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdint.h>
 #include <signal.h>
@@ -22,6 +24,19 @@ struct event_base *hvd_base;
 static const char *hvd_build_emptydir;
 static bool hvd_build_insecure;
 static const char *hvd_build_lacks;	/* the facility the host lacks, NULL when none */
+
+/*
+ * Descriptors reserved low in hvd's table at start, on /dev/null: what a child
+ * inherits (channel, kernel, the two pipe ends) is put there, the child is
+ * cloned sharing hvd's table and its first act is a table of its own holding
+ * only the descriptors up to the last slot (close_range with
+ * CLOSE_RANGE_UNSHARE). A plain clone copied hvd's table, ~12 descriptors per
+ * domain, and the child then closed them all: each build cost O(domains).
+ */
+#define HVD_BUILD_NSLOTS	4
+static int hvd_build_slot[HVD_BUILD_NSLOTS] = { -1, -1, -1, -1 };
+static int hvd_build_slot_top = -1;	/* the highest slot; -1: no slots, plain clone */
+static int hvd_build_null = -1;		/* what a slot holds between builds */
 
 /* start_info and the two reserved grant entries, written into guest memory. */
 static int
@@ -82,6 +97,69 @@ struct hvd_build_child {
  * in a user namespace that maps only its own uid. */
 #define HVD_BUILD_NS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | \
 			 CLONE_NEWUTS | CLONE_NEWNET)
+
+/* Reserves the slots; without them builds copy hvd's table as before. */
+static void
+hvd_build_slots_init(void)
+{
+	int top = -1;
+
+	hvd_build_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < HVD_BUILD_NSLOTS && hvd_build_null >= 0; i++) {
+		if ((hvd_build_slot[i] = fcntl(hvd_build_null, F_DUPFD_CLOEXEC, 3)) < 0)
+			return;
+		if (hvd_build_slot[i] > top)
+			top = hvd_build_slot[i];
+	}
+	if (hvd_build_null >= 0 && top < 64)
+		hvd_build_slot_top = top;
+}
+
+/* Puts /dev/null back in the slots once the child has its own table. */
+static void
+hvd_build_slots_reset(void)
+{
+	for (int i = 0; i < HVD_BUILD_NSLOTS; i++)
+		if (dup3(hvd_build_null, hvd_build_slot[i], O_CLOEXEC) < 0)
+			hvd_build_slot_top = -1;	/* cannot happen; then never share again */
+}
+
+/* The child's inheritance into the slots; -1 (slots reset) if a dup fails. */
+static int
+hvd_build_slots_fill(const int *fds)
+{
+	for (int i = 0; i < HVD_BUILD_NSLOTS; i++)
+		if (dup3(fds[i], hvd_build_slot[i], O_CLOEXEC) < 0) {
+			hvd_build_slots_reset();
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Parent side of a shared clone: waits for the child's word that its table is
+ * its own (0, or an errno), without blocking on a child that died first.
+ */
+static int
+hvd_build_wait_unshared(pid_t pid, int errfd)
+{
+	struct pollfd pfd = { .fd = errfd, .events = POLLIN };
+	int err = 0, status;
+
+	for (;;) {
+		int n = poll(&pfd, 1, 100);
+
+		if (n > 0) {
+			if (read(errfd, &err, sizeof(err)) != sizeof(err))
+				err = EIO;
+			return err;
+		}
+		if (n < 0 && errno != EINTR)
+			return errno;
+		if (n == 0 && waitpid(pid, &status, WNOHANG) == pid)
+			return ECHILD;
+	}
+}
 
 /* Child side, up to exec; on failure reports errno on the pipe and exits. */
 static _Noreturn void
@@ -211,8 +289,25 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		close(errp[1]);
 		return -1;
 	}
+	int inherit[HVD_BUILD_NSLOTS] = { c->chan, c->kfd, errp[1], gop[0] };
+	bool share = hvd_build_slot_top >= 0 && hvd_build_slots_fill(inherit) == 0;
 	/* clone, not fork: the child is init of its new pid namespace */
-	pid = (pid_t)syscall(SYS_clone, (c->confine ? HVD_BUILD_NS : 0) | SIGCHLD, NULL, NULL, NULL, 0);
+	pid = (pid_t)syscall(SYS_clone, (c->confine ? HVD_BUILD_NS : 0) | (share ? CLONE_FILES : 0) |
+	    SIGCHLD, NULL, NULL, NULL, 0);
+	int clone_err = errno;
+	if (pid == 0 && share) {
+		/* before anything else: hvd's table is shared until this returns */
+		if (syscall(SYS_close_range, (unsigned)hvd_build_slot_top + 1, ~0u,
+		    CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
+			err = errno;
+		c->chan = hvd_build_slot[0];
+		c->kfd = hvd_build_slot[1];
+		c->errfd = hvd_build_slot[2];
+		c->gofd = hvd_build_slot[3];
+		if (write(c->errfd, &err, sizeof(err)) != sizeof(err) || err != 0)
+			_exit(126);
+		hvd_build_child(c);
+	}
 	if (pid == 0) {
 		close(errp[0]);
 		close(gop[1]);
@@ -220,16 +315,19 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		c->gofd = gop[0];
 		hvd_build_child(c);
 	}
+	if (share && pid > 0)
+		err = hvd_build_wait_unshared(pid, errp[0]);
+	if (share)
+		hvd_build_slots_reset();
 	close(errp[1]);
 	close(gop[0]);
 	if (pid < 0) {
-		err = errno;
 		close(errp[0]);
 		close(gop[1]);
-		errno = err;
+		errno = clone_err;
 		return -1;
 	}
-	if (hvd_build_release(pid, c, cgfds, ncg, gop[1]) < 0)
+	if (err == 0 && hvd_build_release(pid, c, cgfds, ncg, gop[1]) < 0)
 		err = errno ? errno : EIO;
 	close(gop[1]);
 	while (err == 0 && (n = read(errp[0], &err, sizeof(err))) < 0 && errno == EINTR)
@@ -279,6 +377,7 @@ hvd_build_init(struct event_base *base, const char *emptydir, bool insecure)
 	hvd_build_emptydir = emptydir;
 	hvd_build_insecure = insecure;
 	hvd_build_lacks = hvd_build_missing();
+	hvd_build_slots_init();
 	if (insecure) {
 		log_warnx("INSECURE (--insecure): guests run UNCONFINED, as root, with the host's files");
 		hvd_console_printf("INSECURE: guests run unconfined (--insecure)");
