@@ -108,6 +108,7 @@ hv_close(struct hv *hv)
 		hv->maps = m->next;
 		hv_mapping_free(m);
 	}
+	free(hv->map_byid);
 	if (hv->ginfo.mem)
 		munmap(hv->ginfo.mem, hv->ginfo.nr_pages * HV_PAGE_SIZE);
 	free(hv->gref_used);

@@ -30,7 +30,15 @@ hv_foreign_adopt(struct hv *hv, hv_domid_t domid, const struct hv_foreign_mem *m
 	m->gnttab_pfn = mem->gnttab_pfn;
 	m->gnttab_frames = mem->gnttab_frames;
 	m->next = hv->maps;
+	if (m->next)
+		m->next->prevp = &m->next;
+	m->prevp = &hv->maps;
 	hv->maps = m;
+	if (domid < DOMID_FIRST_RESERVED) {
+		if (hv->map_byid == NULL)
+			hv->map_byid = xcalloc(DOMID_FIRST_RESERVED, sizeof(*hv->map_byid));
+		hv->map_byid[domid] = m;
+	}
 	return m;
 }
 
@@ -89,13 +97,22 @@ hv_open_foreign(hv_domid_t domid, const struct hv_foreign_mem *mem)
 	return hv;
 }
 
-/* The cached mapping of domid, fetching it on first use. */
+/*
+ * The cached mapping of domid, fetching it on first use. Found by domid, not
+ * by walking the mappings: xenstored and consoled hold one per domain and
+ * look one up at every INTRODUCE and grant operation.
+ */
 struct hv_mapping *
 hv_mapping_get(struct hv *hv, hv_domid_t domid)
 {
-	for (struct hv_mapping *m = hv->maps; m; m = m->next)
-		if (m->domid == domid)
-			return m;
+	if (domid < DOMID_FIRST_RESERVED) {
+		if (hv->map_byid && hv->map_byid[domid])
+			return hv->map_byid[domid];
+	} else {
+		for (struct hv_mapping *m = hv->maps; m; m = m->next)
+			if (m->domid == domid)
+				return m;
+	}
 	if (hv->guest) {
 		errno = EPERM;
 		return NULL;
@@ -132,14 +149,22 @@ hv_foreign_map(struct hv *hv, hv_domid_t domid, int prot, uint64_t pfn, size_t n
 void
 hv_foreign_forget(struct hv *hv, hv_domid_t domid)
 {
-	for (struct hv_mapping **pm = &hv->maps; *pm; pm = &(*pm)->next) {
-		struct hv_mapping *m = *pm;
-		if (m->domid != domid)
-			continue;
-		*pm = m->next;
-		hv_mapping_free(m);
-		return;
+	struct hv_mapping *m = NULL;
+
+	if (domid < DOMID_FIRST_RESERVED) {
+		if (hv->map_byid == NULL || (m = hv->map_byid[domid]) == NULL)
+			return;
+		hv->map_byid[domid] = NULL;
+	} else {
+		for (m = hv->maps; m && m->domid != domid; m = m->next)
+			;
+		if (m == NULL)
+			return;
 	}
+	*m->prevp = m->next;
+	if (m->next)
+		m->next->prevp = m->prevp;
+	hv_mapping_free(m);
 }
 
 /* A mapping's memory, its maptrack view and the record go together. */

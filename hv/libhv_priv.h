@@ -28,6 +28,7 @@ struct hv_maptrack {
 /* One whole-domain mapping, shared by foreign maps and grant maps. */
 struct hv_mapping {
 	struct hv_mapping *next;
+	struct hv_mapping **prevp;	/* what points at it: unlinked in O(1) */
 	hv_domid_t domid;
 	uint8_t *base;
 	uint64_t nr_pages;
@@ -42,6 +43,7 @@ struct hv {
 	hv_domid_t self;
 	uint32_t next_id;
 	struct hv_mapping *maps;	/* dom0: cached domain mappings */
+	struct hv_mapping **map_byid;	/* the same by domid (DOMID_FIRST_RESERVED slots), made on first use */
 	struct hv_guest_info ginfo;	/* guest: filled by hello */
 	uint8_t *gref_used;		/* guest: refs handed out by hv_guest_grant */
 };
