@@ -20,8 +20,21 @@
 
 /* Domains by domid; dom0 always exists. */
 static struct hvd_domain *hvd_domains[DOMID_FIRST_RESERVED];
+/* Which domids are in use, 64 a word: a listing skips the empty stretches word by word. */
+static uint64_t hvd_domain_used[(DOMID_FIRST_RESERVED + 63) / 64];
 static uint32_t hvd_domid_next = 1;
 static unsigned hvd_domain_nr;
+
+/* Puts d in its slot (or empties the slot of domid when d is NULL). */
+static void
+hvd_domain_slot(uint32_t domid, struct hvd_domain *d)
+{
+	hvd_domains[domid] = d;
+	if (d)
+		hvd_domain_used[domid / 64] |= 1ull << (domid % 64);
+	else
+		hvd_domain_used[domid / 64] &= ~(1ull << (domid % 64));
+}
 
 /* Host memory from /proc/meminfo, in KiB (0 when unreadable). */
 uint64_t
@@ -55,7 +68,7 @@ hvd_domain_init(void)
 	d->memfd = -1;
 	d->pidfd = -1;
 	d->built = true;
-	hvd_domains[0] = d;
+	hvd_domain_slot(0, d);
 	hvd_domain_nr = 1;
 }
 
@@ -66,13 +79,25 @@ hvd_domain_get(uint32_t domid)
 	return domid < DOMID_FIRST_RESERVED ? hvd_domains[domid] : NULL;
 }
 
-/* Walks the table in domid order, for getinfolist. */
+/*
+ * Walks the table in domid order, for getinfolist: a listing that reached
+ * the last domain looked at every slot up to the reserved range (32k) before
+ * it said there were no more.
+ */
 struct hvd_domain *
 hvd_domain_next(uint32_t first)
 {
-	for (uint32_t i = first; i < DOMID_FIRST_RESERVED; i++)
-		if (hvd_domains[i])
-			return hvd_domains[i];
+	for (uint32_t w = first / 64; first < DOMID_FIRST_RESERVED && w < sizeof(hvd_domain_used) /
+	    sizeof(hvd_domain_used[0]); w++) {
+		uint64_t bits = hvd_domain_used[w];
+
+		if (w == first / 64)
+			bits &= ~0ull << (first % 64);
+		if (bits) {
+			uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			return id < DOMID_FIRST_RESERVED ? hvd_domains[id] : NULL;
+		}
+	}
 	return NULL;
 }
 
@@ -146,7 +171,7 @@ hvd_domain_create(const struct hv_req_domain_create *req, uint32_t *domid)
 	d->memfd = memfd;
 	d->pidfd = -1;
 	d->paused = true;
-	hvd_domains[d->domid] = d;
+	hvd_domain_slot(d->domid, d);
 	hvd_domain_nr++;
 	hvd_console_printf("d%u: created, %lu KiB, %u vcpus", d->domid,
 	    (unsigned long)d->mem_kib, d->vcpus);
@@ -405,7 +430,7 @@ hvd_domain_destroy(struct hvd_domain *d)
 	hvd_maptrack_domain_gone(d);
 	if (d->memfd >= 0)
 		close(d->memfd);
-	hvd_domains[d->domid] = NULL;
+	hvd_domain_slot(d->domid, NULL);
 	hvd_domain_nr--;
 	hvd_console_printf("d%u: destroyed", d->domid);
 	free(d);
@@ -421,7 +446,7 @@ hvd_domain_destroy_all(void)
 			hvd_domain_destroy(hvd_domains[i]);
 	hvd_evtchn_close_all(hvd_domains[0], NULL);
 	free(hvd_domains[0]);
-	hvd_domains[0] = NULL;
+	hvd_domain_slot(0, NULL);
 	/* killed already; whoever inherits them reaps them */
 	while (hvd_orphans)
 		hvd_domain_orphan_free(hvd_orphans);
