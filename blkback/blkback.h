@@ -38,7 +38,23 @@ struct blkback_ring {
 	uint32_t br_refs[BLKBACK_MAX_RING_PAGES];
 };
 
-/* CONNECT: the rings; descriptors: wait and signal eventfd of each queue. */
+/*
+ * The journal: what a worker has taken from a ring and not yet answered, in a
+ * memfd the daemon makes at each connect and keeps, so that a worker started
+ * after a crash knows which requests to run again, though responses go out in
+ * any order and a request's ring slot may already hold a newer one. One entry
+ * per worker slot, RING_SIZE of them per queue, queue after queue.
+ */
+enum { BLKBACK_JE_FREE, BLKBACK_JE_TAKEN, BLKBACK_JE_ANSWERING };
+struct blkback_journal_entry {
+	uint32_t je_state;		/* BLKBACK_JE_*, stored last */
+	uint32_t je_rsp_idx;		/* ANSWERING: the ring index of its response */
+	uint8_t je_req[112];		/* the request as copied (blkif_request_t) */
+};
+#define BLKBACK_JOURNAL_BYTES(nq, ring_size) \
+	((size_t)(nq) * (ring_size) * sizeof(struct blkback_journal_entry))
+
+/* CONNECT: the rings; descriptors: wait and signal eventfd of each queue, then the journal. */
 struct blkback_connect {
 	uint32_t bk_nr_queues;
 	uint32_t bk_persistent;		/* the frontend said feature-persistent=1 */

@@ -1,9 +1,13 @@
 /*
  * One blkif ring in the worker: requests copied out of the shared ring once,
  * decoded and validated (blkreq.c), turned into libaio iocbs straight on the
- * guest's pages; responses written in ring order, so that the answered
- * requests are always a prefix of the ring and a new worker can take over
- * from rsp_prod after a crash. Notifications follow ring.h's rules both ways.
+ * guest's pages; responses written as the I/Os finish, in any order, as
+ * Xen's blkback does: answering in ring order held every finished request
+ * behind the slowest one before it, which cost random I/O on a disk a part
+ * of its queue depth. Every request taken and every response on its way is
+ * recorded in the daemon's journal (blkback.h), from which a worker started
+ * after a crash runs again exactly the requests left unanswered.
+ * Notifications follow ring.h's rules both ways.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,11 +28,19 @@
 #define BLKRING_PAGE	4096u
 #define BLKRING_POLL_US	50	/* how long the ring is watched after a push */
 
-/* Our slot for ring index i. */
-static struct blkring_slot *
-blkring_slot(struct blkring *r, RING_IDX i)
+/* The journal entry that records slot s. */
+static struct blkback_journal_entry *
+blkring_journal(const struct blkring_slot *s)
 {
-	return &r->r_slots[i & (RING_SIZE(&r->r_br) - 1)];
+	return &s->s_ring->r_journal[s - s->s_ring->r_slots];
+}
+
+/* An idle slot for the next request; there is one while the ring is sound
+ * (at most RING_SIZE requests are taken and unanswered). */
+static struct blkring_slot *
+blkring_slot(struct blkring *r)
+{
+	return r->r_nfree ? r->r_free[--r->r_nfree] : NULL;
 }
 
 /* One event to the frontend (eventfd write; never blocks). */
@@ -51,7 +63,7 @@ blkring_finish(struct blkring_slot *s, int status)
 		blkgrant_put(bw->bw_grants, s->s_grefs[i]);
 	s->s_ngrefs = 0;
 	s->s_status = status;
-	s->s_done = true;
+	s->s_ring->r_done[s->s_ring->r_ndone++] = s;
 }
 
 /* Writes the responses that are ready, in ring order, and notifies if the frontend
@@ -63,23 +75,30 @@ blkring_retire(struct blkring *r)
 	bool pushed = false;
 	int notify;
 
-	while (br->rsp_prod_pvt != br->req_cons) {
-		struct blkring_slot *s = blkring_slot(r, br->rsp_prod_pvt);
+	for (unsigned i = 0; i < r->r_ndone; i++) {
+		struct blkring_slot *s = r->r_done[i];
+		struct blkback_journal_entry *je = blkring_journal(s);
 		blkif_response_t rsp;
-		if (!s->s_done)
-			break;
+		/* a crash before the push below leaves it unanswered, after it answered */
+		je->je_rsp_idx = br->rsp_prod_pvt;
+		__atomic_store_n(&je->je_state, BLKBACK_JE_ANSWERING, __ATOMIC_RELEASE);
 		memset(&rsp, 0, sizeof(rsp));	/* no stale bytes in the padding (XSA-216) */
 		rsp.id = s->s_id;
 		rsp.operation = s->s_op;
 		rsp.status = s->s_status;
 		memcpy(RING_GET_RESPONSE(br, br->rsp_prod_pvt), &rsp, sizeof(rsp));
-		s->s_busy = s->s_done = false;
 		br->rsp_prod_pvt++;
 		pushed = true;
 	}
 	if (!pushed)
 		return false;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(br, notify);
+	for (unsigned i = 0; i < r->r_ndone; i++) {
+		__atomic_store_n(&blkring_journal(r->r_done[i])->je_state, BLKBACK_JE_FREE,
+		    __ATOMIC_RELEASE);
+		r->r_free[r->r_nfree++] = r->r_done[i];
+	}
+	r->r_ndone = 0;
 	if (notify)
 		blkring_notify(r);
 	return true;
@@ -184,8 +203,6 @@ blkring_start(struct blkring *r, struct blkring_slot *s, const blkif_request_t *
 	struct blkreq *q = &bw->bw_req;
 	int st = blkreq_decode(q, copy, &bw->bw_lim);
 
-	s->s_busy = true;
-	s->s_done = false;
 	s->s_id = q->id;
 	s->s_op = q->rsp_op;
 	s->s_ngrefs = 0;
@@ -265,9 +282,17 @@ blkring_kick(struct blkring *r)
 			return;
 		}
 		while (br->req_cons != rp) {
+			struct blkring_slot *s = blkring_slot(r);
 			blkif_request_t copy;
+			if (s == NULL) {	/* cannot be, after the check above */
+				blkring_broken(r, rp);
+				return;
+			}
 			RING_COPY_REQUEST(br, br->req_cons, &copy);
-			blkring_start(r, blkring_slot(r, br->req_cons), &copy);
+			memcpy(blkring_journal(s)->je_req, &copy, sizeof(copy));
+			__atomic_store_n(&blkring_journal(s)->je_state, BLKBACK_JE_TAKEN,
+			    __ATOMIC_RELEASE);
+			blkring_start(r, s, &copy);
 			br->req_cons++;
 		}
 		blkio_submit(bw->bw_io);
@@ -369,10 +394,47 @@ blkring_map(struct blkring *r, const struct blkback_ring *info)
 	return 0;
 }
 
-/* Attaches to a ring the frontend initialised: we answer from its rsp_prod on. */
+/*
+ * What the journal says of the ring as a dead worker left it: a response up to
+ * the pushed rsp_prod went out; every other entry in use is a request taken and
+ * unanswered, run again now from its copy (its ring slot may hold a newer one).
+ * Each taken request gets one response, so they and the responses pushed
+ * account for every request taken: the next one to take is rsp_prod + those.
+ */
+static void
+blkring_take_over(struct blkring *r)
+{
+	blkif_back_ring_t *br = &r->r_br;
+	RING_IDX pushed = br->rsp_prod_pvt;
+	unsigned again = 0;
+
+	_Static_assert(sizeof(blkif_request_t) == sizeof(r->r_journal->je_req), "journal entry");
+	for (unsigned i = RING_SIZE(br); i-- > 0;) {
+		struct blkback_journal_entry *je = &r->r_journal[i];
+		uint32_t st = __atomic_load_n(&je->je_state, __ATOMIC_ACQUIRE);
+		if (st == BLKBACK_JE_ANSWERING && (int32_t)(je->je_rsp_idx - pushed) < 0)
+			st = BLKBACK_JE_FREE;
+		if (st == BLKBACK_JE_FREE) {
+			__atomic_store_n(&je->je_state, BLKBACK_JE_FREE, __ATOMIC_RELEASE);
+			r->r_free[r->r_nfree++] = &r->r_slots[i];
+			continue;
+		}
+		blkif_request_t copy;
+		memcpy(&copy, je->je_req, sizeof(copy));
+		__atomic_store_n(&je->je_state, BLKBACK_JE_TAKEN, __ATOMIC_RELEASE);
+		blkring_start(r, &r->r_slots[i], &copy);
+		again++;
+	}
+	br->req_cons = pushed + again;
+	if (again)
+		log_info("queue %u: took over %u request(s) left unanswered", r->r_queue, again);
+}
+
+/* Attaches to a ring the frontend initialised: we answer from its rsp_prod on,
+ * after what the journal holds. */
 struct blkring *
 blkring_new(struct blkw *bw, unsigned queue, const struct blkback_ring *info, int wait_fd,
-    int signal_fd)
+    int signal_fd, struct blkback_journal_entry *journal)
 {
 	struct blkring *r = xcalloc(1, sizeof(*r));
 	blkif_sring_t *sring;
@@ -391,7 +453,10 @@ blkring_new(struct blkw *bw, unsigned queue, const struct blkback_ring *info, in
 	r->r_br.sring = sring;
 	r->r_br.nr_ents = __RING_SIZE(sring, r->r_len);
 	r->r_br.req_cons = r->r_br.rsp_prod_pvt = __atomic_load_n(&sring->rsp_prod, __ATOMIC_ACQUIRE);
+	r->r_journal = journal;
 	r->r_slots = xcalloc(RING_SIZE(&r->r_br), sizeof(*r->r_slots));
+	r->r_free = xcalloc(RING_SIZE(&r->r_br), sizeof(*r->r_free));
+	r->r_done = xcalloc(RING_SIZE(&r->r_br), sizeof(*r->r_done));
 	for (unsigned i = 0; i < RING_SIZE(&r->r_br); i++) {
 		r->r_slots[i].s_ring = r;
 		r->r_slots[i].s_iov = r->r_slots[i].s_iov_inline;
@@ -401,6 +466,7 @@ blkring_new(struct blkw *bw, unsigned queue, const struct blkback_ring *info, in
 	    blkring_on_event, r);
 	if (r->r_ev == NULL || event_add(r->r_ev, NULL) < 0)
 		goto fail;
+	blkring_take_over(r);
 	return r;
 fail:;
 	int saved = errno;
@@ -428,6 +494,8 @@ blkring_free(struct blkring *r)
 		}
 	}
 	free(r->r_slots);
+	free(r->r_free);
+	free(r->r_done);
 	close(r->r_wait_fd);
 	close(r->r_signal_fd);
 	free(r);

@@ -22,14 +22,14 @@ struct blkio;
 struct blkgrant;
 struct blkring;
 
-/* One request in flight, in the slot of its ring index. */
+/* One request taken from the ring and not yet answered. */
 struct blkring_slot {
 	struct iocb s_iocb;
 	struct blkring *s_ring;
 	uint64_t s_id;
 	uint8_t s_op;			/* echoed operation */
 	int16_t s_status;
-	bool s_busy, s_done, s_buffered;
+	bool s_buffered;
 	long long s_expect;		/* bytes the I/O must move */
 	struct iovec s_iov_inline[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 	struct iovec *s_iov;		/* s_iov_inline, or heap for indirect */
@@ -50,7 +50,12 @@ struct blkring {
 	unsigned r_nrefs;
 	int r_wait_fd, r_signal_fd;
 	struct event *r_ev;
-	struct blkring_slot *r_slots;
+	struct blkring_slot *r_slots;	/* RING_SIZE of them: at most that many unanswered */
+	struct blkring_slot **r_free;	/* a stack of the idle ones */
+	unsigned r_nfree;
+	struct blkring_slot **r_done;	/* finished, in completion order, to answer */
+	struct blkback_journal_entry *r_journal;	/* entry i is slot i's */
+	unsigned r_ndone;
 	unsigned r_inflight;
 };
 
@@ -69,13 +74,15 @@ struct blkw {
 	struct blkring *bw_rings[BLKBACK_MAX_QUEUES];
 	unsigned bw_nrings;
 	bool bw_broken;			/* a ring was malformed: serve nothing more */
+	struct blkback_journal_entry *bw_journal;	/* every queue's, the daemon's memfd */
+	size_t bw_journal_len;
 	struct blkreq bw_req;		/* scratch for the request being decoded */
 	struct blkif_request_segment bw_segs[BLKREQ_MAX_SEGS];
 };
 
 /* blkring.c */
 struct blkring *blkring_new(struct blkw *bw, unsigned queue, const struct blkback_ring *info,
-    int wait_fd, int signal_fd);
+    int wait_fd, int signal_fd, struct blkback_journal_entry *journal);
 void blkring_free(struct blkring *r);
 void blkring_kick(struct blkring *r);
 /* Pushes the responses that completed since the last push. */

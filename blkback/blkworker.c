@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -90,6 +91,9 @@ blkworker_disconnect(struct backend_worker *w)
 		bw->bw_rings[q] = NULL;
 	}
 	bw->bw_nrings = 0;
+	if (bw->bw_journal)
+		munmap(bw->bw_journal, bw->bw_journal_len);
+	bw->bw_journal = NULL;
 	blkgrant_free(bw->bw_grants);
 	bw->bw_grants = NULL;
 	blkio_free(bw->bw_io);
@@ -103,27 +107,47 @@ blkworker_connect(struct backend_worker *w, const void *blob, size_t len, int *f
 {
 	struct blkw *bw = backend_worker_priv(w);
 	struct blkback_connect c;
-	unsigned depth = 0;
+	unsigned depth = 0, ring_size;
+	struct stat st;
 
 	if (len != sizeof(c))
 		goto proto;
 	memcpy(&c, blob, sizeof(c));
 	if (c.bk_nr_queues == 0 || c.bk_nr_queues > BLKBACK_MAX_QUEUES ||
-	    nfds != 2 * (int)c.bk_nr_queues)
+	    nfds != 2 * (int)c.bk_nr_queues + 1)
 		goto proto;
 	for (unsigned q = 0; q < c.bk_nr_queues; q++) {
-		if (c.bk_rings[q].br_order > BLKBACK_MAX_RING_ORDER)
+		if (c.bk_rings[q].br_order != c.bk_rings[0].br_order)
 			goto proto;
 		depth += __CONST_RING_SIZE(blkif, 4096u << c.bk_rings[q].br_order);
 	}
-	if ((bw->bw_io = blkio_new(backend_worker_base(w), depth, blkworker_after_io, bw)) == NULL) {
+	if (c.bk_rings[0].br_order > BLKBACK_MAX_RING_ORDER)
+		goto proto;
+	ring_size = __CONST_RING_SIZE(blkif, 4096u << c.bk_rings[0].br_order);
+	/* the daemon's journal, from the connect a crashed worker left behind */
+	bw->bw_journal_len = BLKBACK_JOURNAL_BYTES(c.bk_nr_queues, ring_size);
+	if (fstat(fds[nfds - 1], &st) < 0 || (size_t)st.st_size != bw->bw_journal_len)
+		goto proto;
+	bw->bw_journal = mmap(NULL, bw->bw_journal_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fds[nfds - 1], 0);
+	close(fds[--nfds]);
+	if (bw->bw_journal == MAP_FAILED) {
+		bw->bw_journal = NULL;
 		msg_close_fds(fds, nfds);
+		return -1;
+	}
+	if ((bw->bw_io = blkio_new(backend_worker_base(w), depth, blkworker_after_io, bw)) == NULL) {
+		int saved = errno;
+		msg_close_fds(fds, nfds);
+		blkworker_disconnect(w);
+		errno = saved;
 		return -1;
 	}
 	bw->bw_grants = blkgrant_new(bw->bw_gt, bw->bw_domid,
 	    c.bk_persistent ? BLKBACK_PERSISTENT_PER_QUEUE * c.bk_nr_queues : 0);
 	for (unsigned q = 0; q < c.bk_nr_queues; q++) {
-		bw->bw_rings[q] = blkring_new(bw, q, &c.bk_rings[q], fds[2 * q], fds[2 * q + 1]);
+		bw->bw_rings[q] = blkring_new(bw, q, &c.bk_rings[q], fds[2 * q], fds[2 * q + 1],
+		    bw->bw_journal + q * ring_size);
 		if (bw->bw_rings[q] == NULL) {
 			int saved = errno;
 			msg_close_fds(fds + 2 * q + 2, nfds - 2 * q - 2);

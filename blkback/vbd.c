@@ -220,6 +220,23 @@ vbd_connect_queue(struct backend_dev *d, const char *dir, long long order,
 	return 0;
 }
 
+/* A zeroed journal for this connection's rings, kept in the CONNECT message
+ * the daemon resends to a restarted worker. */
+static int
+vbd_journal(struct backend_dev *d, const struct blkback_connect *c, struct backend_blob *conn)
+{
+	size_t len = BLKBACK_JOURNAL_BYTES(c->bk_nr_queues,
+	    __CONST_RING_SIZE(blkif, 4096u << c->bk_rings[0].br_order));
+	int fd = memfd_create("blkback-journal", MFD_CLOEXEC), rc;
+
+	rc = fd < 0 || ftruncate(fd, (off_t)len) < 0 || backend_blob_add_fd(conn, fd) < 0 ? -1 : 0;
+	if (rc < 0)
+		backend_dev_fail(d, NULL, "cannot make the request journal: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* The frontend published its rings: read them all for the worker's CONNECT. */
 static int
 vbd_connect(struct backend_dev *d, struct backend_blob *conn)
@@ -259,6 +276,8 @@ vbd_connect(struct backend_dev *d, struct backend_blob *conn)
 		if (vbd_connect_queue(d, dir, order, &c.bk_rings[q], conn) < 0)
 			goto out;
 	}
+	if (vbd_journal(d, &c, conn) < 0)
+		goto out;
 	memcpy(conn->b_data, &c, sizeof(c));
 	conn->b_len = sizeof(c);
 	rc = 0;

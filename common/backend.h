@@ -33,7 +33,7 @@ struct hv;
 struct hv_evtchn;
 struct xsa;
 
-#define BACKEND_MAX_FDS		8	/* MSG_MAX_FDS */
+#define BACKEND_MAX_FDS		16	/* MSG_MAX_FDS */
 #define BACKEND_BLOB_MAX	4096
 
 /* What the daemon sends a worker: a blob and descriptors the device owns. */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define MSG_MAX_FDS 8
+#define MSG_MAX_FDS 16
 
 /* Sends one message; 0, or -1 with errno (EAGAIN on a full non-blocking socket). */
 int msg_send(int sock, const void *buf, size_t len, const int *fds, int nfds);

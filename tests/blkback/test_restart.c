@@ -252,3 +252,80 @@ Test(restart, uid_base_from_xl_conf)
 	free(uid);
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_READ, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 }
+
+#define FULL_TOTAL	600
+
+/* Every fifth request of a kept-full run is malformed (first sector past the
+ * last): answered at once with an error, it passes the writes still in flight,
+ * so responses leave the ring in another order than requests came. */
+#define FULL_BAD(i)	((i) % 5 == 4)
+
+/* Request i of a kept-full run: its own page and its own 8 KiB of the image. */
+static void
+push_one(unsigned seed, unsigned i)
+{
+	uint8_t *p = bbf_page(&fe, BBF_PFN_DATA + i);
+	memset(p, (int)(seed * 7 + i), 4096);
+	blkif_request_t q = { .operation = BLKIF_OP_WRITE, .nr_segments = 1,
+	    .id = seed * 1000 + i, .sector_number = i * 16 };
+	q.seg[0] = (struct blkif_request_segment){ bbf_ref(&fe, BBF_PFN_DATA + i), 0, 7 };
+	if (FULL_BAD(i))
+		q.seg[0].first_sect = 7, q.seg[0].last_sect = 0;
+	memcpy(RING_GET_REQUEST(&fe.f_ring[0], fe.f_ring[0].req_prod_pvt), &q, sizeof(q));
+	fe.f_ring[0].req_prod_pvt++;
+	RING_PUSH_REQUESTS(&fe.f_ring[0]);
+	hv_evtchn_notify(fe.f_xce, fe.f_bell);
+}
+
+/*
+ * The ring kept full while the worker is killed five times, each time just
+ * after a malformed request's early answer: responses had left the ring out of
+ * order and the frontend had reused the slots of answered requests, so the ring
+ * alone no longer says what is unanswered. Each new worker must still answer
+ * every request once (from the daemon's journal), and every write must land.
+ */
+Test(restart, kill9_with_the_ring_kept_full)
+{
+	static const unsigned kill_at[] = { 60, 170, 280, 390, 500 };
+	const unsigned seed = 3;
+	bool seen[FULL_TOTAL] = { false };
+	unsigned pushed = 0, answered = 0, kills = 0;
+	blkif_response_t rsp;
+	pid_t w = worker_pid(0, 5000);
+
+	cr_assert_gt(w, 0, "no worker");
+	while (pushed < RING_SIZE(&fe.f_ring[0]))
+		push_one(seed, pushed++);
+	while (answered < FULL_TOTAL) {
+		cr_assert_eq(bbf_wait_rsp(&fe, 0, &rsp, 10000), 0, "only %u of %u responses",
+		    answered, FULL_TOTAL);
+		unsigned i = (unsigned)(rsp.id - seed * 1000);
+		cr_assert(rsp.id >= seed * 1000 && i < FULL_TOTAL, "unknown id %llu",
+		    (unsigned long long)rsp.id);
+		cr_assert(!seen[i], "id %llu answered twice (kill %u)", (unsigned long long)rsp.id,
+		    kills);
+		cr_assert_eq(rsp.status, FULL_BAD(i) ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY, "id %llu",
+		    (unsigned long long)rsp.id);
+		seen[i] = true;
+		answered++;
+		if (kills < 5 && answered >= kill_at[kills] && FULL_BAD(i)) {
+			cr_assert_eq(kill(w, SIGKILL), 0);
+			kills++;
+			w = worker_pid(w, 5000);
+			cr_assert_gt(w, 0, "no new worker after kill %u", kills);
+		}
+		if (pushed < FULL_TOTAL)
+			push_one(seed, pushed++);
+	}
+	cr_assert_eq(kills, 5);
+	cr_assert_eq(bbf_wait_rsp(&fe, 0, &rsp, 200), -1, "an extra response");
+	int fd = open(img, O_RDONLY);
+	for (unsigned i = 0; i < FULL_TOTAL; i++) {
+		uint8_t got[4096];
+		if (FULL_BAD(i))
+			continue;
+		cr_assert_eq(pread(fd, got, 4096, (off_t)i * 16 * 512), 4096);
+		cr_assert_arr_eq(got, bbf_page(&fe, BBF_PFN_DATA + i), 4096, "request %u lost", i);
+	}
+	close(fd);
+}
