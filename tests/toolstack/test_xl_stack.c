@@ -300,13 +300,17 @@ Test(xl, reboot_restarts_with_the_same_name_and_uuid)
 	free(uuid2);
 }
 
-/* Crashes a domain the hard way: its guest program dies without a shutdown call. */
+/* Crashes a domain the hard way: its guest program dies without a shutdown call.
+ * A domain just restarted by its monitor has its name before its guest process
+ * (the build comes after), so the process is waited for. */
 static void
 crash(int domid)
 {
-	pid_t pid = xlt_guest_pid(domid);
+	pid_t pid = -1;
 
-	cr_assert_gt(pid, 0);
+	for (int i = 0; i < 500 && (pid = xlt_guest_pid(domid)) <= 0; i++)
+		usleep(10000);
+	cr_assert_gt(pid, 0, "domain %d has no guest process", domid);
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 }
 
