@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "consoled.h"
+#include "evmem.h"
 #include "libhv.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -164,10 +165,14 @@ domains_track(struct consoled *cd, const struct hv_dominfo *info)
 static void
 domains_forget(struct condom *dom, int gone)
 {
+	struct consoled *cd = dom->dom_cd;
+
 	domains_unwatch_pid(dom);
 	domains_unsuspect(dom);
-	dom->dom_cd->cd_byid[dom->dom_domid] = NULL;
+	cd->cd_byid[dom->dom_domid] = NULL;
 	condom_free(dom, gone);
+	if (gone)
+		evmem_trim_soon(cd->cd_base);	/* its memory goes back */
 }
 
 /*
@@ -436,6 +441,7 @@ domains_stop(struct consoled *cd)
 		domains_forget(dom, 0);
 	free(cd->cd_byid);
 	cd->cd_byid = NULL;
+	evmem_trim_stop();
 	if (cd->cd_xs_ev)
 		event_free(cd->cd_xs_ev);
 	if (cd->cd_xs_tick)

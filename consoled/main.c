@@ -12,6 +12,7 @@
 #include "conlog.h"
 #include "consoled.h"
 #include "daemon.h"
+#include "evmem.h"
 #include "libhv.h"
 #include "log.h"
 #include "paths.h"
@@ -169,6 +170,7 @@ main(int argc, char **argv)
 		cd.cd_log_dir = logdir = paths_log("console");
 	daemon_start(&opts);
 	main_raise_nofile();
+	evmem_install();	/* libevent's per-fd records do not pin heap pages */
 	if ((cd.cd_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	daemon_signals(cd.cd_base);

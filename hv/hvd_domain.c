@@ -13,10 +13,13 @@
 
 #include <event2/event.h>
 
+#include "evmem.h"
 #include "hvd.h"
 #include "hvd_maptrack.h"
 #include "log.h"
 #include "xmalloc.h"
+
+extern struct event_base *hvd_base;
 
 /* Domains by domid; dom0 always exists. */
 static struct hvd_domain *hvd_domains[DOMID_FIRST_RESERVED];
@@ -435,6 +438,7 @@ hvd_domain_destroy(struct hvd_domain *d)
 	hvd_console_printf("d%u: destroyed", d->domid);
 	free(d);
 	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
+	evmem_trim_soon(hvd_base);	/* its memory goes back */
 }
 
 /* SIGTERM: no guest outlives hvd. */

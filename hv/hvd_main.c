@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "evmem.h"
 #include "hvd.h"
 #include "log.h"
 #include "paths.h"
@@ -92,6 +93,7 @@ main(int argc, char **argv)
 	daemon_start(&opts);
 	hvd_main_rlimit();
 	hvd_start_time = time(NULL);
+	evmem_install();	/* libevent's per-fd records do not pin heap pages */
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("event_base_new");
@@ -106,6 +108,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	hvd_domain_destroy_all();
+	evmem_trim_stop();
 	hvd_cgroup_fini();
 	hvd_conn_free_all();
 	hvd_listen_stop();

@@ -4,7 +4,6 @@
  * death arrives as VIRQ_DOM_EXC and becomes @releaseDomain and cleanup.
  * Without hvd the daemon still serves its sockets and retries hvd later.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <event2/event.h>
 #include <xen/xen.h>
 
+#include "evmem.h"
 #include "libhv.h"
 #include "log.h"
 #include "xenstored.h"
@@ -37,7 +37,6 @@ static struct event_base *domain_base;
 static struct hv *domain_hv;
 static struct hv_evtchn *domain_xce;
 static struct event *domain_virq_ev, *domain_retry_ev;
-static struct event *domain_trim_ev;	/* gives freed memory back after deaths */
 static int domain_virq_port = -1;
 
 static void domain_check_all(void);
@@ -313,34 +312,6 @@ domain_forget_nodes(uint32_t domid)
 	perms_forget_domain(domid);
 }
 
-/* Gives the heap's free pages back to the system, at most every 100 ms. */
-static void
-domain_trim_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	malloc_trim(0);
-}
-
-/*
- * After a death: the memory of the dead domain's nodes, connection and rings
- * is free but stays in the process unless trimmed (the RSS would keep the
- * high-water mark of the domain count); one trim covers a burst of deaths.
- */
-static void
-domain_trim_soon(void)
-{
-	struct timeval tv = { 0, 100000 };
-
-	if (domain_base == NULL)
-		return;
-	if (domain_trim_ev == NULL)
-		domain_trim_ev = evtimer_new(domain_base, domain_trim_cb, NULL);
-	if (!evtimer_pending(domain_trim_ev, NULL))
-		evtimer_add(domain_trim_ev, &tv);
-}
-
 /* Forgets a domain: connection, port, mapping, nodes; fires @releaseDomain. */
 void
 domain_destroy(struct domain *d)
@@ -360,7 +331,7 @@ domain_destroy(struct domain *d)
 	domain_forget_nodes(domid);
 	watch_fire_special("@releaseDomain");
 	watch_fire_special_domain("@releaseDomain", domid);
-	domain_trim_soon();
+	evmem_trim_soon(domain_base);	/* the dead domain's memory goes back */
 }
 
 /*
@@ -764,9 +735,7 @@ domain_shutdown(void)
 		event_free(domain_virq_ev);
 	if (domain_retry_ev)
 		event_free(domain_retry_ev);
-	if (domain_trim_ev)
-		event_free(domain_trim_ev);
-	domain_trim_ev = NULL;
+	evmem_trim_stop();
 	if (domain_xce)
 		hv_evtchn_close(domain_xce);
 	if (domain_hv)

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "evmem.h"
 #include "log.h"
 #include "paths.h"
 #include "xenstored.h"
@@ -108,6 +109,7 @@ main(int argc, char **argv)
 	daemon_start(&dopts);
 	if (trace && control_open_trace(trace) < 0)
 		fatal("trace file %s", trace);
+	evmem_install();	/* libevent's per-fd records do not pin heap pages */
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	/* before the socket exists: a SIGTERM right after start must still exit cleanly */
