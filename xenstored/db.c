@@ -72,6 +72,7 @@ node_new(const char *path, const struct xs_perm *perms, unsigned nperms)
 	node_set_perms(n, perms, nperms);
 	n->n_value = xstrdup("");
 	n->n_children = xmalloc(1);
+	n->n_ccap = 1;
 	return n;
 }
 
@@ -87,6 +88,7 @@ node_dup(const struct node *o)
 	n->n_children = xmalloc(o->n_clen + 1);
 	memcpy(n->n_children, o->n_children, o->n_clen);
 	n->n_clen = o->n_clen;
+	n->n_ccap = o->n_clen + 1;
 	return n;
 }
 
@@ -126,13 +128,23 @@ node_set_perms(struct node *n, const struct xs_perm *perms, unsigned nperms)
 	n->n_nperms = nperms;
 }
 
-/* Appends a child name (the caller checked it is not there yet). */
+/*
+ * Appends a child name (the caller checked it is not there yet). The list
+ * grows by doubling: reallocated to the exact size, /local/domain's list was
+ * copied whole at every create, and its thousand old sizes, freed across the
+ * heap, kept pages resident after the domains went.
+ */
 void
 node_add_child(struct node *n, const char *name)
 {
-	size_t l = strlen(name) + 1;
+	size_t l = strlen(name) + 1, cap = n->n_ccap;
 
-	n->n_children = xreallocarray(n->n_children, 1, n->n_clen + l + 1);
+	if (n->n_clen + l + 1 > cap) {
+		for (cap = cap < 64 ? 64 : cap; cap < n->n_clen + l + 1; cap *= 2)
+			;
+		n->n_children = xreallocarray(n->n_children, 1, cap);
+		n->n_ccap = cap;
+	}
 	memcpy(n->n_children + n->n_clen, name, l);
 	n->n_clen += l;
 }
@@ -148,6 +160,11 @@ node_del_child(struct node *n, const char *name)
 		if (strcmp(n->n_children + off, name) == 0) {
 			memmove(n->n_children + off, n->n_children + off + l, n->n_clen - off - l);
 			n->n_clen -= l;
+			/* and shrinks by halves as children go */
+			if (n->n_ccap > 64 && n->n_clen + 1 < n->n_ccap / 4) {
+				n->n_children = xreallocarray(n->n_children, 1, n->n_ccap / 2);
+				n->n_ccap /= 2;
+			}
 			return;
 		}
 		off += l;

@@ -816,6 +816,7 @@ persist_apply(struct pstate *s, const char *p, size_t n)
 					if (cl)
 						memcpy(nd->n_children, ch, cl);
 					nd->n_clen = cl;
+					nd->n_ccap = cl + 1;
 					db_store_raw(nd, gen);
 				}
 				free(path);

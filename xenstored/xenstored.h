@@ -39,6 +39,7 @@ struct node {
 	size_t n_vlen;
 	char *n_children;		/* names, each NUL-terminated */
 	size_t n_clen;
+	size_t n_ccap;			/* bytes allocated for n_children */
 };
 
 /* Limits for unprivileged domains, Xen's defaults, overridable on the command line. */
