@@ -12,7 +12,8 @@
  * Usage: bench_blk [SECONDS [IMAGE_MIB [ROUNDS]]] (default 5 s, 1024 MiB, 3); the guest's
  * command line from $BENCH_BLK_CMDLINE (blkfront.max_queues=1 and the like);
  * $BENCH_BLK_CPUS pins the guest (cpus=, and blkback's worker with it);
- * $BENCH_BLK_ONLY=TEXT runs only the cases whose label has TEXT.
+ * $BENCH_BLK_ONLY=TEXT runs only the cases whose label has TEXT;
+ * $BENCH_BLK_POLL_US sets how long the guest polls its rings before sleeping.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,7 +212,9 @@ bench_boot(void)
 static int
 bench_guest(struct bench_case *c, int secs)
 {
-	const char *out = bench_cmd(secs + 60, "blk bench %s %s %d", c->bc_vdev, c->bc_guest, secs);
+	const char *poll = getenv("BENCH_BLK_POLL_US");	/* the guest's ring polling */
+	const char *out = bench_cmd(secs + 60, "blk bench %s %s %d %s", c->bc_vdev, c->bc_guest, secs,
+	    poll ? poll : "");
 	const char *at = out != NULL ? strstr(out, "IOPS ") : NULL;
 
 	if (at == NULL || sscanf(at, "IOPS %lf MiB/s %lf", &c->bc_iops[0], &c->bc_mibs[0]) != 2) {
