@@ -70,9 +70,10 @@ dom_monitor_watch_pid(struct dom_monitor *m, const struct hv_dominfo *info)
 
 /*
  * Waits for a watch event, the guest process's end or the poll interval; -1
- * when xenstored went away. After an event it polls briefly for a while: xl
- * destroy releases the domain in xenstored (our event) before hvd destroys it,
- * and a crash may end the process before hvd has recorded it.
+ * when xenstored went away. After the process ended it polls briefly for a
+ * while (a crash may end it before hvd has recorded why); without a pidfd it
+ * does so after any event, since xl destroy releases the domain in xenstored
+ * (our event) before hvd destroys it and nothing fires after.
  */
 static int
 dom_monitor_wait(struct dom_monitor *m)
@@ -92,8 +93,11 @@ dom_monitor_wait(struct dom_monitor *m)
 		m->dm_pidfd = -1;
 		quick = DOM_MONITOR_QUICK_N;
 	}
+	/* with the process watched its end is the news: the watch's first event
+	 * (every watch fires once when set) and xl destroy's release need no polling */
 	while ((ev = xs_check_watch(m->dm_xs)) != NULL) {
-		quick = DOM_MONITOR_QUICK_N;
+		if (m->dm_pidfd < 0)
+			quick = DOM_MONITOR_QUICK_N;
 		free(ev);
 	}
 	if (errno != EAGAIN) {
