@@ -96,6 +96,9 @@ struct jail_limits;
 /* mem_bytes sizes a profile's /tmp; *fusefd gets the /dev/fuse descriptor of its /vbd mount. */
 int hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
     uid_t uid, uint64_t mem_bytes, int *fusefd);
+/* Parent side: sets the readahead of a built guest's /vbd. */
+#define HVD_SANDBOX_FUSE_RA_KB	1024
+void hvd_sandbox_fuse_tune(unsigned domid, pid_t pid);
 
 /* hvd_kdeps.c: interpreter and libraries of a dynamic kernel (NULL-terminated) */
 char **hvd_kdeps(const char *kernel, bool kernel_dynamic, const char *payload);

@@ -529,6 +529,8 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		hvd_cgroup_destroy(d);
 		goto out;
 	}
+	if (c.confine && jail_profile_limits(d->profile)->fuse)
+		hvd_sandbox_fuse_tune(d->domid, pid);
 	d->uid = c.confine ? c.uid : 0;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
 		log_warn("d%u: channel", d->domid);

@@ -18,14 +18,24 @@ set -u
 
 build=$(cd "${1:?usage: bench_linux.sh BUILDDIR [ROUNDS]}" && pwd)
 rounds=${2:-3}
-if [ "${BENCH_LINUX_NETNS:-}" != 1 ]; then
-	BENCH_LINUX_NETNS=1 exec unshare -n "$0" "$@"
-fi
+# BENCH_LINUX_PARTS: which of boot, disk and net to run (all by default);
+# BENCH_LINUX_FIO=1: the image gets fio, which then runs in the guest too.
+parts=${BENCH_LINUX_PARTS:-boot disk net}
 src=$(cd "$(dirname "$0")/../.." && pwd)
+name=bl
+# The image is made before the bench leaves the host's network: debootstrap
+# (a first run, or another package set) needs the mirror.
+if [ "${BENCH_LINUX_NETNS:-}" != 1 ]; then
+	tmp=$(mktemp -d /var/tmp/bench_linux.XXXXXX)
+	"$src/scripts/mkguest-debian" --dir "$tmp/img" --name "$name" --memory 256 --autologin \
+	    --ip 10.9.0.2 --netmask 255.255.255.0 --size 2G --no-install-config --force \
+	    ${BENCH_LINUX_FIO:+--packages fio} \
+	    >"$tmp/mkguest.log" 2>&1 || { cat "$tmp/mkguest.log"; rm -rf "$tmp"; exit 1; }
+	BENCH_LINUX_NETNS=1 BENCH_LINUX_TMP=$tmp exec unshare -n "$0" "$@"
+fi
 xl=$build/toolstack/xl
 preload=$build/guest/umlshim-xstate.so
-tmp=$(mktemp -d /var/tmp/bench_linux.XXXXXX)
-name=bl
+tmp=$BENCH_LINUX_TMP
 uml_pid=""
 
 export PVSTACK_RUNDIR=$tmp/run XENSTORED_PATH=$tmp/run/xenstored/socket
@@ -50,6 +60,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM
 
 ip link set lo up
 ip link add xenbr0 type bridge
@@ -85,9 +96,6 @@ print("%.1f" % (n / (time.time() - t0) / 1e6))
 PY
 }
 
-"$src/scripts/mkguest-debian" --dir "$tmp/img" --name "$name" --memory 256 --autologin \
-    --ip 10.9.0.2 --netmask 255.255.255.0 --size 2G --no-install-config --force \
-    >"$tmp/mkguest.log" 2>&1 || { cat "$tmp/mkguest.log"; exit 1; }
 "$build/toolstack/xencommons" start >/dev/null || exit 1
 mkfifo "$tmp/in"
 exec 3<>"$tmp/in"
@@ -132,57 +140,93 @@ cmd() {
 	wait_log "$1" "^DONE-$3" 240
 }
 
-echo "== boot to the login prompt ($rounds rounds, interleaved; 256 MiB, 4 disks)"
-for r in $(seq 1 "$rounds"); do
-	domain_boot >>"$tmp/boot.dom"; domain_stop
-	direct_boot >>"$tmp/boot.direct"; direct_stop
-done
-bd=$(median <"$tmp/boot.dom"); bh=$(median <"$tmp/boot.direct")
-echo "xl create to login: $bd ms; linux.uml directly: $bh ms; ratio $(ratio "$bd" "$bh") (target <= 1.3)"
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+mbs() { grep -a -o '[0-9.]* [MG]B/s' | tail -1 | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }'; }
+# fio_line RW: one fio job on FILE in the current directory, 1 MiB at queue depth 4.
+fio_line() { echo "fio --name=b --filename=$2 --size=256M --bs=1M --rw=$1 --direct=1 --ioengine=libaio --iodepth=4 --output-format=terse 2>/dev/null | awk -F';' '{ print (\$7 + \$48) / 1000, \"MB/s\" }'"; }
 
-echo "== disk: 256 MiB with O_DIRECT, write then read"
-dd_rate() { grep -a -o '[0-9.]* [MG]B/s' "$1" | tail -1 | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }'; }
-domain_boot >/dev/null
-sleep 1
-cmd "$tmp/dom.log" "dd if=/dev/zero of=/root/dd.bin bs=1M count=256 oflag=direct conv=fsync 2>&1 | tail -1" w
-gw=$(dd_rate "$tmp/dom.log")
-sync; echo 3 >/proc/sys/vm/drop_caches
-cmd "$tmp/dom.log" "dd if=/root/dd.bin of=/dev/null bs=1M iflag=direct 2>&1 | tail -1; rm /root/dd.bin" r
-gr=$(dd_rate "$tmp/dom.log")
+# disk_in LOG KIND: dd (and fio, when the image has it) on the root disk of the
+# kernel LOG shows; sets KIND_w, KIND_r, KIND_fw, KIND_fr (MB/s). Host caches are
+# dropped before each read, so every byte read comes from the disk's file.
+disk_in() {
+	local log=$1 k=$2 v
+	cmd "$log" "dd if=/dev/zero of=/root/dd.bin bs=1M count=256 oflag=direct conv=fsync 2>&1 | tail -1" "$k-w"
+	v=$(mbs <"$log"); printf -v "${k}_w" %s "$v"
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	cmd "$log" "dd if=/root/dd.bin of=/dev/null bs=1M iflag=direct 2>&1 | tail -1; rm /root/dd.bin" "$k-r"
+	v=$(mbs <"$log"); printf -v "${k}_r" %s "$v"
+	printf -v "${k}_fw" %s ""; printf -v "${k}_fr" %s ""
+	cmd "$log" "echo FIO=\$(command -v fio || echo none)" "$k-f"
+	grep -a -q "FIO=/" "$log" || return 0
+	cmd "$log" "$(fio_line write /root/fio.bin)" "$k-fw"
+	v=$(mbs <"$log"); printf -v "${k}_fw" %s "$v"
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	cmd "$log" "$(fio_line read /root/fio.bin); rm /root/fio.bin" "$k-fr"
+	v=$(mbs <"$log"); printf -v "${k}_fr" %s "$v"
+}
 
-echo "== net: TCP, 400 MB from the guest to dom0"
-sink 60 >"$tmp/sink.dom" &
-sinkpid=$!
-sleep 0.5
-cmd "$tmp/dom.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
-wait "$sinkpid"
-gn=$(cat "$tmp/sink.dom")
-domain_stop
-
-direct_boot >/dev/null
-# UML makes its tap when the guest brings eth0 up (systemd-networkd, at boot)
-for i in $(seq 1 100); do ip link show tapdirect >/dev/null 2>&1 && break; sleep 0.1; done
-ip link set tapdirect master xenbr0 up
-sleep 2
-sink 60 >"$tmp/sink.direct" &
-sinkpid=$!
-sleep 0.5
-cmd "$tmp/direct.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
-wait "$sinkpid"
-hn=$(cat "$tmp/sink.direct")
-direct_stop
-
-hw=$(dd if=/dev/zero of="$img/dd.bin" bs=1M count=256 oflag=direct conv=fsync 2>&1 | tail -1)
-hr=$(dd if="$img/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | tail -1)
-hw=$(echo "$hw" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')
-hr=$(echo "$hr" | grep -o '[0-9.]* [MG]B/s' | awk '{ print ($2 == "GB/s") ? $1 * 1000 : $1 }')
-rm -f "$img/dd.bin"
-echo "dd write: guest $gw MB/s, host $hw MB/s on the same file system: ratio $(ratio "$gw" "$hw") (target >= 0.7)"
-echo "dd read:  guest $gr MB/s, host $hr MB/s: ratio $(ratio "$gr" "$hr")"
-if command -v fio >/dev/null; then
-	fio --name=host --filename="$img/fio.bin" --size=256M --bs=1M --rw=write --direct=1 \
-	    --ioengine=libaio --iodepth=4 --output-format=terse 2>/dev/null |
-	    awk -F';' '{ printf "fio on the host, 1M sequential write QD4: %.0f MB/s\n", $48 / 1000 }'
-	rm -f "$img/fio.bin"
+if want boot; then
+	echo "== boot to the login prompt ($rounds rounds, interleaved; 256 MiB, 4 disks)"
+	for r in $(seq 1 "$rounds"); do
+		domain_boot >>"$tmp/boot.dom"; domain_stop
+		direct_boot >>"$tmp/boot.direct"; direct_stop
+	done
+	bd=$(median <"$tmp/boot.dom"); bh=$(median <"$tmp/boot.direct")
+	echo "xl create to login: $bd ms; linux.uml directly: $bh ms; ratio $(ratio "$bd" "$bh") (target <= 1.3)"
 fi
-echo "TCP guest to dom0: pvstack $gn MB/s, direct tap $hn MB/s: ratio $(ratio "$gn" "$hn") (target >= 0.5)"
+
+if want disk; then
+	echo "== disk: 256 MiB with O_DIRECT, write (ending with an fsync) then read"
+	domain_boot >/dev/null
+	sleep 1
+	disk_in "$tmp/dom.log" g
+	domain_stop
+	direct_boot >/dev/null
+	sleep 1
+	disk_in "$tmp/direct.log" u
+	direct_stop
+	h_w=$(dd if=/dev/zero of="$img/dd.bin" bs=1M count=256 oflag=direct conv=fsync 2>&1 | mbs)
+	h_r=$(dd if="$img/dd.bin" of=/dev/null bs=1M iflag=direct 2>&1 | mbs)
+	rm -f "$img/dd.bin"
+	h_fw="" h_fr=""
+	if command -v fio >/dev/null; then
+		h_fw=$(cd "$img" && eval "$(fio_line write fio.bin)" | mbs)
+		h_fr=$(cd "$img" && eval "$(fio_line read fio.bin)" | mbs)
+		rm -f "$img/fio.bin"
+	fi
+	printf '| %-22s | %8s | %8s | %8s | %5s | %s |\n' case "guest" "UML" "host" ratio "UML/host"
+	for c in "dd write 1M:w" "dd read 1M:r" "fio write 1M QD4:fw" "fio read 1M QD4:fr"; do
+		k=${c#*:}; gv=g_$k; uv=u_$k; hv=h_$k
+		[ -n "${!gv}" ] && [ -n "${!hv}" ] || continue
+		printf '| %-22s | %8s | %8s | %8s | %5s | %s |\n' "${c%:*}" "${!gv}" "${!uv:--}" "${!hv}" \
+		    "$(ratio "${!gv}" "${!hv}")" "$([ -n "${!uv}" ] && ratio "${!uv}" "${!hv}")"
+	done
+	echo "(MB/s; guest: pvstack's domain, UML: linux.uml booted directly on the image files, host: the host on the same file system; ratio guest/host, target >= 0.7)"
+fi
+
+if want net; then
+	echo "== net: TCP, 400 MB from the guest to dom0"
+	domain_boot >/dev/null
+	sleep 1
+	sink 60 >"$tmp/sink.dom" &
+	sinkpid=$!
+	sleep 0.5
+	cmd "$tmp/dom.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
+	wait "$sinkpid"
+	gn=$(cat "$tmp/sink.dom")
+	domain_stop
+
+	direct_boot >/dev/null
+	# UML makes its tap when the guest brings eth0 up (systemd-networkd, at boot)
+	for i in $(seq 1 100); do ip link show tapdirect >/dev/null 2>&1 && break; sleep 0.1; done
+	ip link set tapdirect master xenbr0 up
+	sleep 2
+	sink 60 >"$tmp/sink.direct" &
+	sinkpid=$!
+	sleep 0.5
+	cmd "$tmp/direct.log" "head -c 400000000 /dev/zero >/dev/tcp/10.9.0.1/5001" n
+	wait "$sinkpid"
+	hn=$(cat "$tmp/sink.direct")
+	direct_stop
+	echo "TCP guest to dom0: pvstack $gn MB/s, direct tap $hn MB/s: ratio $(ratio "$gn" "$hn") (target >= 0.5)"
+fi

@@ -135,6 +135,13 @@ set_mark
 type_line "uname -a; echo written-in-the-guest >/root/proof; sync"
 wait_for "Linux $name" 20 || fail "uname -a did not show Linux"
 
+# the disks are read through the host's page cache, with hvd's readahead
+id=$("$xl" domid "$name")
+gpid=$(pgrep -f "^pvstack-dom$id\$" | head -1)
+bdi=$(awk '$5 == "/vbd" && / - fuse / { print $3 }' "/proc/${gpid:-0}/mountinfo" 2>/dev/null)
+[ -n "$bdi" ] && [ "$(cat "/sys/class/bdi/$bdi/read_ahead_kb")" = 1024 ] ||
+    fail "the guest's /vbd mount (pid ${gpid:-none}, bdi ${bdi:-none}) lacks its 1 MiB readahead"
+
 # ---- the network: the guest and dom0 ping each other through xenbr0 ----
 set_mark
 type_line "ping -c 2 -W 2 10.9.0.1"
