@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "log.h"
 
 /* The map as a cpu_set_t; false when it names no CPU this host has online. */
@@ -103,6 +104,7 @@ hvd_affinity_set(struct hvd_domain *d, const uint8_t *map, bool pinned)
 	}
 	d->pinned = pinned;
 	memcpy(d->affinity, map, HV_CPUMAP_BYTES);
+	hvd_keeper_dom(d, false);
 	return 0;
 }
 

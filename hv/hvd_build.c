@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "jail.h"
 #include "libhv.h"
 #include "log.h"
@@ -204,8 +205,7 @@ hvd_build_child(struct hvd_build_child *c)
 			goto fail;
 	} else if (chdir("/") < 0)
 		goto fail;
-	/* after the credentials changed, which clears it */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* no PR_SET_PDEATHSIG: the domain outlives hvd, held by the keeper (hvd_keeper.h) */
 	/* every descriptor but stdio, the channel, the kernel and the error pipe goes */
 	if (errfd != 5 && (dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0))
 		goto fail;
@@ -547,6 +547,7 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 	else
 		hvd_console_printf("d%u: built %s, pid %d, UNCONFINED", d->domid, req->kernel,
 		    (int)pid);
+	hvd_keeper_dom(d, true);
 	rc = 0;
 out:
 	for (int i = 0; i < ncg; i++)

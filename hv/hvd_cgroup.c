@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -103,7 +104,8 @@ hvd_cgroup_init(void)
 		return;
 	}
 	hvd_cgroup_reap_stale(mnt);
-	xasprintf(&hvd_cgroup_base, "%s/pvstack-hvd.%d", mnt, (int)getpid());
+	/* named after the keeper, which outlives hvd: a restarted hvd finds its domains' groups */
+	xasprintf(&hvd_cgroup_base, "%s/pvstack-hvd.%d", mnt, (int)hvd_keeper_pid());
 	free(mnt);
 	if (mkdir(hvd_cgroup_base, 0755) < 0 && errno != EEXIST) {
 		hvd_console_printf("cgroups: off (%s: %s)", hvd_cgroup_base, strerror(errno));
@@ -112,6 +114,7 @@ hvd_cgroup_init(void)
 		return;
 	}
 	hvd_console_printf("cgroups: domains under %s", hvd_cgroup_base);
+	hvd_keeper_dir(0, hvd_cgroup_base);
 	hvd_limits_init(hvd_cgroup_base);
 }
 

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "hvd_maptrack.h"
 #include "log.h"
 #include "msg.h"
@@ -30,6 +31,7 @@ struct hvd_out {
 struct hvd_conn {
 	struct hvd_conn *next, **prevp;
 	int fd;
+	uint32_t id;			/* names it in the keeper's records */
 	bool privileged;		/* dom0 with uid 0 (or hvd's own uid) */
 	struct hvd_domain *guest;	/* guest channel: its domain */
 	struct event *ev_read, *ev_write;
@@ -38,6 +40,7 @@ struct hvd_conn {
 };
 
 static struct hvd_conn *hvd_conns;
+static uint32_t hvd_conn_next_id = 1;
 static int hvd_listen_fd = -1;
 static struct event *hvd_listen_ev;
 static char *hvd_listen_path;
@@ -45,14 +48,19 @@ static char *hvd_listen_path;
 static void hvd_conn_on_read(evutil_socket_t fd, short what, void *arg);
 static void hvd_conn_on_write(evutil_socket_t fd, short what, void *arg);
 
-/* Wraps an accepted or guest socket in a connection on the loop. */
-struct hvd_conn *
-hvd_conn_new(struct event_base *base, int fd, struct hvd_domain *guest)
+/* A connection on the loop with its id (new, or a restarted hvd's adopted one). */
+static struct hvd_conn *
+hvd_conn_make(struct event_base *base, int fd, struct hvd_domain *guest, bool privileged,
+    uint32_t id)
 {
 	struct hvd_conn *c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
+	c->id = id;
+	if (id >= hvd_conn_next_id)
+		hvd_conn_next_id = id + 1 ? id + 1 : 1;
 	c->guest = guest;
+	c->privileged = privileged;
 	c->outq_tail = &c->outq;
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, hvd_conn_on_read, c);
 	c->ev_write = event_new(base, fd, EV_WRITE, hvd_conn_on_write, c);
@@ -63,6 +71,54 @@ hvd_conn_new(struct event_base *base, int fd, struct hvd_domain *guest)
 		hvd_conns->prevp = &c->next;
 	c->prevp = &hvd_conns;
 	hvd_conns = c;
+	return c;
+}
+
+/* Wraps an accepted or guest socket in a connection on the loop; the keeper holds it too. */
+static struct hvd_conn *
+hvd_conn_new_priv(struct event_base *base, int fd, struct hvd_domain *guest, bool privileged)
+{
+	struct hvd_conn *c = hvd_conn_make(base, fd, guest, privileged, hvd_conn_next_id);
+
+	hvd_keeper_conn(c->id, fd, guest, privileged, true);
+	return c;
+}
+
+/* A guest channel made by the builder. */
+struct hvd_conn *
+hvd_conn_new(struct event_base *base, int fd, struct hvd_domain *guest)
+{
+	return hvd_conn_new_priv(base, fd, guest, false);
+}
+
+/* Names a connection in the records that refer to it (ports, maptrack slots). */
+uint32_t
+hvd_conn_id(const struct hvd_conn *c)
+{
+	return c->id;
+}
+
+/* A restarted hvd takes over a connection the keeper held; a guest's channel is served unless paused. */
+struct hvd_conn *
+hvd_conn_adopt(struct event_base *base, uint32_t id, int fd, const struct hvk_conn *r)
+{
+	struct hvd_domain *d = NULL;
+	struct hvd_conn *c;
+
+	if (r->guest != UINT32_MAX) {
+		d = hvd_domain_get(r->guest);
+		if (d == NULL || r->guest == 0 || d->guest != NULL) {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return NULL;
+	c = hvd_conn_make(base, fd, d, r->privileged, id);
+	if (d) {
+		d->guest = c;
+		hvd_conn_serve(c, !d->paused);
+	}
 	return c;
 }
 
@@ -89,6 +145,7 @@ hvd_conn_free(struct hvd_conn *c)
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	close(c->fd);
+	hvd_keeper_del(HVK_CONN, c->id, 0);
 	free(c);
 }
 
@@ -97,6 +154,7 @@ void
 hvd_conn_restrict(struct hvd_conn *c)
 {
 	c->privileged = false;
+	hvd_keeper_conn(c->id, c->fd, c->guest, false, false);
 }
 
 /* Starts or stops reading a guest's channel: a built domain is served once it is unpaused. */
@@ -246,28 +304,56 @@ hvd_conn_dispatch(struct hvd_conn *c, const uint8_t *buf, size_t n)
 	return hvd_conn_send(c, rep, sizeof(hdr) + r.rep_len, r.fds, r.nfds);
 }
 
-/* One message per readable event; bad framing or a vanished client ends the connection. */
+/*
+ * One message per readable event; bad framing or a vanished client ends the
+ * connection. The request is read with MSG_PEEK and taken off the socket only
+ * once it is answered: an hvd that dies while handling it leaves it there
+ * (the keeper holds the socket) and the next hvd handles it, so a client never
+ * waits for an answer that cannot come. The price is that a request answered
+ * an instant before the death is answered twice; libhv skips a reply whose id
+ * it is no longer waiting for.
+ */
 static void
 hvd_conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct hvd_conn *c = arg;
 	uint8_t buf[HV_MSG_MAX];
-	int fds[MSG_MAX_FDS], nfds = 0;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
+	int rc;
 
 	(void)fd, (void)what;
-	n = msg_recv(c->fd, buf, sizeof(buf), fds, &nfds);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	do {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(c->fd, &mh, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
 		return;
+	/* No request carries descriptors: whatever came along is closed. */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n >= 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			msg_close_fds((int *)CMSG_DATA(cm),
+			    (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	if (n > (ssize_t)sizeof(buf) || (n >= 0 && (mh.msg_flags & MSG_CTRUNC))) {
+		errno = EMSGSIZE;
+		n = -1;
+	}
 	if (n <= 0) {
 		if (n < 0)
 			log_debug("client fd %d: %s, dropping it", c->fd, strerror(errno));
 		hvd_conn_free(c);
 		return;
 	}
-	/* No request carries descriptors: whatever came along is closed. */
-	msg_close_fds(fds, nfds);
-	if (hvd_conn_dispatch(c, buf, n) < 0)
+	rc = hvd_conn_dispatch(c, buf, n);
+	while (recv(c->fd, buf, 0, MSG_DONTWAIT) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
 		hvd_conn_free(c);
 }
 
@@ -293,9 +379,8 @@ hvd_listen_on_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	c = hvd_conn_new(base, fd, NULL);
 	/* root, or hvd's own user when hvd runs unprivileged (development) */
-	c->privileged = cred.uid == 0 || cred.uid == geteuid();
+	c = hvd_conn_new_priv(base, fd, NULL, cred.uid == 0 || cred.uid == geteuid());
 	log_debug("client fd %d pid %d uid %d%s", fd, (int)cred.pid, (int)cred.uid,
 	    c->privileged ? "" : " (unprivileged)");
 }
@@ -329,6 +414,14 @@ hvd_listen(struct event_base *base, const char *path)
 		errno = saved;
 		return -1;
 	}
+	hvd_keeper_listen(fd);
+	return hvd_listen_adopt(base, fd, path);
+}
+
+/* Accepts on a listening socket: our own, or the one the keeper kept while no hvd ran. */
+int
+hvd_listen_adopt(struct event_base *base, int fd, const char *path)
+{
 	hvd_listen_fd = fd;
 	hvd_listen_path = xstrdup(path);
 	hvd_listen_ev = event_new(base, fd, EV_READ | EV_PERSIST, hvd_listen_on_accept, base);

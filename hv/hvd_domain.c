@@ -15,6 +15,7 @@
 
 #include "evmem.h"
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "hvd_maptrack.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -176,6 +177,7 @@ hvd_domain_create(const struct hv_req_domain_create *req, uint32_t *domid)
 	d->paused = true;
 	hvd_domain_slot(d->domid, d);
 	hvd_domain_nr++;
+	hvd_keeper_dom(d, true);
 	hvd_console_printf("d%u: created, %lu KiB, %u vcpus", d->domid,
 	    (unsigned long)d->mem_kib, d->vcpus);
 	return 0;
@@ -352,6 +354,7 @@ hvd_domain_on_exit(evutil_socket_t fd, short what, void *arg)
 		d->shutdown_reason = SHUTDOWN_crash;
 		hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
 	}
+	hvd_keeper_dom(d, false);
 }
 
 /* Watches a freshly built guest's death through its pidfd on the loop. */
@@ -384,6 +387,7 @@ hvd_domain_pause(struct hvd_domain *d)
 	    hvd_domain_signal(d, SIGSTOP) < 0)
 		return -1;
 	d->paused = true;
+	hvd_keeper_dom(d, false);
 	return 0;
 }
 
@@ -404,6 +408,7 @@ hvd_domain_unpause(struct hvd_domain *d)
 	if (d->guest)
 		hvd_conn_serve(d->guest, true);
 	d->paused = false;
+	hvd_keeper_dom(d, false);
 	return 0;
 }
 
@@ -417,6 +422,7 @@ hvd_domain_shutdown(struct hvd_domain *d, uint32_t reason)
 	d->shutdown_reason = reason;
 	hvd_domain_signal(d, SIGKILL);
 	hvd_cgroup_kill(d);
+	hvd_keeper_dom(d, false);
 	hvd_console_printf("d%u: shutdown, reason %u", d->domid, reason);
 	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
 }
@@ -435,6 +441,7 @@ hvd_domain_destroy(struct hvd_domain *d)
 		close(d->memfd);
 	hvd_domain_slot(d->domid, NULL);
 	hvd_domain_nr--;
+	hvd_keeper_del(HVK_DOM, d->domid, 0);
 	hvd_console_printf("d%u: destroyed", d->domid);
 	free(d);
 	hvd_evtchn_fire_virq(VIRQ_DOM_EXC);
@@ -454,4 +461,58 @@ hvd_domain_destroy_all(void)
 	/* killed already; whoever inherits them reaps them */
 	while (hvd_orphans)
 		hvd_domain_orphan_free(hvd_orphans);
+}
+
+/* The keeper's record carries where domids go on, so a new hvd does not reuse them at once. */
+uint32_t
+hvd_domain_next_id(void)
+{
+	return hvd_domid_next;
+}
+
+/* A new hvd takes over a domain the keeper held: its record, memory and process. */
+struct hvd_domain *
+hvd_domain_adopt(uint32_t domid, const struct hvk_dom *r, int memfd, int pidfd)
+{
+	extern struct event_base *hvd_base;
+	struct hvd_domain *d;
+
+	if (domid == 0 || domid >= DOMID_FIRST_RESERVED || hvd_domains[domid] ||
+	    r->nr_pages < HV_MIN_MEM_PAGES || r->vcpus == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->domid = domid;
+	memcpy(d->uuid, r->uuid, sizeof(d->uuid));
+	d->vcpus = r->vcpus;
+	d->mem_kib = r->mem_kib;
+	d->max_mem_kib = r->max_mem_kib;
+	d->nr_pages = r->nr_pages;
+	d->cpu_ns_dead = r->cpu_ns_dead;
+	d->memfd = memfd;
+	d->paused = r->paused;
+	d->built = r->built;
+	d->shutdown = r->shutdown;
+	d->shutdown_reason = r->shutdown_reason;
+	d->profile = r->profile;
+	d->uid = r->uid;
+	d->pinned = r->pinned;
+	memcpy(d->affinity, r->affinity, sizeof(d->affinity));
+	d->cgroup = r->cgroup[0] ? xstrdup(r->cgroup) : NULL;
+	d->pidfd = -1;
+	if (r->pid > 0 && pidfd >= 0) {
+		/* no longer our child: its death is seen on the pidfd, init reaps it */
+		d->pid = r->pid;
+		d->pidfd = pidfd;
+		d->pid_ev = event_new(hvd_base, pidfd, EV_READ, hvd_domain_on_exit, d);
+		if (d->pid_ev == NULL || event_add(d->pid_ev, NULL) < 0)
+			fatalx("hvd_domain_adopt: libevent");
+	} else if (pidfd >= 0)
+		close(pidfd);
+	if (r->domid_next > hvd_domid_next && r->domid_next < DOMID_FIRST_RESERVED)
+		hvd_domid_next = r->domid_next;
+	hvd_domain_slot(domid, d);
+	hvd_domain_nr++;
+	return d;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -118,6 +119,7 @@ hvd_evtchn_alloc_unbound(struct hvd_domain *d, uint32_t remote_dom, struct hvd_c
 		.state = HV_EVTCHN_STATE_UNBOUND, .owner = owner, .remote_dom = remote_dom,
 		.wait_fd = a, .signal_fd = b,
 	};
+	hvd_keeper_port(d, *port, true);
 	return 0;
 }
 
@@ -162,6 +164,8 @@ hvd_evtchn_bind_interdomain(struct hvd_domain *d, struct hvd_conn *owner,
 	};
 	rp->state = HV_EVTCHN_STATE_INTERDOMAIN;
 	rp->remote_port = *port;
+	hvd_keeper_port(d, *port, true);
+	hvd_keeper_port(rd, remote_port, false);
 	return 0;
 }
 
@@ -190,6 +194,7 @@ hvd_evtchn_bind_virq(struct hvd_domain *d, struct hvd_conn *owner, uint32_t virq
 		.state = HV_EVTCHN_STATE_VIRQ, .owner = owner, .virq = virq,
 		.wait_fd = fd, .signal_fd = -1,
 	};
+	hvd_keeper_port(d, *port, true);
 	return 0;
 }
 
@@ -207,7 +212,10 @@ hvd_evtchn_attach(struct hvd_domain *d, struct hvd_conn *owner, uint32_t port)
 		errno = EBUSY;
 		return -1;
 	}
-	p->owner = owner;
+	if (p->owner != owner) {
+		p->owner = owner;
+		hvd_keeper_port(d, port, false);
+	}
 	return 0;
 }
 
@@ -224,9 +232,11 @@ hvd_evtchn_do_close(struct hvd_domain *d, uint32_t port)
 		    rp->remote_dom == d->domid && rp->remote_port == port) {
 			rp->state = HV_EVTCHN_STATE_UNBOUND;
 			rp->remote_port = 0;
+			hvd_keeper_port(rd, p->remote_port, false);
 		}
 	}
 	hvd_evtchn_free(p);
+	hvd_keeper_del(HVK_PORT, d->domid, port);
 }
 
 /* EVTCHNOP_close on behalf of a connection: only the owner may close. */
@@ -274,4 +284,41 @@ hvd_evtchn_fire_virq(uint32_t virq)
 		    write(p->wait_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_warn("virq %u port %u", virq, port);
 	}
+}
+
+/* A restarted hvd takes over a port the keeper held (owner: its connection, if still there). */
+int
+hvd_evtchn_adopt(struct hvd_domain *d, uint32_t port, const struct hvk_port *r,
+    struct hvd_conn *owner, int wait_fd, int signal_fd)
+{
+	uint32_t max = d->domid == 0 ? HVD_MAX_PORTS : HVD_MAX_PORTS_DOMU;
+
+	if (port == 0 || port >= max || (r->state != HV_EVTCHN_STATE_UNBOUND &&
+	    r->state != HV_EVTCHN_STATE_INTERDOMAIN && r->state != HV_EVTCHN_STATE_VIRQ) ||
+	    (r->state == HV_EVTCHN_STATE_VIRQ) != (signal_fd < 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (port >= d->nports) {
+		uint32_t n = d->nports ? d->nports : 16;
+		while (n <= port)
+			n *= 2;
+		if (n > max)
+			n = max;
+		d->ports = xreallocarray(d->ports, n, sizeof(*d->ports));
+		for (uint32_t i = d->nports; i < n; i++)
+			d->ports[i] = (struct hvd_port){ .wait_fd = -1, .signal_fd = -1 };
+		d->nports = n;
+	}
+	if (d->ports[port].state != HV_EVTCHN_STATE_CLOSED) {
+		errno = EEXIST;
+		return -1;
+	}
+	d->ports[port] = (struct hvd_port){
+		.state = r->state, .owner = owner, .remote_dom = r->remote_dom,
+		.remote_port = r->remote_port, .virq = r->virq, .wait_fd = wait_fd,
+		.signal_fd = signal_fd,
+	};
+	hvd_evtchn_nr++;
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -35,14 +36,15 @@ struct hvd_limit_hier {
 static struct hvd_limit_hier hvd_limits[HVD_LIMIT_NCTL];
 static char *hvd_limits_v2base;
 
-/* hvd's own path in the v1 hierarchy holding ctl, from /proc/self/cgroup. */
+/* The keeper's path in the v1 hierarchy holding ctl (hvd's when it started it; it stays when hvd restarts). */
 static char *
 hvd_limits_self_path(const char *ctl)
 {
-	FILE *f = fopen("/proc/self/cgroup", "re");
 	char line[1024], *path = NULL;
+	FILE *f;
 
-	if (f == NULL)
+	snprintf(line, sizeof(line), "/proc/%d/cgroup", (int)hvd_keeper_pid());
+	if ((f = fopen(line, "re")) == NULL)
 		return NULL;
 	while (fgets(line, sizeof(line), f)) {
 		char *ctls = strchr(line, ':'), *p;
@@ -160,14 +162,16 @@ hvd_limits_init(const char *v2base)
 			hvd_limits_reap_stale(parent);
 			free(parent);
 			xasprintf(&hvd_limits[c].base, "%s%s/pvstack-hvd.%d", mnt,
-			    strcmp(self, "/") == 0 ? "" : self, (int)getpid());
+			    strcmp(self, "/") == 0 ? "" : self, (int)hvd_keeper_pid());
 			if (mkdir(hvd_limits[c].base, 0755) < 0 && errno != EEXIST) {
 				hvd_console_printf("limits: %s: %s", hvd_limits[c].base, strerror(errno));
 				free(hvd_limits[c].base);
 				hvd_limits[c].base = NULL;
-			} else
+			} else {
 				hvd_console_printf("limits: %s in cgroup v1 under %s", name,
 				    hvd_limits[c].base);
+				hvd_keeper_dir(1 + c, hvd_limits[c].base);
+			}
 		}
 		free(mnt);
 		free(self);

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "evmem.h"
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "log.h"
 #include "paths.h"
 
@@ -65,8 +66,9 @@ main(int argc, char **argv)
 	struct daemon_opts opts = { .name = "hvd" };
 	struct event_base *base;
 	char *sockpath = NULL, *sockpath_alloc = NULL, *emptydir;
-	bool insecure = false;
-	int ch;
+	bool insecure = false, adopting;
+	unsigned ndoms = 0;
+	int ch, lfd = -1;
 
 	while ((ch = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -98,20 +100,40 @@ main(int argc, char **argv)
 	if (base == NULL)
 		fatalx("event_base_new");
 	daemon_signals(base);
+	/* the domains of an hvd that went away, held by its keeper; or a keeper of our own */
+	if (!(adopting = hvd_keeper_connect()))
+		hvd_keeper_spawn();
+	hvd_keeper_tie();
 	hvd_domain_init();
 	hvd_cgroup_init();
 	hvd_build_init(base, emptydir, insecure);
-	if (hvd_listen(base, sockpath) < 0)
+	if (adopting)
+		lfd = hvd_keeper_adopt(base, &ndoms);
+	if (lfd >= 0)
+		hvd_listen_adopt(base, lfd, sockpath);
+	else if (hvd_listen(base, sockpath) < 0) {
+		int saved = errno;
+		hvd_keeper_stop();
+		errno = saved;
 		fatal("listen on %s", sockpath);
-	hvd_console_printf("hvd started, listening on %s", sockpath);
+	}
+	hvd_console_printf("hvd started, listening on %s%s", sockpath,
+	    adopting ? " (restarted)" : "");
 	daemon_ready();
 	event_base_dispatch(base);
+
+	if (hvd_keeper_leave()) {
+		/* a planned restart: the domains, their sockets and our listening one stay */
+		daemon_stop();
+		_exit(0);
+	}
 
 	hvd_domain_destroy_all();
 	evmem_trim_stop();
 	hvd_cgroup_fini();
 	hvd_conn_free_all();
 	hvd_listen_stop();
+	hvd_keeper_stop();
 	daemon_stop();
 	event_base_free(base);
 	free(emptydir);

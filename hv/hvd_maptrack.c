@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "hvd_maptrack.h"
 #include "hv_maptrack.h"
 #include "log.h"
@@ -76,13 +78,42 @@ hvd_maptrack_free(struct hvd_mt *mt)
 	free(mt);
 }
 
+/* The slots' owners to the keeper (fd >= 0: with the memfd, the first time). */
+static void
+hvd_maptrack_keep(const struct hvd_mt *mt, int fd)
+{
+	struct hvk_mt r;
+
+	for (unsigned s = 0; s < HV_MT_SLOTS; s++) {
+		r.owner[s] = mt->owner[s] ? hvd_conn_id(mt->owner[s]) : 0;
+		r.dying[s] = mt->dying[s];
+	}
+	hvd_keeper_mt(mt->dom->domid, &r, fd);
+}
+
+/* Maps a maptrack memfd and the domain's grant entries (new, or adopted after a restart). */
+static int
+hvd_maptrack_map(struct hvd_mt *mt, struct hvd_domain *d)
+{
+	void *p = mmap(NULL, mt->size, PROT_READ | PROT_WRITE, MAP_SHARED, mt->fd, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	mt->base = p;
+	p = mmap(NULL, HV_GNTTAB_FRAMES * HVD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    d->memfd, (off_t)HV_PFN_GNTTAB * HVD_PAGE_SIZE);
+	if (p == MAP_FAILED)
+		return -1;
+	mt->gnttab = p;
+	return 0;
+}
+
 /* Made on the first request for a domain, so creating a domain costs nothing more. */
 static struct hvd_mt *
 hvd_maptrack_new(struct hvd_domain *d)
 {
 	struct hvd_mt *mt = xcalloc(1, sizeof(*mt));
 	char name[32];
-	void *p;
 
 	mt->dom = d;
 	mt->nr_refs = HV_GNTTAB_FRAMES * (HVD_PAGE_SIZE / sizeof(grant_entry_v1_t));
@@ -92,19 +123,13 @@ hvd_maptrack_new(struct hvd_domain *d)
 	if (mt->fd < 0 || ftruncate(mt->fd, mt->size) < 0 ||
 	    fcntl(mt->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		goto fail;
-	p = mmap(NULL, mt->size, PROT_READ | PROT_WRITE, MAP_SHARED, mt->fd, 0);
-	if (p == MAP_FAILED)
+	if (hvd_maptrack_map(mt, d) < 0)
 		goto fail;
-	mt->base = p;
-	p = mmap(NULL, HV_GNTTAB_FRAMES * HVD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    d->memfd, (off_t)HV_PFN_GNTTAB * HVD_PAGE_SIZE);
-	if (p == MAP_FAILED)
-		goto fail;
-	mt->gnttab = p;
 	*(struct hv_mt_hdr *)mt->base = (struct hv_mt_hdr){ .magic = HV_MT_MAGIC,
 	    .nr_refs = mt->nr_refs, .nr_slots = HV_MT_SLOTS };
 	mt->next = hvd_mts;
 	hvd_mts = mt;
+	hvd_maptrack_keep(mt, mt->fd);
 	return mt;
 fail:;
 	int saved = errno;
@@ -136,7 +161,10 @@ hvd_maptrack_attach(struct hvd_domain *d, struct hvd_conn *c, uint32_t *slot, in
 		errno = ENOSPC;
 		return -1;
 	}
-	mt->owner[free_slot] = c;
+	if (mt->owner[free_slot] != c) {
+		mt->owner[free_slot] = c;
+		hvd_maptrack_keep(mt, -1);
+	}
 	*slot = free_slot;
 	*fd = mt->fd;
 	*nr_refs = mt->nr_refs;
@@ -208,8 +236,10 @@ hvd_maptrack_release(struct hvd_mt *mt, unsigned slot)
 	if (freed)
 		log_debug("d%u: maptrack slot %u: %u pin(s) of a closed connection given back",
 		    mt->dom->domid, slot, freed);
-	if (done)
+	if (done) {
 		mt->dying[slot] = false;
+		hvd_maptrack_keep(mt, -1);
+	}
 	return done;
 }
 
@@ -249,13 +279,18 @@ hvd_maptrack_conn_gone(struct hvd_conn *c)
 {
 	bool any = false;
 
-	for (struct hvd_mt *mt = hvd_mts; mt; mt = mt->next)
+	for (struct hvd_mt *mt = hvd_mts; mt; mt = mt->next) {
+		bool changed = false;
 		for (unsigned s = 0; s < HV_MT_SLOTS; s++)
 			if (mt->owner[s] == c) {
 				mt->owner[s] = NULL;
 				mt->dying[s] = true;
-				any = true;
+				changed = true;
 			}
+		if (changed)
+			hvd_maptrack_keep(mt, -1);
+		any |= changed;
+	}
 	if (any)
 		hvd_maptrack_release_dying();
 }
@@ -268,6 +303,7 @@ hvd_maptrack_domain_gone(struct hvd_domain *d)
 		if ((*pm)->dom == d) {
 			struct hvd_mt *mt = *pm;
 			*pm = mt->next;
+			hvd_keeper_del(HVK_MT, d->domid, 0);
 			hvd_maptrack_free(mt);
 			break;
 		}
@@ -275,4 +311,45 @@ hvd_maptrack_domain_gone(struct hvd_domain *d)
 		event_free(hvd_mt_retry_ev);
 		hvd_mt_retry_ev = NULL;
 	}
+}
+
+/*
+ * A restarted hvd takes over a domain's maptrack from the keeper: the slots
+ * of connections still there keep their pins; a slot whose connection is gone
+ * (dying) gives its pins back now, as at any close.
+ */
+int
+hvd_maptrack_adopt(struct hvd_domain *d, int fd, struct hvd_conn *const *owners,
+    const uint8_t *dying)
+{
+	struct hvd_mt *mt;
+	struct stat st;
+	bool any = false;
+
+	if (hvd_maptrack_find(d)) {
+		errno = EEXIST;
+		return -1;
+	}
+	mt = xcalloc(1, sizeof(*mt));
+	mt->dom = d;
+	mt->fd = fd;
+	mt->nr_refs = HV_GNTTAB_FRAMES * (HVD_PAGE_SIZE / sizeof(grant_entry_v1_t));
+	mt->size = HV_MT_SIZE(mt->nr_refs, HV_MT_SLOTS);
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != mt->size || hvd_maptrack_map(mt, d) < 0 ||
+	    ((struct hv_mt_hdr *)mt->base)->magic != HV_MT_MAGIC) {
+		mt->fd = -1;	/* the caller still owns it */
+		hvd_maptrack_free(mt);
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned s = 0; s < HV_MT_SLOTS; s++) {
+		mt->owner[s] = owners[s];
+		mt->dying[s] = dying[s] && owners[s] == NULL;
+		any |= mt->dying[s];
+	}
+	mt->next = hvd_mts;
+	hvd_mts = mt;
+	if (any)
+		hvd_maptrack_release_dying();
+	return 0;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_keeper.h"
 #include "hvd_maptrack.h"
 #include "hv_maptrack.h"
 #include "log.h"
@@ -144,6 +145,7 @@ hvd_ops_setmaxmem(struct hvd_req *r)
 		return -1;
 	}
 	d->max_mem_kib = req.max_kib;
+	hvd_keeper_dom(d, false);
 	/* the host-side limit follows, so a balloon target is also what the kernel enforces */
 	if (d->built && d->cgroup && hvd_limits_set_memory(d, hvd_build_mem_limit(d)) < 0)
 		log_warn("d%u: memory limit", d->domid);

@@ -133,6 +133,7 @@ hv_call_recv(struct hv *hv, uint32_t type, uint32_t id, struct hv_reply *rep)
 	int fds[MSG_MAX_FDS], nfds = 0;
 	ssize_t n;
 
+again:
 	n = msg_recv(hv->fd, buf, sizeof(buf), fds, &nfds);
 	if (n < 0)
 		return -1;
@@ -143,6 +144,11 @@ hv_call_recv(struct hv *hv, uint32_t type, uint32_t id, struct hv_reply *rep)
 	if ((size_t)n < sizeof(hdr))
 		goto proto;
 	memcpy(&hdr, buf, sizeof(hdr));
+	/* a second answer to an earlier request: hvd restarted after answering it (hvd_conn.c) */
+	if ((int32_t)(hdr.id - id) < 0) {
+		msg_close_fds(fds, nfds);
+		goto again;
+	}
 	if (hdr.type != type || hdr.id != id || hdr.len != (size_t)n - sizeof(hdr))
 		goto proto;
 	if (hdr.rc < 0) {
