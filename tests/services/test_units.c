@@ -81,7 +81,7 @@ Test(units, verify_xendomains) { verify("xendomains", NULL); }
 Test(units, policies)
 {
 	static const struct { const char *name, *restart; } want[] = {
-		{ "hvd", "no" }, { "xenstored", "on-failure" }, { "consoled", "on-failure" },
+		{ "hvd", "on-failure" }, { "xenstored", "on-failure" }, { "consoled", "on-failure" },
 		{ "blkback", "on-failure" }, { "netback", "on-failure" },
 	};
 
