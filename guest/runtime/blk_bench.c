@@ -217,6 +217,27 @@ blk_bench_spin(struct blkfront *bf, unsigned spin_us)
 	return blkfront_poll(bf, true);		/* re-armed before the loop sleeps */
 }
 
+/*
+ * How long to poll, from the I/Os' mean latency over the last interval (by
+ * Little's law: QD times the time over the I/Os done). Answers that come
+ * within BLK_BENCH_FAST_US (the page cache; blkback watches its ring for
+ * them too) are worth the whole POLL_US: the two sides then pass requests
+ * and responses without a wake-up. A disk's answers are spread out by the
+ * device: polling for them long takes the CPU the backend and the disk's
+ * completions need on a small host, so it polls only about a wake-up's cost
+ * (4k random QD32: 0.63-0.77 of fio polling 100 us, 0.85-0.89 polling 20;
+ * the page cache 1.14 against 0.67).
+ */
+static unsigned
+blk_bench_spin_window(const struct blk_bench_params *p, long long ms, unsigned long long ios)
+{
+	unsigned long long lat_us = (unsigned long long)p->bp_qd * (unsigned long long)ms * 1000 / ios;
+
+	if (lat_us <= BLK_BENCH_FAST_US)
+		return p->bp_spin_us;
+	return p->bp_spin_us < BLK_BENCH_SPIN_SLOW_US ? p->bp_spin_us : BLK_BENCH_SPIN_SLOW_US;
+}
+
 /* Whether the parameters fit the disk and our limits. */
 static int
 blk_bench_check(struct blkfront *bf, const struct blk_bench_params *p)
@@ -260,16 +281,23 @@ blk_bench_run(struct blkfront *bf, struct events *ev, const struct blk_bench_par
 	for (unsigned i = 0; i < p->bp_qd; i++)
 		blk_bench_start(&b, &b.b_units[i]);
 	blkfront_kick(bf);
-	long long quiet_since = events_now_ms();
+	long long quiet_since = events_now_ms(), mark_ms = quiet_since;
+	unsigned long long mark_ios = 0;
+	unsigned spin_us = p->bp_spin_us;
 	while (b.b_active > 0) {
 		unsigned long long before = r->br_ios;
-		if (p->bp_spin_us > 0 && blk_bench_spin(bf, p->bp_spin_us) > 0)
+		if (spin_us > 0 && blk_bench_spin(bf, spin_us) > 0)
 			continue;
 		if (events_poll(ev, blkfront_inflight(bf) ? 1000 : 0) < 0 && errno != EINTR) {
 			r->br_error = errno;
 			blkfront_abort(bf, errno, "event loop failed");
 		}
 		long long now = events_now_ms();
+		if (now - mark_ms >= BLK_BENCH_LAT_MS && r->br_ios > mark_ios) {
+			spin_us = blk_bench_spin_window(p, now - mark_ms, r->br_ios - mark_ios);
+			mark_ms = now;
+			mark_ios = r->br_ios;
+		}
 		if (r->br_ios != before || blkfront_inflight(bf) == 0)
 			quiet_since = now;
 		else if (now - quiet_since > BLKFRONT_IO_MS)

@@ -14,11 +14,10 @@
 #include "blkfront.h"
 
 #define BLK_BENCH_MAX_QD	256
-/* Rings polled this long before sleeping, by default: about the cost of the
- * wake-up it saves (spinning longer than a block costs can never win more than
- * it loses; on two vCPUs the spinning takes the CPU the backend and the disk's
- * completions need: 100 us cost random 4 KiB I/O on a disk a fifth of its rate). */
-#define BLK_BENCH_SPIN_US	20
+#define BLK_BENCH_SPIN_US	100	/* default: rings polled this long before sleeping */
+#define BLK_BENCH_SPIN_SLOW_US	20	/* at most this when the I/Os are slow (a disk) */
+#define BLK_BENCH_FAST_US	100	/* a mean latency up to this is fast (the page cache) */
+#define BLK_BENCH_LAT_MS	10	/* the latency is looked at this often */
 
 struct blk_bench_params {
 	bool bp_random;
