@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,60 @@ bbf_domain(struct bbfront *f, struct stack *st)
 	f->f_gnt = d.td_gnt;
 	f->f_xce = d.td_xce;
 	f->f_bell = d.td_bell;
+}
+
+/* The set-up most blkback tests share: the stack, one image, the domain. */
+void
+bbf_stack_disk(struct stack *st, const char *tag, struct bbfront *f, char *img, size_t len,
+    unsigned mib)
+{
+	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
+	stack_start(st, tag, STACK_WITH(STACK_BLKBACK));
+	snprintf(img, len, "%s/disk.img", st->s_rundir);
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)mib << 20), 0);
+	close(fd);
+	bbf_domain(f, st);
+}
+
+/* A device connected as a well-behaved Linux blkfront would, for tests that start there. */
+uint32_t
+bbf_attach(struct bbfront *f, const char *path)
+{
+	uint32_t ring_ref;
+
+	bbf_devdirs(f, 51712, path, "w", NULL);
+	cr_assert_eq(bbf_wait_be(f, 2, 5000), 0);
+	ring_ref = f->f_next_ref;	/* one queue of one page: its grant is the next ref */
+	bbf_connect(f, 1, 0, true, 4);
+	cr_assert_eq(bbf_wait_be(f, 4, 5000), 0);
+	return ring_ref;
+}
+
+/* Tests that kill the worker need to know which process it is. */
+pid_t
+bbf_worker_pid(struct stack *st, pid_t not, int ms)
+{
+	char path[96], buf[256];
+	long long deadline = stack_now_ms() + ms;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st->s_pid[STACK_BLKBACK],
+	    st->s_pid[STACK_BLKBACK]);
+	for (;;) {
+		FILE *f = fopen(path, "r");
+		pid_t pid = -1;
+		if (f) {
+			if (fgets(buf, sizeof(buf), f))
+				pid = atoi(buf);
+			fclose(f);
+		}
+		if (pid > 0 && pid != not)
+			return pid;
+		if (stack_now_ms() > deadline)
+			return -1;
+		usleep(2000);
+	}
 }
 
 /* The domain goes; our mapping of it first. */

@@ -9,7 +9,9 @@
 #define PVSTACK_TEST_BBFRONT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "xen_ring.h"
 #include <xen/grant_table.h>
@@ -39,6 +41,15 @@ struct bbfront {
 
 /* A domain with BBF_MEM_PAGES of memory running the relay guest. */
 void bbf_domain(struct bbfront *f, struct stack *st);
+/* A private stack with blkback (tag names it), a sparse image of mib MiB at
+ * <rundir>/disk.img (its path in img) and f's domain; no device yet. */
+void bbf_stack_disk(struct stack *st, const char *tag, struct bbfront *f, char *img, size_t len,
+    unsigned mib);
+/* Attaches path read-write as xvda and connects one persistent one-page ring;
+ * returns the ring's grant ref. */
+uint32_t bbf_attach(struct bbfront *f, const char *path);
+/* The pid of blkback's only child (the worker) other than not, waiting up to ms; -1 if none. */
+pid_t bbf_worker_pid(struct stack *st, pid_t not, int ms);
 /* Destroys the domain (the device directories are removed first). */
 void bbf_destroy(struct bbfront *f);
 /* Writes both device directories as xl does; extra: "key=value" backend keys, NULL-ended. */

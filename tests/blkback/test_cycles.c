@@ -30,14 +30,7 @@ static char img[160];
 static void
 setup(void)
 {
-	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
-	stack_start(&st, "blkback-cycles", STACK_WITH(STACK_BLKBACK));
-	snprintf(img, sizeof(img), "%s/disk.img", st.s_rundir);
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, 8 << 20), 0);
-	close(fd);
-	bbf_domain(&fe, &st);
+	bbf_stack_disk(&st, "blkback-cycles", &fe, img, sizeof(img), 8);
 }
 
 static void

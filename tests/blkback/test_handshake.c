@@ -20,24 +20,10 @@ static struct stack st;
 static struct bbfront fe;
 static char img[160];
 
-/* A sparse image of mib MiB in the rundir. */
-static void
-make_image(char *path, size_t len, const char *name, unsigned mib)
-{
-	snprintf(path, len, "%s/%s", st.s_rundir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, (off_t)mib << 20), 0);
-	close(fd);
-}
-
 static void
 setup(void)
 {
-	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
-	stack_start(&st, "blkback-hs", STACK_WITH(STACK_BLKBACK));
-	make_image(img, sizeof(img), "disk.img", 16);
-	bbf_domain(&fe, &st);
+	bbf_stack_disk(&st, "blkback-hs", &fe, img, sizeof(img), 16);
 }
 
 static void
@@ -106,10 +92,7 @@ Test(handshake, connect_from_connected_readonly)
 
 Test(handshake, close_reconnect_detach)
 {
-	bbf_devdirs(&fe, 51712, img, "w", NULL);
-	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
-	bbf_connect(&fe, 1, 0, true, 4);
-	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	bbf_attach(&fe, img);
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 8, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 	bbf_close(&fe);
 	/* online=1: a frontend back at Initialising finds InitWait again */
@@ -281,10 +264,7 @@ has_workers(int ms)
 
 Test(handshake, directory_removed_while_connected)
 {
-	bbf_devdirs(&fe, 51712, img, "w", NULL);
-	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
-	bbf_connect(&fe, 1, 0, true, 4);
-	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	bbf_attach(&fe, img);
 	cr_assert_eq(bbf_rw(&fe, 0, BLKIF_OP_WRITE, 0, BBF_PFN_DATA, 8), BLKIF_RSP_OKAY);
 	cr_assert(has_workers(0), "no worker while connected");
 	/* a forced removal of the backend's directory alone: no close handshake at all */

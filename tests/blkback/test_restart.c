@@ -30,18 +30,8 @@ static char img[160];
 static void
 setup(void)
 {
-	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
-	stack_start(&st, "blkback-restart", STACK_WITH(STACK_BLKBACK));
-	snprintf(img, sizeof(img), "%s/disk.img", st.s_rundir);
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, 64 << 20), 0);
-	close(fd);
-	bbf_domain(&fe, &st);
-	bbf_devdirs(&fe, 51712, img, "w", NULL);
-	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
-	bbf_connect(&fe, 1, 0, true, 4);
-	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	bbf_stack_disk(&st, "blkback-restart", &fe, img, sizeof(img), 64);
+	bbf_attach(&fe, img);
 }
 
 static void
@@ -52,31 +42,6 @@ teardown(void)
 }
 
 TestSuite(restart, .init = setup, .fini = teardown, .timeout = 90);
-
-/* The pid of blkback's only child (the worker), waiting up to ms; -1 if none. */
-static pid_t
-worker_pid(pid_t not, int ms)
-{
-	char path[96], buf[256];
-	long long deadline = stack_now_ms() + ms;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st.s_pid[STACK_BLKBACK],
-	    st.s_pid[STACK_BLKBACK]);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		pid_t pid = -1;
-		if (f) {
-			if (fgets(buf, sizeof(buf), f))
-				pid = atoi(buf);
-			fclose(f);
-		}
-		if (pid > 0 && pid != not)
-			return pid;
-		if (stack_now_ms() > deadline)
-			return -1;
-		usleep(2000);
-	}
-}
 
 /* Pushes NREQ writes of distinct pages to distinct sectors (1 MiB each apart). */
 static void
@@ -123,14 +88,14 @@ collect(unsigned seed)
 
 Test(restart, kill9_during_io)
 {
-	pid_t w = worker_pid(0, 5000), w2;
+	pid_t w = bbf_worker_pid(&st, 0, 5000), w2;
 	char *err;
 
 	cr_assert_gt(w, 0, "no worker");
 	push_writes(1);
 	cr_assert_eq(kill(w, SIGKILL), 0);
 	collect(1);
-	w2 = worker_pid(w, 5000);
+	w2 = bbf_worker_pid(&st, w, 5000);
 	cr_assert_gt(w2, 0, "no new worker");
 	cr_assert_neq(w2, w);
 	err = bbf_be_read(&fe, "hotplug-error");
@@ -150,7 +115,7 @@ Test(restart, dying_worker_closes_device)
 	char *err;
 
 	for (int i = 0; i < 8 && bbf_be_state(&fe) == 4; i++) {
-		if ((w = worker_pid(w, 2000)) <= 0)
+		if ((w = bbf_worker_pid(&st, w, 2000)) <= 0)
 			break;
 		kill(w, SIGKILL);
 		usleep(50000);
@@ -200,7 +165,7 @@ status_line(pid_t pid, const char *key)
 
 Test(restart, worker_confined)
 {
-	pid_t w = worker_pid(0, 5000);
+	pid_t w = bbf_worker_pid(&st, 0, 5000);
 	char *uid, *seccomp, *capeff, root[256], want[32];
 	ssize_t n;
 
@@ -238,7 +203,7 @@ Test(restart, uid_base_from_xl_conf)
 	setenv("PVSTACK_CONFDIR", st.s_rundir, 1);
 	stack_spawn(&st, STACK_BLKBACK);
 	unsetenv("PVSTACK_CONFDIR");
-	cr_assert_gt(w = worker_pid(0, 5000), 0, "no worker after the restart");
+	cr_assert_gt(w = bbf_worker_pid(&st, 0, 5000), 0, "no worker after the restart");
 	/* the worker exists before it drops its uid: wait for the drop */
 	snprintf(want, sizeof(want), "%u", jail_uid_backend(300000, fe.f_domid));
 	for (long long end = stack_now_ms() + 5000;;) {
@@ -291,7 +256,7 @@ Test(restart, kill9_with_the_ring_kept_full)
 	bool seen[FULL_TOTAL] = { false };
 	unsigned pushed = 0, answered = 0, kills = 0;
 	blkif_response_t rsp;
-	pid_t w = worker_pid(0, 5000);
+	pid_t w = bbf_worker_pid(&st, 0, 5000);
 
 	cr_assert_gt(w, 0, "no worker");
 	while (pushed < RING_SIZE(&fe.f_ring[0]))
@@ -311,7 +276,7 @@ Test(restart, kill9_with_the_ring_kept_full)
 		if (kills < 5 && answered >= kill_at[kills] && FULL_BAD(i)) {
 			cr_assert_eq(kill(w, SIGKILL), 0);
 			kills++;
-			w = worker_pid(w, 5000);
+			w = bbf_worker_pid(&st, w, 5000);
 			cr_assert_gt(w, 0, "no new worker after kill %u", kills);
 		}
 		if (pushed < FULL_TOTAL)

@@ -5,7 +5,6 @@
  * grant is the new worker's alone, so the frontend's close leaves every
  * grant free to end. Runs on the blkback tests' stack and frontend.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,19 +27,8 @@ static uint32_t ring_ref;
 static void
 setup(void)
 {
-	cr_assert(stack_have(STACK_WITH(STACK_BLKBACK)), "blkback is not built");
-	stack_start(&st, "hv-maptrack-blkback", STACK_WITH(STACK_BLKBACK));
-	snprintf(img, sizeof(img), "%s/disk.img", st.s_rundir);
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, 64 << 20), 0);
-	close(fd);
-	bbf_domain(&fe, &st);
-	bbf_devdirs(&fe, 51712, img, "w", NULL);
-	cr_assert_eq(bbf_wait_be(&fe, 2, 5000), 0);
-	ring_ref = fe.f_next_ref;	/* one queue of one page: its grant is the next ref */
-	bbf_connect(&fe, 1, 0, true, 4);
-	cr_assert_eq(bbf_wait_be(&fe, 4, 5000), 0);
+	bbf_stack_disk(&st, "hv-maptrack-blkback", &fe, img, sizeof(img), 64);
+	ring_ref = bbf_attach(&fe, img);
 }
 
 static void
@@ -51,31 +39,6 @@ teardown(void)
 }
 
 TestSuite(maptrack_blkback, .init = setup, .fini = teardown, .timeout = 90);
-
-/* The worker: blkback's only child, not `not`; waits up to ms. */
-static pid_t
-worker_pid(pid_t not, int ms)
-{
-	char path[96], buf[256];
-	long long deadline = stack_now_ms() + ms;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", st.s_pid[STACK_BLKBACK],
-	    st.s_pid[STACK_BLKBACK]);
-	for (;;) {
-		FILE *f = fopen(path, "r");
-		pid_t pid = -1;
-		if (f) {
-			if (fgets(buf, sizeof(buf), f))
-				pid = atoi(buf);
-			fclose(f);
-		}
-		if (pid > 0 && pid != not)
-			return pid;
-		if (stack_now_ms() > deadline)
-			return -1;
-		usleep(2000);
-	}
-}
 
 static uint16_t
 flags_of(uint32_t ref)
@@ -98,7 +61,7 @@ wait_flags(uint32_t ref, uint16_t want, int ms)
 Test(maptrack_blkback, worker_killed_mid_io_leaves_no_pin)
 {
 	blkif_response_t rsp;
-	pid_t w = worker_pid(0, 5000), w2;
+	pid_t w = bbf_worker_pid(&st, 0, 5000), w2;
 
 	cr_assert_gt(w, 0, "no worker");
 	/* pages the worker keeps mapped (persistent grants) and that nobody maps again */
@@ -124,7 +87,7 @@ Test(maptrack_blkback, worker_killed_mid_io_leaves_no_pin)
 	cr_assert_eq(kill(w, SIGKILL), 0);
 	for (unsigned n = 0; n < NREQ; n++)
 		cr_assert_eq(bbf_wait_rsp(&fe, 0, &rsp, 10000), 0, "only %u of %u responses", n, NREQ);
-	w2 = worker_pid(w, 5000);
+	w2 = bbf_worker_pid(&st, w, 5000);
 	cr_assert_gt(w2, 0, "no new worker");
 	cr_assert_eq(bbf_be_state(&fe), 4);
 
