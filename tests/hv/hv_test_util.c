@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 
 #include <criterion/criterion.h>
 
+#include "hv_test_guest.h"
 #include "hv_test_util.h"
 
 /* Milliseconds on the monotonic clock. */
@@ -143,3 +145,38 @@ hvt_wait_event(struct hv_evtchn *xce, int ms)
 	}
 }
 
+/* The grant tests' guest, booted the same way by each. */
+void
+hvt_grant_guest_start(struct hvt *t, struct hvt_grant_guest *g, bool with_gnttab)
+{
+	hv_port_t sp;
+
+	memset(g, 0, sizeof(*g));
+	g->domid = hvt_guest(t, "grant", &sp, NULL);
+	g->xce = hv_evtchn_open(t->hv);
+	g->port = hv_evtchn_bind_interdomain(g->xce, g->domid, sp);
+	cr_assert(g->port > 0);
+	g->pg = hv_foreign_map(t->hv, g->domid, PROT_READ | PROT_WRITE, TG_PFN_PAGE, 1);
+	cr_assert_not_null(g->pg);
+	if (with_gnttab) {
+		g->gnt = hv_foreign_map(t->hv, g->domid, PROT_READ, HV_PFN_GNTTAB, HV_GNTTAB_FRAMES);
+		cr_assert_not_null(g->gnt);
+	}
+	cr_assert_eq(hv_domain_unpause(t->hv, g->domid), 0);
+	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port, "guest never published its grants");
+	cr_assert_eq(__atomic_load_n(&g->pg->magic, __ATOMIC_ACQUIRE), TG_MAGIC);
+}
+
+/* The guest's own end of access, so tests see what the granter sees. */
+int
+hvt_grant_guest_end_access(struct hvt_grant_guest *g, hv_gref_t ref)
+{
+	uint32_t done = g->pg->done;
+
+	g->pg->arg = ref;
+	__atomic_store_n(&g->pg->cmd, TG_CMD_END_ACCESS, __ATOMIC_RELEASE);
+	cr_assert_eq(hv_evtchn_notify(g->xce, g->port), 0);
+	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port);
+	cr_assert_eq(__atomic_load_n(&g->pg->done, __ATOMIC_ACQUIRE), done + 1);
+	return g->pg->result;
+}

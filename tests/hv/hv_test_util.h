@@ -27,4 +27,20 @@ bool hvt_wait_flags(struct hvt *t, hv_domid_t domid, uint32_t mask, uint32_t wan
 /* Waits up to ms for an event on xce; returns the port or -1. */
 int hvt_wait_event(struct hv_evtchn *xce, int ms);
 
+/* A booted "grant" guest (hv_test_guest.h): its command page, its grant
+ * entries when asked for, and our end of its store channel. */
+struct hvt_grant_guest {
+	hv_domid_t domid;
+	volatile struct tg_page *pg;
+	grant_entry_v1_t *gnt;		/* NULL unless with_gnttab */
+	struct hv_evtchn *xce;
+	int port;
+};
+
+/* Boots a "grant" guest and waits until it has published its grants; with_gnttab also maps
+ * its grant table read-only. */
+void hvt_grant_guest_start(struct hvt *t, struct hvt_grant_guest *g, bool with_gnttab);
+/* The guest ends access to ref (gnttab_end_foreign_access_ref); 0 or -errno. */
+int hvt_grant_guest_end_access(struct hvt_grant_guest *g, hv_gref_t ref);
+
 #endif

@@ -15,44 +15,6 @@ static void teardown(void) { hvt_stop(&t); }
 
 TestSuite(hv_grant, .init = setup, .fini = teardown, .timeout = 30);
 
-/* A booted "grant" guest, its command page and our end of its store channel. */
-struct grant_guest {
-	hv_domid_t domid;
-	volatile struct tg_page *pg;
-	struct hv_evtchn *xce;
-	int port;
-};
-
-static void
-grant_guest_start(struct grant_guest *g)
-{
-	hv_port_t sp;
-
-	g->domid = hvt_guest(&t, "grant", &sp, NULL);
-	g->xce = hv_evtchn_open(t.hv);
-	g->port = hv_evtchn_bind_interdomain(g->xce, g->domid, sp);
-	cr_assert(g->port > 0);
-	g->pg = hv_foreign_map(t.hv, g->domid, PROT_READ | PROT_WRITE, TG_PFN_PAGE, 1);
-	cr_assert_not_null(g->pg);
-	cr_assert_eq(hv_domain_unpause(t.hv, g->domid), 0);
-	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port, "guest never published its grants");
-	cr_assert_eq(__atomic_load_n(&g->pg->magic, __ATOMIC_ACQUIRE), TG_MAGIC);
-}
-
-/* Asks the guest to end access to ref; returns its result (0 or -errno). */
-static int
-grant_guest_end_access(struct grant_guest *g, hv_gref_t ref)
-{
-	uint32_t done = g->pg->done;
-
-	g->pg->arg = ref;
-	__atomic_store_n(&g->pg->cmd, TG_CMD_END_ACCESS, __ATOMIC_RELEASE);
-	cr_assert_eq(hv_evtchn_notify(g->xce, g->port), 0);
-	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port);
-	cr_assert_eq(__atomic_load_n(&g->pg->done, __ATOMIC_ACQUIRE), done + 1);
-	return g->pg->result;
-}
-
 Test(hv_grant, reserved_entries_prefilled_by_builder)
 {
 	hv_domid_t domid = hvt_guest(&t, "sleep", NULL, NULL);
@@ -81,11 +43,11 @@ Test(hv_grant, reserved_entries_prefilled_by_builder)
 
 Test(hv_grant, readonly_other_domid_and_revoke)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 	struct hv_gnttab *xgt = hv_gnttab_open(t.hv);
 	uint8_t *p;
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, false);
 	/* a read-only grant maps for reading, never for writing */
 	cr_assert_null(hv_gnttab_map_grant_ref(xgt, g.domid, g.pg->ref_ro, PROT_READ | PROT_WRITE));
 	cr_assert_eq(errno, EACCES);
@@ -108,12 +70,12 @@ Test(hv_grant, readonly_other_domid_and_revoke)
 	cr_assert_eq(p[0], TG_FILL_RW);
 	p[0] = 0x11;
 	cr_assert_not_null(hv_gnttab_map_grant_ref(xgt, g.domid, g.pg->ref_rw, PROT_READ));
-	cr_assert_eq(grant_guest_end_access(&g, g.pg->ref_rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, g.pg->ref_rw), -EBUSY);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, g.pg->ref_rw), 0);
-	cr_assert_eq(grant_guest_end_access(&g, g.pg->ref_rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, g.pg->ref_rw), -EBUSY);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, g.pg->ref_rw), 0);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, g.pg->ref_rw), -1);
-	cr_assert_eq(grant_guest_end_access(&g, g.pg->ref_rw), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, g.pg->ref_rw), 0);
 	/* the guest saw our write; the ended grant no longer maps */
 	uint8_t *mem = hv_foreign_map(t.hv, g.domid, PROT_READ, TG_PFN_RW, 1);
 	cr_assert_eq(mem[0], 0x11);
@@ -125,12 +87,12 @@ Test(hv_grant, readonly_other_domid_and_revoke)
 
 Test(hv_grant, copy_statuses)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 	struct hv_gnttab *xgt = hv_gnttab_open(t.hv);
 	uint8_t buf[4096], out[4096];
 	struct hv_gnttab_copy_seg seg[5];
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, false);
 	memset(buf, 0x77, sizeof(buf));
 	memset(seg, 0, sizeof(seg));
 	/* 0: read the read-only page into buf */
@@ -162,8 +124,8 @@ Test(hv_grant, copy_statuses)
 	cr_assert_eq(rw[107], 0x77);
 	cr_assert_eq(rw[108], TG_FILL_RW);
 	/* copy leaves no pin behind: the guest can end access at once */
-	cr_assert_eq(grant_guest_end_access(&g, g.pg->ref_rw), 0);
-	cr_assert_eq(grant_guest_end_access(&g, g.pg->ref_ro), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, g.pg->ref_rw), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, g.pg->ref_ro), 0);
 	hv_gnttab_close(xgt);
 	hv_evtchn_close(g.xce);
 }

@@ -26,56 +26,15 @@ static void teardown(void) { hvt_stop(&t); }
 
 TestSuite(hv_maptrack, .init = setup, .fini = teardown, .timeout = 60);
 
-/* A booted "grant" guest, its command page, its grant entries and our end of its store channel. */
-struct grant_guest {
-	hv_domid_t domid;
-	volatile struct tg_page *pg;
-	grant_entry_v1_t *gnt;
-	struct hv_evtchn *xce;
-	int port;
-};
-
-static void
-grant_guest_start(struct grant_guest *g)
-{
-	hv_port_t sp;
-
-	g->domid = hvt_guest(&t, "grant", &sp, NULL);
-	g->xce = hv_evtchn_open(t.hv);
-	g->port = hv_evtchn_bind_interdomain(g->xce, g->domid, sp);
-	cr_assert(g->port > 0);
-	g->pg = hv_foreign_map(t.hv, g->domid, PROT_READ | PROT_WRITE, TG_PFN_PAGE, 1);
-	g->gnt = hv_foreign_map(t.hv, g->domid, PROT_READ, HV_PFN_GNTTAB, HV_GNTTAB_FRAMES);
-	cr_assert_not_null(g->pg);
-	cr_assert_not_null(g->gnt);
-	cr_assert_eq(hv_domain_unpause(t.hv, g->domid), 0);
-	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port, "guest never published its grants");
-	cr_assert_eq(__atomic_load_n(&g->pg->magic, __ATOMIC_ACQUIRE), TG_MAGIC);
-}
-
-/* The guest ends access to ref (gnttab_end_foreign_access_ref); 0 or -errno. */
-static int
-grant_guest_end_access(struct grant_guest *g, hv_gref_t ref)
-{
-	uint32_t done = g->pg->done;
-
-	g->pg->arg = ref;
-	__atomic_store_n(&g->pg->cmd, TG_CMD_END_ACCESS, __ATOMIC_RELEASE);
-	cr_assert_eq(hv_evtchn_notify(g->xce, g->port), 0);
-	cr_assert_eq(hvt_wait_event(g->xce, 5000), g->port);
-	cr_assert_eq(__atomic_load_n(&g->pg->done, __ATOMIC_ACQUIRE), done + 1);
-	return g->pg->result;
-}
-
 static uint16_t
-flags_of(struct grant_guest *g, hv_gref_t ref)
+flags_of(struct hvt_grant_guest *g, hv_gref_t ref)
 {
 	return __atomic_load_n(&g->gnt[ref].flags, __ATOMIC_ACQUIRE) & (GTF_reading | GTF_writing);
 }
 
 /* Waits up to ms for ref's reading/writing flags to equal want. */
 static bool
-wait_flags(struct grant_guest *g, hv_gref_t ref, uint16_t want, int ms)
+wait_flags(struct hvt_grant_guest *g, hv_gref_t ref, uint16_t want, int ms)
 {
 	for (int i = 0; i < ms; i++) {
 		if (flags_of(g, ref) == want)
@@ -214,12 +173,12 @@ peer_map_body(int cmd, int ack, void *arg)
 
 Test(hv_maptrack, two_processes_keep_the_flags_until_the_last_unmap)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 	struct hv_gnttab *xgt = hv_gnttab_open(t.hv);
 	struct peer p;
 	struct map_job j;
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, true);
 	hv_gref_t rw = g.pg->ref_rw;
 	/* we map first, the peer second; we unmap first: the peer's pin keeps both flags */
 	cr_assert_not_null(hv_gnttab_map_grant_ref(xgt, g.domid, rw, PROT_READ | PROT_WRITE));
@@ -229,7 +188,7 @@ Test(hv_maptrack, two_processes_keep_the_flags_until_the_last_unmap)
 	peer_wait_ack(&p);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, rw), 0);
 	cr_assert_eq(flags_of(&g, rw), GTF_reading | GTF_writing);
-	cr_assert_eq(grant_guest_end_access(&g, rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, rw), -EBUSY);
 	peer_step(&p);		/* the peer unmaps: the last pin */
 	cr_assert_eq(flags_of(&g, rw), 0);
 	peer_end(&p);
@@ -241,18 +200,18 @@ Test(hv_maptrack, two_processes_keep_the_flags_until_the_last_unmap)
 	cr_assert_eq(flags_of(&g, rw), GTF_reading | GTF_writing);
 	peer_step(&p);		/* the only writer goes: GTF_writing with it, not GTF_reading */
 	cr_assert_eq(flags_of(&g, rw), GTF_reading);
-	cr_assert_eq(grant_guest_end_access(&g, rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, rw), -EBUSY);
 	peer_end(&p);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, rw), 0);
 	cr_assert_eq(flags_of(&g, rw), 0);
-	cr_assert_eq(grant_guest_end_access(&g, rw), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, rw), 0);
 	hv_gnttab_close(xgt);
 	hv_evtchn_close(g.xce);
 }
 
 /* SIGKILL to a peer mapping ro (read) and rw (read and write, twice); we map rw too. */
 static void
-killed_mapper(struct grant_guest *g, bool worker)
+killed_mapper(struct hvt_grant_guest *g, bool worker)
 {
 	struct hv_gnttab *xgt = hv_gnttab_open(t.hv);
 	struct hv_foreign_mem mem = { .fd = -1 };
@@ -278,27 +237,27 @@ killed_mapper(struct grant_guest *g, bool worker)
 	cr_assert(wait_flags(g, ro, 0, 5000), "ro flags %#x after the kill", flags_of(g, ro));
 	cr_assert(wait_flags(g, rw, GTF_reading, 5000), "rw flags %#x after the kill",
 	    flags_of(g, rw));
-	cr_assert_eq(grant_guest_end_access(g, ro), 0);
-	cr_assert_eq(grant_guest_end_access(g, rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(g, ro), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(g, rw), -EBUSY);
 	cr_assert_eq(hv_gnttab_unmap(xgt, g->domid, rw), 0);
-	cr_assert_eq(grant_guest_end_access(g, rw), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(g, rw), 0);
 	hv_gnttab_close(xgt);
 }
 
 Test(hv_maptrack, killed_mapper_releases_its_pins)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, true);
 	killed_mapper(&g, false);
 	hv_evtchn_close(g.xce);
 }
 
 Test(hv_maptrack, killed_worker_with_a_lease_releases_its_pins)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, true);
 	killed_mapper(&g, true);
 	hv_evtchn_close(g.xce);
 }
@@ -307,7 +266,7 @@ Test(hv_maptrack, killed_worker_with_a_lease_releases_its_pins)
 static void
 peer_lock_body(int cmd, int ack, void *arg)
 {
-	struct grant_guest *g = arg;
+	struct hvt_grant_guest *g = arg;
 	struct hv *hv = hv_open(t.sock);
 	struct hv_req_domain_maptrack req = { .domid = g->domid };
 	struct hv_rep_domain_maptrack r;
@@ -336,23 +295,23 @@ peer_lock_body(int cmd, int ack, void *arg)
 
 Test(hv_maptrack, killed_while_holding_a_lock)
 {
-	struct grant_guest g;
+	struct hvt_grant_guest g;
 	struct hv_gnttab *xgt = hv_gnttab_open(t.hv);
 	struct peer p;
 
-	grant_guest_start(&g);
+	hvt_grant_guest_start(&t, &g, true);
 	hv_gref_t rw = g.pg->ref_rw;
 	peer_start(&p, peer_lock_body, &g);
 	peer_wait_ack(&p);
 	cr_assert_eq(flags_of(&g, rw), GTF_reading | GTF_writing);
-	cr_assert_eq(grant_guest_end_access(&g, rw), -EBUSY);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, rw), -EBUSY);
 	peer_kill(&p);
 	/* hvd takes the dead holder's lock over, recounts, clears */
 	cr_assert(wait_flags(&g, rw, 0, 5000), "flags %#x after the kill", flags_of(&g, rw));
 	/* the lock is free again: a map and an unmap go through at once */
 	cr_assert_not_null(hv_gnttab_map_grant_ref(xgt, g.domid, rw, PROT_READ | PROT_WRITE));
 	cr_assert_eq(hv_gnttab_unmap(xgt, g.domid, rw), 0);
-	cr_assert_eq(grant_guest_end_access(&g, rw), 0);
+	cr_assert_eq(hvt_grant_guest_end_access(&g, rw), 0);
 	hv_gnttab_close(xgt);
 	hv_evtchn_close(g.xce);
 }
