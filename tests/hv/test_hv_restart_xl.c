@@ -22,8 +22,7 @@ static struct xlt T;
 static void
 setup(void)
 {
-	setenv("XENCOMMONS_SKIP", "blkback netback", 1);
-	xlt_start(&T);
+	xlt_start_skip(&T, "blkback netback");
 }
 
 static void
@@ -35,50 +34,6 @@ teardown(void)
 }
 
 TestSuite(hv_restart_xl, .init = setup, .fini = teardown, .timeout = 150);
-
-/* A daemon's pid from its xencommons pid file, or -1. */
-static pid_t
-daemon_pid(const char *name)
-{
-	char path[128];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.pid", T.xt_dir, name);
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = -1;
-		fclose(f);
-	}
-	return pid;
-}
-
-/* The guest answers `echo TOKEN` at its console (xl console, through consoled). */
-static int
-console_works(const char *name, const char *token)
-{
-	char *out, want[64];
-	int ok;
-
-	xlt_run(&out, "{ sleep 0.4; printf 'echo %s\\r'; sleep 0.8; } | timeout 4 $XL console %s "
-	    "| tr -d '\\r'", token, name);
-	snprintf(want, sizeof(want), "\n%s\n", token);
-	ok = strstr(out, want) != NULL;
-	if (!ok)
-		fprintf(stderr, "console of %s: %s\n", name, out);
-	free(out);
-	return ok;
-}
-
-static void
-create(const char *name)
-{
-	char *cfg = xlt_cfg(&T, name, NULL), *out;
-
-	cr_assert_eq(xlt_run(&out, "$XL create %s", cfg), 0, "xl create %s:\n%s", name, out);
-	free(out);
-	free(cfg);
-}
 
 /* The line of `xl list` naming name, without its Time(s) and state columns. */
 static char *
@@ -110,18 +65,18 @@ restart_under_xl(int sig)
 	char *one, *two, *out;
 	pid_t hvd, cons, xs, g1, g2;
 
-	create("one");
-	create("two");
-	cr_assert(console_works("one", "a1") && console_works("two", "a2"),
+	xlt_create(&T, "one", NULL);
+	xlt_create(&T, "two", NULL);
+	cr_assert(xlt_console_works("one", "a1") && xlt_console_works("two", "a2"),
 	    "the consoles work before the kill");
 	one = list_line("one");
 	two = list_line("two");
 	cr_assert(one && two);
 	g1 = xlt_guest_pid(xlt_domid("one"));
 	g2 = xlt_guest_pid(xlt_domid("two"));
-	hvd = daemon_pid("hvd");
-	cons = daemon_pid("consoled");
-	xs = daemon_pid("xenstored");
+	hvd = xlt_daemon_pid(&T, "hvd");
+	cons = xlt_daemon_pid(&T, "consoled");
+	xs = xlt_daemon_pid(&T, "xenstored");
 	cr_assert(hvd > 0 && cons > 0 && xs > 0 && g1 > 0 && g2 > 0);
 
 	long long t0 = now_ms();
@@ -140,8 +95,8 @@ restart_under_xl(int sig)
 	free(out);
 	fprintf(stderr, "figure: hvd %s under xl with 2 pvguests: xencommons start back in %lld ms "
 	    "after the kill\n", sig == SIGKILL ? "kill -9" : "SIGTERM", t1 - t0);
-	cr_assert_eq(daemon_pid("consoled"), cons, "consoled lived through it");
-	cr_assert_eq(daemon_pid("xenstored"), xs, "xenstored lived through it");
+	cr_assert_eq(xlt_daemon_pid(&T, "consoled"), cons, "consoled lived through it");
+	cr_assert_eq(xlt_daemon_pid(&T, "xenstored"), xs, "xenstored lived through it");
 
 	/* the same domains: domid, name, memory, vcpus */
 	char *one2 = list_line("one"), *two2 = list_line("two");
@@ -149,17 +104,17 @@ restart_under_xl(int sig)
 	cr_expect_str_eq(one2, one);
 	cr_expect_str_eq(two2, two);
 	cr_assert_eq(xlt_guest_pid(xlt_domid("one")), g1);
-	cr_assert(console_works("one", "b1"), "the console of one after the restart");
-	cr_assert(console_works("two", "b2"), "the console of two after the restart");
+	cr_assert(xlt_console_works("one", "b1"), "the console of one after the restart");
+	cr_assert(xlt_console_works("two", "b2"), "the console of two after the restart");
 
 	cr_assert_eq(xlt_run(&out, "$XL destroy one"), 0, "xl destroy: %s", out);
 	free(out);
 	cr_assert(xlt_domid("one") < 0, "one is still there");
 	for (int i = 0; i < 200 && kill(g1, 0) == 0; i++)
 		usleep(10000);
-	create("three");
-	cr_assert(console_works("three", "c3"), "the console of a guest made after the restart");
-	cr_assert(console_works("two", "c2"));
+	xlt_create(&T, "three", NULL);
+	cr_assert(xlt_console_works("three", "c3"), "the console of a guest made after the restart");
+	cr_assert(xlt_console_works("two", "c2"));
 	free(one);
 	free(two);
 	free(one2);

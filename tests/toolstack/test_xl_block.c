@@ -38,8 +38,7 @@ setup(void)
 {
 	setenv("PVSTACK_SCRIPTDIR", XLT_SCRIPTDIR, 1);
 	/* these tests play the block backend themselves */
-	setenv("XENCOMMONS_SKIP", "blkback netback", 1);
-	xlt_start(&T);
+	xlt_start_skip(&T, "blkback netback");
 }
 
 /* Stops the fake backend and takes its pid file away. */
@@ -81,12 +80,7 @@ matches(const char *text, const char *re)
 static int
 create(const char *name)
 {
-	char *cfg = xlt_cfg(&T, name, NULL), *out;
-	int rc = xlt_run(&out, "$XL create %s", cfg);
-
-	cr_assert_eq(rc, 0, "xl create %s failed:\n%s", name, out);
-	free(out);
-	free(cfg);
+	xlt_create(&T, name, NULL);
 	return xlt_domid(name);
 }
 

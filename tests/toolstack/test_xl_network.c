@@ -20,8 +20,7 @@ static void
 setup(void)
 {
 	/* xenstore-level checks: no backend answers, as the test expects */
-	setenv("XENCOMMONS_SKIP", "netback", 1);
-	xlt_start(&T);
+	xlt_start_skip(&T, "netback");
 }
 
 static void
@@ -47,12 +46,7 @@ matches(const char *text, const char *re)
 static int
 create(const char *name)
 {
-	char *cfg = xlt_cfg(&T, name, NULL), *out;
-	int rc = xlt_run(&out, "$XL create %s", cfg);
-
-	cr_assert_eq(rc, 0, "xl create %s failed:\n%s", name, out);
-	free(out);
-	free(cfg);
+	xlt_create(&T, name, NULL);
 	return xlt_domid(name);
 }
 

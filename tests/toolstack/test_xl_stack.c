@@ -25,8 +25,7 @@ setup(void)
 {
 	/* xl's own behaviour, with the backends played by the tests where they need one
 	 * (tests/blkback and tests/netback drive the real ones) */
-	setenv("XENCOMMONS_SKIP", "blkback netback", 1);
-	xlt_start(&T);
+	xlt_start_skip(&T, "blkback netback");
 }
 
 static void
@@ -54,13 +53,10 @@ matches(const char *text, const char *re)
 static int
 create(const char *name, const char *extra)
 {
-	char *cfg = xlt_cfg(&T, name, extra), *out;
-	int rc = xlt_run(&out, "$XL create %s", cfg);
+	int id;
 
-	cr_assert_eq(rc, 0, "xl create %s failed:\n%s", name, out);
-	free(out);
-	free(cfg);
-	int id = xlt_domid(name);
+	xlt_create(&T, name, extra);
+	id = xlt_domid(name);
 	cr_assert_gt(id, 0);
 	return id;
 }

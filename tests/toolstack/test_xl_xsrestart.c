@@ -20,8 +20,7 @@ static struct xlt T;
 static void
 setup(void)
 {
-	setenv("XENCOMMONS_SKIP", "blkback netback", 1);
-	xlt_start(&T);
+	xlt_start_skip(&T, "blkback netback");
 }
 
 static void
@@ -33,51 +32,6 @@ teardown(void)
 
 TestSuite(xsrestart, .init = setup, .fini = teardown, .timeout = 120);
 
-/* A daemon's pid from its xencommons pid file, or -1. */
-static pid_t
-daemon_pid(const char *name)
-{
-	char path[128];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s.pid", T.xt_dir, name);
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = -1;
-		fclose(f);
-	}
-	return pid;
-}
-
-/* The guest answers `echo TOKEN` at its console (xl console, through consoled). */
-static int
-console_works(const char *name, const char *token)
-{
-	char *out, want[64];
-	int ok;
-
-	xlt_run(&out, "{ sleep 0.4; printf 'echo %s\\r'; sleep 0.8; } | timeout 4 $XL console %s "
-	    "| tr -d '\\r'", token, name);
-	snprintf(want, sizeof(want), "\n%s\n", token);
-	ok = strstr(out, want) != NULL;
-	if (!ok)
-		fprintf(stderr, "console of %s: %s\n", name, out);
-	free(out);
-	return ok;
-}
-
-/* Creates a domain from a fresh config. */
-static void
-create(const char *name)
-{
-	char *cfg = xlt_cfg(&T, name, NULL), *out;
-
-	cr_assert_eq(xlt_run(&out, "$XL create %s", cfg), 0, "xl create %s:\n%s", name, out);
-	free(out);
-	free(cfg);
-}
-
 Test(xsrestart, consoled_and_xl_after_kill9_of_xenstored)
 {
 	char state[128], *out, *log;
@@ -86,10 +40,10 @@ Test(xsrestart, consoled_and_xl_after_kill9_of_xenstored)
 
 	snprintf(state, sizeof(state), "%s/xenstored/state", T.xt_dir);
 	cr_assert_eq(stat(state, &st), 0, "xencommons started xenstored without --state-dir");
-	create("before");
-	cr_assert(console_works("before", "one"), "the console works before the kill");
-	old = daemon_pid("xenstored");
-	cons = daemon_pid("consoled");
+	xlt_create(&T, "before", NULL);
+	cr_assert(xlt_console_works("before", "one"), "the console works before the kill");
+	old = xlt_daemon_pid(&T, "xenstored");
+	cons = xlt_daemon_pid(&T, "consoled");
 	cr_assert_gt(old, 0);
 	cr_assert_gt(cons, 0);
 
@@ -101,15 +55,16 @@ Test(xsrestart, consoled_and_xl_after_kill9_of_xenstored)
 	cr_expect(strstr(out, "xenstored: started") != NULL, "%s", out);
 	cr_expect(strstr(out, "consoled: already running") != NULL, "%s", out);
 	free(out);
-	cr_assert_neq(daemon_pid("xenstored"), old);
-	cr_assert_eq(daemon_pid("consoled"), cons, "consoled lived through it");
+	cr_assert_neq(xlt_daemon_pid(&T, "xenstored"), old);
+	cr_assert_eq(xlt_daemon_pid(&T, "consoled"), cons, "consoled lived through it");
 
 	cr_assert_eq(xlt_run(&out, "$XL list"), 0, "xl list after the restart:\n%s", out);
 	cr_expect(strstr(out, "\nbefore ") != NULL, "the old guest is listed:\n%s", out);
 	free(out);
-	create("after");
-	cr_assert(console_works("after", "two"), "consoled serves the console of a guest made after the restart");
-	cr_assert(console_works("before", "three"), "and the old guest's console");
+	xlt_create(&T, "after", NULL);
+	cr_assert(xlt_console_works("after", "two"),
+	    "consoled serves the console of a guest made after the restart");
+	cr_assert(xlt_console_works("before", "three"), "and the old guest's console");
 	cr_assert_eq(xlt_run(&out, "$XL list"), 0);
 	cr_expect(strstr(out, "\nafter ") != NULL, "%s", out);
 	free(out);

@@ -67,6 +67,13 @@ xlt_start(struct xlt *t)
 }
 
 void
+xlt_start_skip(struct xlt *t, const char *skip)
+{
+	setenv("XENCOMMONS_SKIP", skip, 1);
+	xlt_start(t);
+}
+
+void
 xlt_stop(struct xlt *t)
 {
 	/* Retried: a daemon or monitor still leaving may write a last file. */
@@ -87,6 +94,48 @@ xlt_cfg(struct xlt *t, const char *name, const char *extra)
 	    extra ? extra : "");
 	fclose(f);
 	return path;
+}
+
+void
+xlt_create(struct xlt *t, const char *name, const char *extra)
+{
+	char *cfg = xlt_cfg(t, name, extra), *out;
+
+	cr_assert_eq(xlt_run(&out, "$XL create %s", cfg), 0, "xl create %s:\n%s", name, out);
+	free(out);
+	free(cfg);
+}
+
+int
+xlt_console_works(const char *name, const char *token)
+{
+	char *out, want[64];
+	int ok;
+
+	xlt_run(&out, "{ sleep 0.4; printf 'echo %s\\r'; sleep 0.8; } | timeout 4 $XL console %s "
+	    "| tr -d '\\r'", token, name);
+	snprintf(want, sizeof(want), "\n%s\n", token);
+	ok = strstr(out, want) != NULL;
+	if (!ok)
+		fprintf(stderr, "console of %s: %s\n", name, out);
+	free(out);
+	return ok;
+}
+
+pid_t
+xlt_daemon_pid(struct xlt *t, const char *daemon)
+{
+	char path[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", t->xt_dir, daemon);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
 }
 
 char *

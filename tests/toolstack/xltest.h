@@ -11,10 +11,19 @@ struct xlt {
 
 /* Starts hvd, xenstored and consoled with xencommons in a fresh RUNDIR. */
 void xlt_start(struct xlt *t);
+/* xlt_start without the backends named in skip ("blkback netback"), which the test plays or
+ * does not need. */
+void xlt_start_skip(struct xlt *t, const char *skip);
 /* Stops the stack and removes the RUNDIR. */
 void xlt_stop(struct xlt *t);
 /* Writes <dir>/<name>.cfg for pvguest with name = <name> plus extra lines; returns its path. */
 char *xlt_cfg(struct xlt *t, const char *name, const char *extra);
+/* xl create of a fresh config (xlt_cfg); asserts it succeeds. */
+void xlt_create(struct xlt *t, const char *name, const char *extra);
+/* Whether the guest answers `echo token` at its console (xl console, through consoled). */
+int xlt_console_works(const char *name, const char *token);
+/* A daemon's pid from its xencommons pid file ("hvd"), or -1. */
+pid_t xlt_daemon_pid(struct xlt *t, const char *daemon);
 /* Runs a shell command (xl is $XL) with stdout+stderr captured; returns the exit status. */
 int xlt_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The domid of a domain name, or -1. */
