@@ -91,9 +91,12 @@ hvd_keeper_read_all(int fd)
 		if (n < (ssize_t)sizeof(h))
 			fatalx("the keeper (pid %d) broke off its hand-over", (int)hvd_keeper_pid_v);
 		memcpy(&h, buf, sizeof(h));
-		if (h.op == HVK_BUSY)
-			fatalx("another hvd is attached to the keeper (pid %d) of %s",
+		if (h.op == HVK_BUSY) {
+			/* a refused start: nothing of the domains is ours to undo or free */
+			log_warnx("another hvd is attached to the keeper (pid %d) of %s",
 			    (int)hvd_keeper_pid_v, paths_rundir());
+			_exit(1);
+		}
 		if (h.op == HVK_END) {
 			/* its pid: SO_PEERCRED of its socket names the hvd that made the socket */
 			hvd_keeper_pid_v = (pid_t)h.a;
@@ -175,8 +178,11 @@ hvd_keeper_spawn(void)
 	FILE *f = fopen(path, "we");
 	if (f == NULL)
 		log_warn("%s", path);
-	else if ((fprintf(f, "%d\n", (int)pid) < 0) | (fclose(f) != 0))
-		log_warn("%s", path);
+	else {
+		int bad = fprintf(f, "%d\n", (int)pid) < 0;
+		if (fclose(f) != 0 || bad)
+			log_warn("%s", path);
+	}
 	free(path);
 	log_debug("keeper started, pid %d", (int)pid);
 }
