@@ -96,6 +96,9 @@ struct jail_limits;
 /* mem_bytes sizes a profile's /tmp; *fusefd gets the /dev/fuse descriptor of its /vbd mount. */
 int hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
     uid_t uid, uint64_t mem_bytes, int *fusefd);
+/* Writes one printf-formatted value into dir/file (a cgroup's or sysfs's knob). */
+int hvd_limits_write(const char *dir, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Parent side: sets the readahead of a built guest's /vbd. */
 #define HVD_SANDBOX_FUSE_RA_KB	1024
 void hvd_sandbox_fuse_tune(unsigned domid, pid_t pid);

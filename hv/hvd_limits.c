@@ -200,11 +200,8 @@ hvd_limits_dir(struct hvd_domain *d, int c, char *buf, size_t len)
 		snprintf(buf, len, "%s/dom%u", hvd_limits[c].base, d->domid);
 }
 
-static int
-hvd_limits_write(const char *dir, const char *file, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
+/* hvd.h */
+int
 hvd_limits_write(const char *dir, const char *file, const char *fmt, ...)
 {
 	char path[600], val[64];

@@ -159,22 +159,6 @@ hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *
 	return 0;
 }
 
-/* Writes one value into a mount's /sys/class/bdi directory. */
-static int
-hvd_sandbox_bdi_write(const char *bdi, const char *file, unsigned long long val)
-{
-	char path[128], line[32];
-	int fd, n, rc;
-
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/%s", bdi, file);
-	n = snprintf(line, sizeof(line), "%llu", val);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = write(fd, line, (size_t)n) == n ? 0 : -1;
-	close(fd);
-	return rc;
-}
-
 /*
  * The readahead of the guest's /vbd mount, from hvd's side (the guest's user
  * namespace cannot write /sys): large enough that ubd's page-by-page reads
@@ -186,7 +170,7 @@ hvd_sandbox_bdi_write(const char *bdi, const char *file, unsigned long long val)
 void
 hvd_sandbox_fuse_tune(unsigned domid, pid_t pid)
 {
-	char path[64], line[1024], bdi[32] = "";
+	char path[64], line[1024], bdi[48] = "";
 	unsigned maj, min;
 	FILE *f;
 
@@ -197,11 +181,11 @@ hvd_sandbox_fuse_tune(unsigned domid, pid_t pid)
 		const char *sep = strstr(line, " - ");
 		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && sep &&
 		    strncmp(sep, " - fuse ", 8) == 0 && strstr(line, " /vbd "))
-			snprintf(bdi, sizeof(bdi), "%u:%u", maj, min);
+			snprintf(bdi, sizeof(bdi), "/sys/class/bdi/%u:%u", maj, min);
 	}
 	fclose(f);
 	if (bdi[0] == '\0' ||
-	    hvd_sandbox_bdi_write(bdi, "read_ahead_kb", HVD_SANDBOX_FUSE_RA_KB) < 0)
+	    hvd_limits_write(bdi, "read_ahead_kb", "%d", HVD_SANDBOX_FUSE_RA_KB) < 0)
 		log_warn("d%u: /vbd keeps the kernel's readahead (bdi %s)", domid,
 		    bdi[0] ? bdi : "not found");
 }
