@@ -115,8 +115,8 @@ blkio_inflight(const struct blkio *io)
 	return io->io_inflight + io->io_nbatch;
 }
 
-/* Monotonic microseconds. */
-static long long
+/* blkw.h */
+long long
 blkio_now_us(void)
 {
 	struct timespec ts;

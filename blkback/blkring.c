@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -322,16 +321,6 @@ blkring_relax(void)
 #endif
 }
 
-/* Microseconds. */
-static long long
-blkring_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 /*
  * Responses for whatever completed since the last push. When the page cache
  * answers (everything done, and done within BLKRING_POLL_US of its submit),
@@ -352,9 +341,9 @@ blkring_flush(struct blkring *r)
 		return;
 	br->sring->req_event = br->req_cons + RING_SIZE(br);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (long long end = blkring_now_us() + BLKRING_POLL_US;
+	for (long long end = blkio_now_us() + BLKRING_POLL_US;
 	    __atomic_load_n(&br->sring->req_prod, __ATOMIC_ACQUIRE) == br->req_cons &&
-	    blkring_now_us() < end;)
+	    blkio_now_us() < end;)
 		blkring_relax();
 	blkring_kick(r);	/* takes what came, and re-arms req_event */
 }

@@ -101,6 +101,8 @@ void blkio_submit(struct blkio *io);
 void blkio_drain(struct blkio *io);
 /* iocbs submitted or queued and not yet completed. */
 unsigned blkio_inflight(const struct blkio *io);
+/* Monotonic microseconds (the worker's one clock). */
+long long blkio_now_us(void);
 /* Microseconds since the last io_submit. */
 long long blkio_since_submit_us(const struct blkio *io);
 

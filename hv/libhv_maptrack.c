@@ -174,6 +174,19 @@ hv_maptrack_acquire(grant_entry_v1_t *e, hv_domid_t self, bool write)
 	}
 }
 
+/* Ref's totals and our slot's counts, its lock taken; -1 with errno. */
+static int
+hv_mt_lock_ref(struct hv_maptrack *mt, hv_gref_t ref, struct hv_mt_ref **r, struct hv_mt_pin **p)
+{
+	if (ref >= mt->nr_refs) {
+		errno = EINVAL;
+		return -1;
+	}
+	*r = &mt->refs[ref];
+	*p = &mt->pins[ref];
+	return hv_mt_lock(*r, mt->me, HV_MT_LOCK_MS);
+}
+
 /* Every map and copy: one more pin, counted for us and for everyone. */
 int
 hv_maptrack_pin(struct hv_maptrack *mt, grant_entry_v1_t *e, hv_gref_t ref, hv_domid_t self,
@@ -182,13 +195,7 @@ hv_maptrack_pin(struct hv_maptrack *mt, grant_entry_v1_t *e, hv_gref_t ref, hv_d
 	struct hv_mt_ref *r;
 	struct hv_mt_pin *p;
 
-	if (ref >= mt->nr_refs) {
-		errno = EINVAL;
-		return -1;
-	}
-	r = &mt->refs[ref];
-	p = &mt->pins[ref];
-	if (hv_mt_lock(r, mt->me, HV_MT_LOCK_MS) < 0)
+	if (hv_mt_lock_ref(mt, ref, &r, &p) < 0)
 		return -1;
 	if (p->nr_map == UINT32_MAX || r->nr_map == UINT32_MAX) {
 		hv_mt_unlock(r);
@@ -215,13 +222,7 @@ hv_maptrack_unpin(struct hv_maptrack *mt, grant_entry_v1_t *e, hv_gref_t ref, bo
 	struct hv_mt_ref *r;
 	struct hv_mt_pin *p;
 
-	if (ref >= mt->nr_refs) {
-		errno = EINVAL;
-		return -1;
-	}
-	r = &mt->refs[ref];
-	p = &mt->pins[ref];
-	if (hv_mt_lock(r, mt->me, HV_MT_LOCK_MS) < 0)
+	if (hv_mt_lock_ref(mt, ref, &r, &p) < 0)
 		return -1;
 	if (p->nr_map == 0 || (write && p->nr_write == 0)) {
 		hv_mt_unlock(r);
