@@ -62,33 +62,51 @@ db_account(struct node *n, int delta)
 	db_index(n, delta);
 }
 
+/* A node in one allocation: copies of path, perms, value and child names. */
+struct node *
+node_make(const char *path, const struct xs_perm *perms, unsigned nperms, const void *val,
+    size_t vlen, const char *children, size_t clen)
+{
+	size_t pl = strlen(path) + 1, ps = nperms * sizeof(*perms);
+	struct node *n = xmalloc(sizeof(*n) + ps + pl + vlen + 1 + clen + 1);
+	char *p = (char *)(n + 1);
+
+	memset(n, 0, sizeof(*n));
+	n->n_perms = (struct xs_perm *)p;
+	memcpy(p, perms, ps);
+	n->n_nperms = n->n_pcap = nperms;
+	p += ps;
+	n->n_path = p;
+	memcpy(p, path, pl);
+	p += pl;
+	n->n_value = p;
+	memcpy(p, val, vlen);
+	p[vlen] = '\0';
+	n->n_vlen = n->n_vcap = vlen;
+	p += vlen + 1;
+	n->n_children = p;
+	memcpy(p, children, clen);
+	p[clen] = '\0';
+	n->n_clen = clen;
+	n->n_ccap = clen + 1;
+	return n;
+}
+
 /* A node with the given path and a copy of perms, no value, no children. */
 struct node *
 node_new(const char *path, const struct xs_perm *perms, unsigned nperms)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
-
-	n->n_path = xstrdup(path);
-	node_set_perms(n, perms, nperms);
-	n->n_value = xstrdup("");
-	n->n_children = xmalloc(1);
-	n->n_ccap = 1;
-	return n;
+	return node_make(path, perms, nperms, "", 0, "", 0);
 }
 
-/* Deep copy, for transactions. */
+/* Deep copy, for transactions: one allocation. */
 struct node *
 node_dup(const struct node *o)
 {
-	struct node *n = node_new(o->n_path, o->n_perms, o->n_nperms);
+	struct node *n = node_make(o->n_path, o->n_perms, o->n_nperms, o->n_value, o->n_vlen,
+	    o->n_children, o->n_clen);
 
 	n->n_gen = o->n_gen;
-	node_set_value(n, o->n_value, o->n_vlen);
-	free(n->n_children);
-	n->n_children = xmalloc(o->n_clen + 1);
-	memcpy(n->n_children, o->n_children, o->n_clen);
-	n->n_clen = o->n_clen;
-	n->n_ccap = o->n_clen + 1;
 	return n;
 }
 
@@ -98,33 +116,49 @@ node_free(struct node *n)
 {
 	if (n == NULL)
 		return;
-	free(n->n_path);
-	free(n->n_perms);
-	free(n->n_value);
-	free(n->n_children);
+	if (n->n_heap & NODE_HEAP_PERMS)
+		free(n->n_perms);
+	if (n->n_heap & NODE_HEAP_VALUE)
+		free(n->n_value);
+	if (n->n_heap & NODE_HEAP_CHILDREN)
+		free(n->n_children);
 	free(n);
 }
 
-/* Stores a copy of the value, NUL-terminated for convenience. */
+/*
+ * Stores a copy of the value, NUL-terminated for convenience: in the room it
+ * has if it fits (a value rewritten with the same length costs no malloc), in
+ * a buffer of its own otherwise, not kept much larger than the value.
+ */
 void
 node_set_value(struct node *n, const void *val, size_t len)
 {
-	if (n->n_value == NULL || len != n->n_vlen) {
-		free(n->n_value);
+	bool heap = n->n_heap & NODE_HEAP_VALUE;
+
+	if (len > n->n_vcap || (heap && n->n_vcap > 2 * len + 64)) {
+		if (heap)
+			free(n->n_value);
 		n->n_value = xmalloc(len + 1);
+		n->n_vcap = len;
+		n->n_heap |= NODE_HEAP_VALUE;
 	}
 	memcpy(n->n_value, val, len);
 	n->n_value[len] = '\0';
 	n->n_vlen = len;
 }
 
-/* Replaces a node's perm list with a copy. */
+/* Replaces a node's perm list with a copy, in place when it has the room. */
 void
 node_set_perms(struct node *n, const struct xs_perm *perms, unsigned nperms)
 {
-	free(n->n_perms);
-	n->n_perms = xcalloc(nperms, sizeof(*perms));
-	memcpy(n->n_perms, perms, nperms * sizeof(*perms));
+	if (nperms > n->n_pcap) {
+		if (n->n_heap & NODE_HEAP_PERMS)
+			free(n->n_perms);
+		n->n_perms = xcalloc(nperms, sizeof(*perms));
+		n->n_pcap = nperms;
+		n->n_heap |= NODE_HEAP_PERMS;
+	}
+	memmove(n->n_perms, perms, nperms * sizeof(*perms));
 	n->n_nperms = nperms;
 }
 
@@ -138,11 +172,19 @@ void
 node_add_child(struct node *n, const char *name)
 {
 	size_t l = strlen(name) + 1, cap = n->n_ccap;
+	char *c;
 
 	if (n->n_clen + l + 1 > cap) {
 		for (cap = cap < 64 ? 64 : cap; cap < n->n_clen + l + 1; cap *= 2)
 			;
-		n->n_children = xreallocarray(n->n_children, 1, cap);
+		if (n->n_heap & NODE_HEAP_CHILDREN) {
+			n->n_children = xreallocarray(n->n_children, 1, cap);
+		} else {
+			c = xmalloc(cap);
+			memcpy(c, n->n_children, n->n_clen);
+			n->n_children = c;
+			n->n_heap |= NODE_HEAP_CHILDREN;
+		}
 		n->n_ccap = cap;
 	}
 	memcpy(n->n_children + n->n_clen, name, l);
@@ -161,7 +203,8 @@ node_del_child(struct node *n, const char *name)
 			memmove(n->n_children + off, n->n_children + off + l, n->n_clen - off - l);
 			n->n_clen -= l;
 			/* and shrinks by halves as children go */
-			if (n->n_ccap > 64 && n->n_clen + 1 < n->n_ccap / 4) {
+			if ((n->n_heap & NODE_HEAP_CHILDREN) && n->n_ccap > 64 &&
+			    n->n_clen + 1 < n->n_ccap / 4) {
 				n->n_children = xreallocarray(n->n_children, 1, n->n_ccap / 2);
 				n->n_ccap /= 2;
 			}

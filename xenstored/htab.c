@@ -30,6 +30,22 @@ htab_init_small(struct htab *ht, size_t size)
 	ht->ht_size = size;
 	ht->ht_count = 0;
 	ht->ht_buckets = xcalloc(ht->ht_size, sizeof(*ht->ht_buckets));
+	ht->ht_static = false;
+}
+
+/*
+ * An empty table whose first size buckets are the caller's (in the object
+ * that holds the table): a short-lived table that stays small allocates
+ * nothing but its entries.
+ */
+void
+htab_init_buf(struct htab *ht, struct htab_entry **buckets, size_t size)
+{
+	memset(buckets, 0, size * sizeof(*buckets));
+	ht->ht_size = size;
+	ht->ht_count = 0;
+	ht->ht_buckets = buckets;
+	ht->ht_static = true;
 }
 
 /* Frees the entries (not the values). */
@@ -44,7 +60,8 @@ htab_free(struct htab *ht)
 			n = e->he_next;
 			free(e);
 		}
-	free(ht->ht_buckets);
+	if (!ht->ht_static)
+		free(ht->ht_buckets);
 	ht->ht_buckets = NULL;
 	ht->ht_count = 0;
 }
@@ -64,7 +81,9 @@ htab_resize(struct htab *ht, size_t nsize)
 			e->he_next = nb[b];
 			nb[b] = e;
 		}
-	free(ht->ht_buckets);
+	if (!ht->ht_static)
+		free(ht->ht_buckets);
+	ht->ht_static = false;
 	ht->ht_buckets = nb;
 	ht->ht_size = nsize;
 }

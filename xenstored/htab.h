@@ -2,6 +2,7 @@
 #ifndef XENSTORED_HTAB_H
 #define XENSTORED_HTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct htab_entry {
@@ -14,10 +15,12 @@ struct htab {
 	struct htab_entry **ht_buckets;
 	size_t ht_size;
 	size_t ht_count;
+	bool ht_static;			/* ht_buckets is the caller's (htab_init_buf) */
 };
 
 void htab_init(struct htab *ht);
 void htab_init_small(struct htab *ht, size_t size);
+void htab_init_buf(struct htab *ht, struct htab_entry **buckets, size_t size);
 void htab_free(struct htab *ht);
 void *htab_get(const struct htab *ht, const char *key);
 /* Inserts or replaces; key must live as long as the entry. Returns the old value. */

@@ -809,14 +809,8 @@ persist_apply(struct pstate *s, const char *p, size_t n)
 					if ((nd = watch_special_node(path)))
 						node_set_perms(nd, perms, np);
 				} else {
-					nd = node_new(path, perms, np);
-					node_set_value(nd, v, vl);
-					free(nd->n_children);
-					nd->n_children = xmalloc(cl + 1);
-					if (cl)
-						memcpy(nd->n_children, ch, cl);
-					nd->n_clen = cl;
-					nd->n_ccap = cl + 1;
+					nd = node_make(path, perms, np, vl ? v : "", vl, cl ? ch : "",
+					    cl);
 					db_store_raw(nd, gen);
 				}
 				free(path);

@@ -12,11 +12,12 @@
 #include "xenstored.h"
 #include "xmalloc.h"
 
+/* One node the transaction touched; one allocation with its path. */
 struct txn_ent {
-	char *te_path;
 	struct node *te_node;		/* our view; NULL = absent */
 	uint64_t te_base;		/* generation when first touched; 0 = absent */
 	bool te_modified;
+	char te_path[];
 };
 
 /* The transaction's entry for path, copying the live node on first touch. */
@@ -25,12 +26,15 @@ txn_ent(struct txn *t, const char *path)
 {
 	struct txn_ent *e = htab_get(&t->t_ents, path);
 	struct node *cur;
+	size_t l;
 
 	if (e)
 		return e;
 	cur = db_lookup(path);
-	e = xcalloc(1, sizeof(*e));
-	e->te_path = xstrdup(path);
+	l = strlen(path) + 1;
+	e = xmalloc(sizeof(*e) + l);
+	memcpy(e->te_path, path, l);
+	e->te_modified = false;
 	e->te_node = cur ? node_dup(cur) : NULL;
 	e->te_base = cur ? cur->n_gen : 0;
 	/* newer than our snapshot: the view would not be consistent, so commit fails */
@@ -105,19 +109,23 @@ void
 acc_event(struct txn *t, const char *path, bool exact, const struct node *n)
 {
 	struct event_rec *er;
+	unsigned np;
+	size_t l;
 
 	if (t == NULL) {
 		watch_fire(path, exact, n ? n->n_perms : NULL, n ? n->n_nperms : 0);
 		return;
 	}
-	er = xcalloc(1, sizeof(*er));
-	er->er_path = xstrdup(path);
+	np = n ? n->n_nperms : 0;
+	l = strlen(path) + 1;
+	er = xmalloc(sizeof(*er) + np * sizeof(*er->er_perms) + l);	/* one allocation */
+	er->er_perms = (struct xs_perm *)(er + 1);
+	er->er_nperms = np;
+	if (np)
+		memcpy(er->er_perms, n->n_perms, np * sizeof(*n->n_perms));
+	er->er_path = (char *)(er->er_perms + np);
+	memcpy(er->er_path, path, l);
 	er->er_exact = exact;
-	if (n) {
-		er->er_perms = xcalloc(n->n_nperms, sizeof(*n->n_perms));
-		memcpy(er->er_perms, n->n_perms, n->n_nperms * sizeof(*n->n_perms));
-		er->er_nperms = n->n_nperms;
-	}
 	STAILQ_INSERT_TAIL(&t->t_events, er, er_link);
 }
 
@@ -130,8 +138,6 @@ events_fire(struct event_list *l)
 	while ((er = STAILQ_FIRST(l)) != NULL) {
 		STAILQ_REMOVE_HEAD(l, er_link);
 		watch_fire(er->er_path, er->er_exact, er->er_perms, er->er_nperms);
-		free(er->er_path);
-		free(er->er_perms);
 		free(er);
 	}
 }
@@ -150,7 +156,7 @@ txn_start(struct conn *c, uint32_t *id)
 	} while (t->t_id == 0 || txn_find(c, t->t_id));
 	t->t_conn = c;
 	t->t_start_gen = db_generation();
-	htab_init_small(&t->t_ents, 8);	/* a transaction touches a few nodes */
+	htab_init_buf(&t->t_ents, t->t_buckets, TXN_BUCKETS);
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
 	c->c_ntxns++;
@@ -172,7 +178,7 @@ txn_restore(struct conn *c, uint32_t id)
 	t->t_conn = c;
 	t->t_start_gen = db_generation();
 	t->t_failed = EAGAIN;
-	htab_init_small(&t->t_ents, 8);	/* a transaction touches a few nodes */
+	htab_init_buf(&t->t_ents, t->t_buckets, TXN_BUCKETS);
 	STAILQ_INIT(&t->t_events);
 	LIST_INSERT_HEAD(&c->c_txns, t, t_link);
 	c->c_ntxns++;
@@ -200,7 +206,6 @@ txn_ent_free(const char *key, void *val, void *arg)
 	(void)key;
 	(void)arg;
 	node_free(e->te_node);
-	free(e->te_path);
 	free(e);
 }
 
@@ -217,8 +222,6 @@ txn_free(struct txn *t)
 	htab_free(&t->t_ents);
 	while ((er = STAILQ_FIRST(&t->t_events)) != NULL) {
 		STAILQ_REMOVE_HEAD(&t->t_events, er_link);
-		free(er->er_path);
-		free(er->er_perms);
 		free(er);
 	}
 	free(t);

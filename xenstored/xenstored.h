@@ -29,18 +29,29 @@ struct event;
 #define DOMID_NONE	0xffffffffu
 #define DOMID_MAX	0x7ff0u		/* DOMID_FIRST_RESERVED */
 
-/* One node record: the flat form C xenstored keeps in its TDB. */
+/*
+ * One node record: the flat form C xenstored keeps in its TDB. A node is one
+ * allocation (record, perms, path, value, children); a part that outgrows its
+ * room moves to its own allocation (a bit in n_heap), so copying a node for a
+ * transaction costs one malloc.
+ */
 struct node {
 	char *n_path;
 	uint64_t n_gen;			/* bumped on every store */
 	struct xs_perm *n_perms;	/* [0] = owner + default */
 	unsigned n_nperms;
+	unsigned n_pcap;		/* room for perms */
 	char *n_value;
 	size_t n_vlen;
+	size_t n_vcap;			/* room for the value, its NUL not counted */
 	char *n_children;		/* names, each NUL-terminated */
 	size_t n_clen;
-	size_t n_ccap;			/* bytes allocated for n_children */
+	size_t n_ccap;			/* bytes of room for n_children */
+	unsigned n_heap;		/* NODE_HEAP_*: parts allocated on their own */
 };
+#define NODE_HEAP_PERMS		1u
+#define NODE_HEAP_VALUE		2u
+#define NODE_HEAP_CHILDREN	4u
 
 /* Limits for unprivileged domains, Xen's defaults, overridable on the command line. */
 struct quota {
@@ -159,7 +170,7 @@ struct req {
 	struct txn *r_tx;
 };
 
-/* A watch event recorded by an operation, fired at once or on commit. */
+/* A watch event recorded by an operation, fired on commit; one allocation with its parts. */
 struct event_rec {
 	STAILQ_ENTRY(event_rec) er_link;
 	char *er_path;
@@ -174,6 +185,8 @@ struct txn {
 	uint32_t t_id;
 	struct conn *t_conn;
 	struct htab t_ents;		/* path -> struct txn_ent */
+#define TXN_BUCKETS 8			/* a transaction touches a few nodes */
+	struct htab_entry *t_buckets[TXN_BUCKETS];	/* t_ents' first buckets: no allocation */
 	unsigned t_nents;
 	int t_failed;			/* sticky errno, reported at commit */
 	struct event_list t_events;
@@ -214,6 +227,8 @@ unsigned db_count(void);
 uint64_t db_generation(void);
 void db_foreach(void (*fn)(struct node *n, void *arg), void *arg);
 struct node *node_new(const char *path, const struct xs_perm *perms, unsigned nperms);
+struct node *node_make(const char *path, const struct xs_perm *perms, unsigned nperms,
+    const void *val, size_t vlen, const char *children, size_t clen);
 struct node *node_dup(const struct node *n);
 void node_free(struct node *n);
 void node_set_value(struct node *n, const void *val, size_t len);
