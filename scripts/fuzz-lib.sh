@@ -8,8 +8,10 @@
 fuzz_dir=$(pwd)/${PVSTACK_FUZZ_BUILD:-build-fuzz}
 fuzz_secs=${PVSTACK_FUZZ_SECONDS:-30}
 
-# fuzz_build TARGET...: configures the clang tree once, builds the targets.
+# fuzz_build TARGET...: configures the clang tree once, builds the targets
+# (not when a parallel campaign has built them already: PVSTACK_FUZZ_BUILT=1).
 fuzz_build() {
+	[ "${PVSTACK_FUZZ_BUILT:-0}" = 1 ] && return 0
 	[ -f "$fuzz_dir/build.ninja" ] || CC=clang meson setup "$fuzz_dir" -Dfuzz=true \
 		-Dguest_static=false -Db_lundef=false >/dev/null
 	# quiet when it builds; the compiler's words when it does not
@@ -19,9 +21,13 @@ fuzz_build() {
 # fuzz_run NAME BINARY [SEED...]: runs one target (libFuzzer options in
 # $FUZZ_ARGS) on a copy of its kept corpus and the seeds; a crash prints its
 # log, leaves the input behind and fails.
+# PVSTACK_FUZZ_LIST=1 prints the names instead; PVSTACK_FUZZ_ONLY="NAME..."
+# runs only those.
 fuzz_run() {
 	name=$1 bin=$2
 	shift 2
+	[ "${PVSTACK_FUZZ_LIST:-0}" = 1 ] && { echo "$name"; return 0; }
+	case " ${PVSTACK_FUZZ_ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
 	keep=$(pwd)/tests/fuzz-corpus/$(echo "$name" | tr / -)
 	work=$(mktemp -d)
 	mkdir -p "$work/corpus"
@@ -34,7 +40,7 @@ fuzz_run() {
 		echo "fuzz $name: FAILED (see $work)"
 		return 1
 	fi
-	echo "fuzz $name: $(grep -o 'Done [0-9]* runs' "$work/log"), no crash," \
+	echo "fuzz $name: $(grep -o 'Done [0-9]* runs in [0-9]* second' "$work/log")s, no crash," \
 	    "$(grep -o 'cov: [0-9]*' "$work/log" | tail -1)"
 	if [ "${PVSTACK_FUZZ_KEEP:-0}" = 1 ]; then
 		mkdir -p "$keep"
