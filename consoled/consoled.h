@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include "cbuf.h"
+#include "domtab.h"
 
 struct event;
 struct event_base;
@@ -47,7 +48,7 @@ struct consoled {
 	struct event *cd_scan_ev;	/* one domain scan per loop turn, however many asked */
 	int cd_want_new;		/* @introduceDomain came: look for new domains */
 	int cd_want_check;		/* a death was announced: check the suspects */
-	struct condom **cd_byid;	/* tracked domains by domid (DOMID_FIRST_RESERVED slots) */
+	struct domtab cd_byid;		/* tracked domains by domid */
 	uint32_t cd_hi;			/* highest domid tracked: newer ones come above it */
 	struct condom_list cd_suspects;	/* no process watched: a death must be asked about */
 	struct event *cd_hup_ev;

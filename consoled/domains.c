@@ -68,7 +68,7 @@ domains_list(struct consoled *cd, hv_domid_t first, struct domains_live *live)
 static struct condom *
 domains_find(struct consoled *cd, uint32_t domid)
 {
-	return domid < DOMID_FIRST_RESERVED ? cd->cd_byid[domid] : NULL;
+	return domtab_get(&cd->cd_byid, domid);
 }
 
 /* Puts a domain on the list a death announcement checks (no process watched). */
@@ -155,7 +155,7 @@ domains_track(struct consoled *cd, const struct hv_dominfo *info)
 {
 	struct condom *dom = condom_new(cd, info->domid, info->uuid);
 
-	cd->cd_byid[info->domid] = dom;
+	domtab_set(&cd->cd_byid, info->domid, dom);
 	if (info->domid > cd->cd_hi)
 		cd->cd_hi = info->domid;
 	domains_watch_pid(dom, info->pid);
@@ -169,7 +169,7 @@ domains_forget(struct condom *dom, int gone)
 
 	domains_unwatch_pid(dom);
 	domains_unsuspect(dom);
-	cd->cd_byid[dom->dom_domid] = NULL;
+	domtab_set(&cd->cd_byid, dom->dom_domid, NULL);
 	condom_free(dom, gone);
 	if (gone)
 		evmem_trim_soon(cd->cd_base);	/* its memory goes back */
@@ -418,7 +418,7 @@ domains_start(struct consoled *cd)
 	cd->cd_scan_ev = event_new(cd->cd_base, -1, 0, domains_on_scan, cd);
 	if (cd->cd_xs_ev == NULL || cd->cd_xs_tick == NULL || cd->cd_scan_ev == NULL)
 		fatalx("event_new");
-	cd->cd_byid = xcalloc(DOMID_FIRST_RESERVED, sizeof(*cd->cd_byid));
+	cd->cd_byid = (struct domtab)DOMTAB_INIT(struct condom *);
 	TAILQ_INIT(&cd->cd_suspects);
 	if (xs_watch(cd->cd_xs, "@introduceDomain", DOMAINS_TOKEN_NEW) < 0 ||
 	    xs_watch(cd->cd_xs, "@releaseDomain", DOMAINS_TOKEN_GONE) < 0)
@@ -439,8 +439,7 @@ domains_stop(struct consoled *cd)
 
 	while ((dom = TAILQ_FIRST(&cd->cd_doms)) != NULL)
 		domains_forget(dom, 0);
-	free(cd->cd_byid);
-	cd->cd_byid = NULL;
+	domtab_clear(&cd->cd_byid);
 	evmem_trim_stop();
 	if (cd->cd_xs_ev)
 		event_free(cd->cd_xs_ev);

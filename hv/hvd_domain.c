@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "domtab.h"
 #include "evmem.h"
 #include "hvd.h"
 #include "hvd_keeper.h"
@@ -23,7 +24,7 @@
 extern struct event_base *hvd_base;
 
 /* Domains by domid; dom0 always exists. */
-static struct hvd_domain *hvd_domains[DOMID_FIRST_RESERVED];
+static struct domtab hvd_domains = DOMTAB_INIT(struct hvd_domain *);
 /* Which domids are in use, 64 a word: a listing skips the empty stretches word by word. */
 static uint64_t hvd_domain_used[(DOMID_FIRST_RESERVED + 63) / 64];
 static uint32_t hvd_domid_next = 1;
@@ -33,7 +34,7 @@ static unsigned hvd_domain_nr;
 static void
 hvd_domain_slot(uint32_t domid, struct hvd_domain *d)
 {
-	hvd_domains[domid] = d;
+	domtab_set(&hvd_domains, domid, d);
 	if (d)
 		hvd_domain_used[domid / 64] |= 1ull << (domid % 64);
 	else
@@ -80,7 +81,7 @@ hvd_domain_init(void)
 struct hvd_domain *
 hvd_domain_get(uint32_t domid)
 {
-	return domid < DOMID_FIRST_RESERVED ? hvd_domains[domid] : NULL;
+	return domtab_get(&hvd_domains, domid);
 }
 
 /*
@@ -99,7 +100,7 @@ hvd_domain_next(uint32_t first)
 			bits &= ~0ull << (first % 64);
 		if (bits) {
 			uint32_t id = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			return id < DOMID_FIRST_RESERVED ? hvd_domains[id] : NULL;
+			return domtab_get(&hvd_domains, id);
 		}
 	}
 	return NULL;
@@ -119,7 +120,7 @@ hvd_domain_alloc_id(uint32_t *domid)
 	for (uint32_t i = 0; i < DOMID_FIRST_RESERVED - 1; i++) {
 		uint32_t id = hvd_domid_next;
 		hvd_domid_next = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
-		if (hvd_domains[id] == NULL) {
+		if (domtab_get(&hvd_domains, id) == NULL) {
 			*domid = id;
 			return 0;
 		}
@@ -452,11 +453,12 @@ hvd_domain_destroy(struct hvd_domain *d)
 void
 hvd_domain_destroy_all(void)
 {
-	for (uint32_t i = 1; i < DOMID_FIRST_RESERVED; i++)
-		if (hvd_domains[i])
-			hvd_domain_destroy(hvd_domains[i]);
-	hvd_evtchn_close_all(hvd_domains[0], NULL);
-	free(hvd_domains[0]);
+	struct hvd_domain *d, *dom0 = domtab_get(&hvd_domains, 0);
+
+	while ((d = hvd_domain_next(1)) != NULL)
+		hvd_domain_destroy(d);
+	hvd_evtchn_close_all(dom0, NULL);
+	free(dom0);
 	hvd_domain_slot(0, NULL);
 	/* killed already; whoever inherits them reaps them */
 	while (hvd_orphans)
@@ -477,7 +479,7 @@ hvd_domain_adopt(uint32_t domid, const struct hvk_dom *r, int memfd, int pidfd)
 	extern struct event_base *hvd_base;
 	struct hvd_domain *d;
 
-	if (domid == 0 || domid >= DOMID_FIRST_RESERVED || hvd_domains[domid] ||
+	if (domid == 0 || domid >= DOMID_FIRST_RESERVED || domtab_get(&hvd_domains, domid) ||
 	    r->nr_pages < HV_MIN_MEM_PAGES || r->vcpus == 0) {
 		errno = EINVAL;
 		return NULL;

@@ -5,18 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domtab.h"
 #include "xenstored.h"
 #include "xmalloc.h"
 
 static struct htab db_nodes;
 static uint64_t db_gen;
-static unsigned db_entries[DOMID_MAX];
+static struct domtab db_entries = DOMTAB_INIT(unsigned);
 /*
  * Per guest: the nodes whose perms name it (owner or ACL entry), path -> node,
  * so a dead domain's nodes are found without walking the store; allocated
  * while not empty. dom0, never released, is not indexed.
  */
-static struct htab *db_refs[DOMID_MAX];
+static struct domtab db_refs = DOMTAB_INIT(struct htab *);
 
 /* Puts n into (delta > 0) or takes it out of the index of each guest its perms name. */
 static void
@@ -33,18 +34,19 @@ db_index(struct node *n, int delta)
 		if (d == 0 || d >= DOMID_MAX || j < i)
 			continue;
 		if (delta > 0) {
-			if ((h = db_refs[d]) == NULL) {
-				h = db_refs[d] = xmalloc(sizeof(*h));
+			if ((h = domtab_get(&db_refs, d)) == NULL) {
+				h = xmalloc(sizeof(*h));
 				htab_init(h);
+				domtab_set(&db_refs, d, h);
 			}
 			htab_put(h, n->n_path, n);
-		} else if ((h = db_refs[d]) != NULL && htab_get(h, n->n_path) == n) {
+		} else if ((h = domtab_get(&db_refs, d)) != NULL && htab_get(h, n->n_path) == n) {
 			/* (a replacement already took the slot when the value differs) */
 			htab_del(h, n->n_path);
 			if (h->ht_count == 0) {
 				htab_free(h);
 				free(h);
-				db_refs[d] = NULL;
+				domtab_set(&db_refs, d, NULL);
 			}
 		}
 	}
@@ -56,8 +58,12 @@ db_account(struct node *n, int delta)
 {
 	uint32_t owner = n->n_perms[0].domid;
 
-	if (owner < DOMID_MAX)
-		db_entries[owner] += delta;
+	unsigned *e = domtab_slot(&db_entries, owner);
+
+	if (e) {
+		*e += delta;
+		domtab_settle(&db_entries, owner);
+	}
 	quota_mem_charge(owner, delta * (long)node_mem_size(n));
 	db_index(n, delta);
 }
@@ -357,7 +363,7 @@ db_domain_nodes_one(const char *key, void *val, void *arg)
 struct node **
 db_domain_nodes(uint32_t domid, unsigned *n)
 {
-	struct htab *h = domid > 0 && domid < DOMID_MAX ? db_refs[domid] : NULL;
+	struct htab *h = domid > 0 ? domtab_get(&db_refs, domid) : NULL;
 	struct node **v, **p;
 
 	*n = h ? h->ht_count : 0;
@@ -371,7 +377,9 @@ db_domain_nodes(uint32_t domid, unsigned *n)
 unsigned
 db_domain_entries(uint32_t domid)
 {
-	return domid < DOMID_MAX ? db_entries[domid] : 0;
+	const unsigned *e = domtab_peek(&db_entries, domid);
+
+	return e ? *e : 0;
 }
 
 /* Number of nodes, for the dump. */

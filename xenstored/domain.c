@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <xen/xen.h>
 
+#include "domtab.h"
 #include "evmem.h"
 #include "libhv.h"
 #include "log.h"
@@ -32,7 +33,7 @@ static LIST_HEAD(, domain) domains = LIST_HEAD_INITIALIZER(domains);
 /* The domains VIRQ_DOM_EXC must ask hvd about: not a walk of every domain per VIRQ. */
 static LIST_HEAD(, domain) domains_check = LIST_HEAD_INITIALIZER(domains_check);
 /* By domid: a lookup per guest request and per INTRODUCE/RELEASE must not walk the list. */
-static struct domain *domain_by_id[DOMID_MAX];
+static struct domtab domain_by_id = DOMTAB_INIT(struct domain *);
 static struct event_base *domain_base;
 static struct hv *domain_hv;
 static struct hv_evtchn *domain_xce;
@@ -47,7 +48,7 @@ void domain_destroy(struct domain *d);
 struct domain *
 domain_find(uint32_t domid)
 {
-	return domid < DOMID_MAX ? domain_by_id[domid] : NULL;
+	return domtab_get(&domain_by_id, domid);
 }
 
 /* Links a domain into the list and the table. */
@@ -55,8 +56,7 @@ static void
 domain_link(struct domain *d)
 {
 	LIST_INSERT_HEAD(&domains, d, d_link);
-	if (d->d_domid < DOMID_MAX)
-		domain_by_id[d->d_domid] = d;
+	domtab_set(&domain_by_id, d->d_domid, d);
 	persist_dom_dirty(d->d_domid);
 }
 
@@ -86,8 +86,8 @@ domain_unlink(struct domain *d)
 		LIST_REMOVE(d, d_check_link);
 	d->d_check = false;
 	LIST_REMOVE(d, d_link);
-	if (d->d_domid < DOMID_MAX && domain_by_id[d->d_domid] == d)
-		domain_by_id[d->d_domid] = NULL;
+	if (domtab_get(&domain_by_id, d->d_domid) == d)
+		domtab_set(&domain_by_id, d->d_domid, NULL);
 	persist_dom_dirty(d->d_domid);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "domtab.h"
 #include "log.h"
 #include "xenstored.h"
 
@@ -26,8 +27,11 @@ struct quota quota = {
 };
 
 /* Bytes each domain holds in the store: its nodes, watches, queued output. */
-static size_t quota_mem[DOMID_MAX];
-static time_t quota_mem_warned[DOMID_MAX];	/* last soft-quota warning */
+struct quota_acct {
+	size_t mem;
+	time_t warned;	/* last soft-quota warning */
+};
+static struct domtab quota_mem = DOMTAB_INIT(struct quota_acct);
 #define QUOTA_MEM_WARN_EVERY	10		/* seconds, as C xenstored */
 
 /* A positive decimal; -1 when malformed. */
@@ -135,30 +139,36 @@ quota_set_timeout(const char *arg)
 void
 quota_mem_charge(uint32_t domid, long delta)
 {
+	struct quota_acct *a = delta > 0 ? domtab_slot(&quota_mem, domid) :
+	    domtab_peek(&quota_mem, domid);
 	time_t now;
 
-	if (domid >= DOMID_MAX)
+	if (a == NULL)
 		return;
-	if (delta < 0 && (size_t)-delta > quota_mem[domid])
-		quota_mem[domid] = 0;
-	else
-		quota_mem[domid] += delta;
-	if (delta <= 0 || domid == 0 || quota.q_mem_soft == 0 ||
-	    quota_mem[domid] <= quota.q_mem_soft)
+	if (delta < 0 && (size_t)-delta >= a->mem) {
+		/* an empty account has nothing to warn about: its memory goes */
+		*a = (struct quota_acct){ 0 };
+		domtab_settle(&quota_mem, domid);
+		return;
+	}
+	a->mem += delta;
+	if (delta <= 0 || domid == 0 || quota.q_mem_soft == 0 || a->mem <= quota.q_mem_soft)
 		return;
 	now = time(NULL);
-	if (now - quota_mem_warned[domid] < QUOTA_MEM_WARN_EVERY)
+	if (now - a->warned < QUOTA_MEM_WARN_EVERY)
 		return;
-	quota_mem_warned[domid] = now;
+	a->warned = now;
 	log_warnx("dom%u uses %zu bytes of xenstore memory, over the soft quota of %u",
-	    domid, quota_mem[domid], quota.q_mem_soft);
+	    domid, a->mem, quota.q_mem_soft);
 }
 
 /* The bytes a domain holds, for the quota command and the checks. */
 size_t
 quota_mem_used(uint32_t domid)
 {
-	return domid < DOMID_MAX ? quota_mem[domid] : 0;
+	const struct quota_acct *a = domtab_peek(&quota_mem, domid);
+
+	return a ? a->mem : 0;
 }
 
 /* ENOMEM when an unprivileged caller would grow domid's account past the hard quota. */
