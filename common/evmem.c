@@ -200,6 +200,8 @@ evmem_slab_bytes(void)
 	return evmem_bytes;
 }
 
+static void (*evmem_pre_trim)(void);
+
 /* Gives the heap's free pages back to the system. */
 static void
 evmem_trim_cb(evutil_socket_t fd, short what, void *arg)
@@ -207,7 +209,16 @@ evmem_trim_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	if (evmem_pre_trim)
+		evmem_pre_trim();
 	malloc_trim(0);
+}
+
+/* Work to do right before each trim (xenstored empties glibc's thread cache). */
+void
+evmem_trim_hook(void (*fn)(void))
+{
+	evmem_pre_trim = fn;
 }
 
 static struct event *evmem_trim_ev;

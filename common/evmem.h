@@ -17,6 +17,8 @@ void evmem_install(void);
  * count); one malloc_trim, 100 ms later, covers a burst of deaths.
  */
 void evmem_trim_soon(struct event_base *base);
+/* Runs fn right before each of those trims. */
+void evmem_trim_hook(void (*fn)(void));
 /* Frees the trim event; call before freeing the base. */
 void evmem_trim_stop(void);
 

@@ -110,6 +110,7 @@ main(int argc, char **argv)
 	if (trace && control_open_trace(trace) < 0)
 		fatal("trace file %s", trace);
 	evmem_install();	/* libevent's per-fd records do not pin heap pages */
+	evmem_trim_hook(heap_before_trim);	/* nor glibc's cache of freed blocks */
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	/* before the socket exists: a SIGTERM right after start must still exit cleanly */

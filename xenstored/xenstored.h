@@ -353,6 +353,9 @@ struct domain *domain_find(uint32_t domid);
 void domain_foreach(void (*fn)(const struct domain *d, void *arg), void *arg);
 struct conn *domain_restore(uint32_t domid, uint64_t mfn, uint32_t port, uint32_t target,
     bool shutdown_reported, bool mapped);
+/* heap.c */
+void heap_before_trim(void);
+
 /* ring.c */
 void ring_restore_input(struct conn *c, uint32_t idx);
 uint32_t ring_rsp_prod(struct conn *c);
