@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdint.h>
@@ -171,7 +172,7 @@ hvd_build_child(struct hvd_build_child *c)
 	int err, nullfd, chan, kfd, errfd = c->errfd, fusefd = -1;
 	char go;
 
-	/* hvd puts us in our cgroups and writes our uid map, then says go */
+	/* hvd writes our uid map (we are in our cgroups already), then says go */
 	if (read(c->gofd, &go, 1) != 1)
 		goto fail;
 	close(c->gofd);
@@ -251,16 +252,58 @@ hvd_build_proc_write(pid_t pid, const char *file, const char *line)
 	return rc;
 }
 
-/* Parent side of the hand-shake: cgroups, then the uid map, then go. */
+/*
+ * The guest's process, born in its v2 group (cgdir, clone3 with
+ * CLONE_INTO_CGROUP) when it has one: that takes no global lock, where a pid
+ * written to cgroup.procs afterwards waits for an RCU grace period (8-15 ms on
+ * this VM, the largest part of a create). *placed says whether it was; a
+ * kernel or filter without clone3 gets a plain clone.
+ */
+static pid_t
+hvd_build_clone(uint64_t flags, int cgdir, bool *placed)
+{
+	*placed = false;
+	if (cgdir >= 0) {
+		struct clone_args ca = { .flags = flags | CLONE_INTO_CGROUP,
+		    .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgdir };
+		pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0) {
+			*placed = true;
+			return pid;
+		}
+	}
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+/*
+ * Child side, its first act: joins its v1 groups by writing "0" (the calling
+ * thread, which is the whole process here) to each tasks file, which takes no
+ * global lock either. 0 or an errno.
+ */
 static int
-hvd_build_release(pid_t pid, const struct hvd_build_child *c, const int *cgfds, int ncg, int gofd)
+hvd_build_join(const int *tasks, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (write(tasks[i], "0", 1) != 1)
+			return errno ? errno : EIO;
+	return 0;
+}
+
+/* Parent side of the hand-shake: the v2 group if the clone did not place it, the uid map, then go. */
+static int
+hvd_build_release(pid_t pid, const struct hvd_build_child *c, int cgdir, bool placed, int gofd)
 {
 	char line[64];
-	int n = snprintf(line, sizeof(line), "%d", (int)pid);
 
-	for (int i = 0; i < ncg; i++)
-		if (write(cgfds[i], line, (size_t)n) != n)
+	if (cgdir >= 0 && !placed) {
+		int n = snprintf(line, sizeof(line), "%d", (int)pid);
+		int fd = openat(cgdir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		bool ok = fd >= 0 && write(fd, line, (size_t)n) == n;
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
 			return -1;
+	}
 	if (c->confine) {
 		/* its own uid and gid, and nothing else of the host's */
 		snprintf(line, sizeof(line), "%u %u 1\n", (unsigned)c->uid, (unsigned)c->uid);
@@ -290,15 +333,18 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		return -1;
 	}
 	int inherit[HVD_BUILD_NSLOTS] = { c->chan, c->kfd, errp[1], gop[0] };
-	bool share = hvd_build_slot_top >= 0 && hvd_build_slots_fill(inherit) == 0;
+	bool share = hvd_build_slot_top >= 0 && hvd_build_slots_fill(inherit) == 0, placed;
+	int cgdir = ncg > 0 ? cgfds[0] : -1;
 	/* clone, not fork: the child is init of its new pid namespace */
-	pid = (pid_t)syscall(SYS_clone, (c->confine ? HVD_BUILD_NS : 0) | (share ? CLONE_FILES : 0) |
-	    SIGCHLD, NULL, NULL, NULL, 0);
+	pid = hvd_build_clone((c->confine ? HVD_BUILD_NS : 0) | (share ? CLONE_FILES : 0), cgdir,
+	    &placed);
 	int clone_err = errno;
+	if (pid == 0)
+		err = hvd_build_join(cgfds + 1, ncg > 0 ? ncg - 1 : 0);
 	if (pid == 0 && share) {
 		/* before anything else: hvd's table is shared until this returns */
 		if (syscall(SYS_close_range, (unsigned)hvd_build_slot_top + 1, ~0u,
-		    CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0)
+		    CLOSE_RANGE_UNSHARE) < 0 && unshare(CLONE_FILES) < 0 && err == 0)
 			err = errno;
 		c->chan = hvd_build_slot[0];
 		c->kfd = hvd_build_slot[1];
@@ -313,6 +359,11 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		close(gop[1]);
 		c->errfd = errp[1];
 		c->gofd = gop[0];
+		if (err != 0) {
+			if (write(c->errfd, &err, sizeof(err)) < 0)
+				_exit(126);
+			_exit(126);
+		}
 		hvd_build_child(c);
 	}
 	if (share && pid > 0)
@@ -327,7 +378,7 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		errno = clone_err;
 		return -1;
 	}
-	if (err == 0 && hvd_build_release(pid, c, cgfds, ncg, gop[1]) < 0)
+	if (err == 0 && hvd_build_release(pid, c, cgdir, placed, gop[1]) < 0)
 		err = errno ? errno : EIO;
 	close(gop[1]);
 	while (err == 0 && (n = read(errp[0], &err, sizeof(err))) < 0 && errno == EINTR)

@@ -177,13 +177,15 @@ hvd_cgroup_retry_stale(void)
 
 /*
  * Fresh groups for a domain being built, with its limits set: the v2 group and
- * one per v1 controller. Puts each group's cgroup.procs fd in fds (the child
- * joins them all before anything of the guest runs); returns how many, or -1.
+ * one per v1 controller. fds[0] is the v2 group's directory (the guest is
+ * cloned into it, CLONE_INTO_CGROUP), then each v1 group's tasks file (the
+ * guest's first act is to write "0" there: moving the calling thread alone
+ * takes no global lock, where writing a pid to cgroup.procs waits for an RCU
+ * grace period, 8-15 ms on this VM); returns how many, or -1.
  */
 int
 hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds)
 {
-	char path[512];
 	int n;
 
 	if (hvd_cgroup_base == NULL)
@@ -194,10 +196,9 @@ hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *f
 		log_warn("d%u: cgroup %s", d->domid, d->cgroup);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "%s/cgroup.procs", d->cgroup);
-	fds[0] = open(path, O_WRONLY | O_CLOEXEC);
+	fds[0] = open(d->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fds[0] < 0) {
-		log_warn("d%u: %s", d->domid, path);
+		log_warn("d%u: %s", d->domid, d->cgroup);
 		rmdir(d->cgroup);
 		goto fail;
 	}

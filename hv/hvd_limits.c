@@ -259,8 +259,9 @@ hvd_limits_set_cpu(const char *dir, bool v2, unsigned vcpus)
 }
 
 /*
- * Makes the domain's v1 groups and sets every limit; puts the cgroup.procs fd
- * of each v1 group in fds (the guest joins them) and returns how many, or -1.
+ * Makes the domain's v1 groups and sets every limit; puts the tasks fd of
+ * each v1 group in fds (the guest joins them, hvd_cgroup_create says how) and
+ * returns how many, or -1.
  * The v2 group (d->cgroup) exists already.
  */
 int
@@ -275,7 +276,7 @@ hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *f
 		hvd_limits_dir(d, c, dir, sizeof(dir));
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			goto fail;
-		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		snprintf(path, sizeof(path), "%s/tasks", dir);
 		if ((fds[n] = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 			goto fail;
 		n++;
