@@ -335,6 +335,10 @@ dom_monitor_child(hv_domid_t domid, const char *name)
 	    .dm_pid_domid = DOMID_INVALID };
 	int rc = 1;
 
+	/* xl create -c forks us with its console's handlers (they put its terminal back) */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	if (setsid() < 0 || dom_monitor_stdio(name) < 0 || chdir("/") < 0)
 		_exit(1);
 	closefrom(3);

@@ -1,5 +1,6 @@
 /* xl create: config, checks, the domain, its console, then its monitor. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <signal.h>
@@ -8,9 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conlock.h"
 #include "dom.h"
 #include "log.h"
 #include "paths.h"
+#include "pvconsole_client.h"
 #include "xl.h"
 #include "xmalloc.h"
 
@@ -124,6 +127,55 @@ xl_create_console_abort(struct xl_create_console *cc)
 	cc->cc_fd = -1;
 }
 
+/*
+ * create -c without -F attaches in this process, as pvconsole would: a
+ * pvconsole started for it was a fork and an exec (the C library's start-up
+ * included, ~1 ms of CPU here) competing with the build for the two vCPUs.
+ */
+struct xl_create_attach {
+	struct pvconsole ca_pc;
+	int ca_lock;		/* the console's lock, as pvconsole takes it */
+	bool ca_on;		/* attached: the pty is open, the terminal is ours */
+};
+
+/* Takes the console's lock, waits for its pty and takes the terminal; false after saying why. */
+static bool
+xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, const char *file)
+{
+	char holder[512], *lockpath = conlock_path(domid, 0), *desc;
+
+	xasprintf(&desc, "xl create -c %s (domain %u)", file, domid);
+	ca->ca_lock = conlock_acquire(lockpath, desc, holder, sizeof(holder));
+	free(desc);
+	if (ca->ca_lock < 0) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("Could not lock %s: console of domain %u is in use by %s", lockpath,
+			    domid, holder);
+		else
+			log_warn("Could not lock %s", lockpath);
+	} else if (pvconsole_connect(&ca->ca_pc, domid, "pv", 0) == 0) {
+		pvconsole_take_terminal();
+		ca->ca_on = true;
+	}
+	free(lockpath);
+	return ca->ca_on;
+}
+
+/* Copies until detach or the domain's death; gives the terminal and the lock back; the exit status. */
+static int
+xl_create_attached(struct xl_create_attach *ca)
+{
+	int rc = ca->ca_on ? pvconsole_loop(&ca->ca_pc) : 1;
+
+	pvconsole_restore_tty();
+	pvconsole_close(&ca->ca_pc);
+	if (ca->ca_lock >= 0)
+		conlock_release(ca->ca_lock);
+	ca->ca_lock = -1;
+	ca->ca_on = false;
+	return rc;
+}
+
 /* Waits for the console client and returns its exit status. */
 static int
 xl_create_wait_console(pid_t pid)
@@ -146,7 +198,9 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	struct dom_create_opts o = { .dco_name_lock = -1 };
 	const char *given = a->xa_value['f'];
 	struct xl_create_console cc = { .cc_pid = -1, .cc_fd = -1 };
+	struct xl_create_attach ca = { .ca_pc = { .pc_pty = -1, .pc_stdin_open = 1 }, .ca_lock = -1 };
 	int first = 0, rc = 1;
+	bool attach;
 	hv_domid_t domid;
 	char *file;
 
@@ -169,8 +223,10 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 		goto out;
 	o.dco_paused = xl_has(a, 'p');
 	o.dco_quiet = xl_has(a, 'q');
+	/* with -F this process is the monitor, so pvconsole does the console */
+	attach = xl_has(a, 'c') && !xl_has(a, 'F');
 	/* pvconsole gives up after 5 s without a tty: start it early only when no backend is awaited. */
-	if (xl_has(a, 'c') && !dom_device_will_wait(&dom)) {
+	if (xl_has(a, 'c') && !attach && !dom_device_will_wait(&dom)) {
 		o.dco_on_domid = xl_create_console_early;
 		o.dco_arg = &cc;
 	}
@@ -180,10 +236,13 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	}
 	close(o.dco_name_lock);
 	o.dco_name_lock = -1;
-	if (xl_has(a, 'c') && o.dco_on_domid == NULL)
+	if (xl_has(a, 'c') && !attach && o.dco_on_domid == NULL)
 		xl_create_console_early(domid, &cc);
+	if (attach && !xl_create_attach(&ca, domid, file))
+		log_warnx("domain %u: the console could not be attached; unpausing anyway", domid);
 	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, cc.cc_fd) < 0) {
 		xl_create_console_abort(&cc);
+		xl_create_attached(&ca);
 		dom_destroy(ctx->xc_hv, ctx->xc_xs, domid);
 		goto out;
 	}
@@ -192,13 +251,15 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	/* with -c, pvconsole already made the terminal raw: \n alone would not return the carriage */
 	if (!o.dco_quiet)
 		fprintf(stderr, "Started domain %s (id=%u)%s", dom.cd_name, domid,
-		    cc.cc_pid > 0 ? "\r\n" : "\n");
+		    cc.cc_pid > 0 || ca.ca_on ? "\r\n" : "\n");
 	rc = 0;
 	if (!xl_has(a, 'e'))
 		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, xl_has(a, 'F'))
 		    < 0;
 	if (cc.cc_pid > 0)
 		rc = xl_create_wait_console(cc.cc_pid);
+	if (attach)
+		rc = xl_create_attached(&ca);
 out:
 	if (o.dco_name_lock >= 0)
 		close(o.dco_name_lock);
