@@ -7,7 +7,9 @@
  * mapping with an old guest work; a grant pinned before the restart stays
  * pinned until its unmap; one guest is destroyed and a new one is created.
  * kill9_with_many_guests prints the time from the kill to the new hvd's first
- * answer with HVT_RESTART_N guests running.
+ * answer with HVT_RESTART_N guests running. kill9_with_requests_in_flight
+ * kills hvd under a client's stream of requests (it fails two runs in three
+ * when hvd takes a request off its socket before answering it).
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -394,4 +396,73 @@ Test(hv_restart, kill9_with_many_guests, .timeout = 120)
 		cr_assert_eq(hv_domain_destroy(t.hv, d[i]), 0);
 	free(info);
 	free(d);
+}
+
+/* Waits up to 10 s for the client's count of answered rounds to pass want. */
+static void
+wait_rounds(volatile unsigned long *done, unsigned long want, const char *when)
+{
+	for (int i = 0; i < 10000 && __atomic_load_n(done, __ATOMIC_ACQUIRE) < want; i++)
+		usleep(1000);
+	cr_assert_geq(__atomic_load_n(done, __ATOMIC_ACQUIRE), want,
+	    "the client stopped at round %lu %s", *done, when);
+}
+
+/*
+ * kill -9 of hvd ten times while a client keeps it busy with requests, each
+ * kill at a random instant: a request read but not answered, answered but
+ * not yet taken off its socket, or not yet read, is answered by the next hvd.
+ * The client sets a new maximum and reads it back in every round: every call
+ * returns, no answer is lost or taken for another's, and the last maximum set
+ * is the one that holds.
+ */
+Test(hv_restart, kill9_with_requests_in_flight, .timeout = 120)
+{
+	hv_domid_t d = hvt_guest(&t, "sleep", NULL, NULL);
+	volatile unsigned long *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	volatile unsigned long *done = shared, *stop = shared + 1;
+	struct hv_dominfo info;
+	uint64_t base;
+	int status;
+
+	cr_assert(shared != MAP_FAILED);
+	cr_assert_eq(hv_domain_getinfo(t.hv, d, &info), 0);
+	base = (info.max_mem_kib > info.mem_kib ? info.max_mem_kib : info.mem_kib) + 4096;
+	pid_t client = fork();
+	cr_assert(client >= 0);
+	if (client == 0) {
+		struct hv *hv = hv_open(NULL);
+		if (hv == NULL)
+			_exit(10);
+		for (unsigned long i = 1; !__atomic_load_n(stop, __ATOMIC_ACQUIRE); i++) {
+			struct hv_dominfo got;
+			if (hv_domain_setmaxmem(hv, d, base + i) < 0)
+				_exit(11);
+			if (hv_domain_getinfo(hv, d, &got) < 0 || got.max_mem_kib != base + i)
+				_exit(12);
+			__atomic_store_n(done, i, __ATOMIC_RELEASE);
+		}
+		hv_close(hv);
+		_exit(0);
+	}
+	srand((unsigned)getpid());
+	for (int k = 0; k < 10; k++) {
+		wait_rounds(done, *done + 20, "before a kill");
+		usleep(rand() % 3000);
+		cr_assert_eq(kill(t.hvd_pid, SIGKILL), 0);
+		cr_assert_eq(waitpid(t.hvd_pid, &status, 0), t.hvd_pid);
+		t.hvd_pid = start_hvd();
+	}
+	wait_rounds(done, *done + 20, "after the last restart");
+	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(waitpid(client, &status, 0), client);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the client failed (status %#x: 11 a set, 12 a read back)", status);
+	cr_assert_eq(hv_domain_getinfo(t.hv, d, &info), 0);
+	cr_assert_eq(info.max_mem_kib, base + *done, "maximum %llu after %lu rounds from %llu",
+	    (unsigned long long)info.max_mem_kib, *done, (unsigned long long)base);
+	fprintf(stderr, "figure: %lu rounds answered across 10 kills of hvd\n", *done);
+	munmap((void *)shared, 4096);
+	cr_assert_eq(hv_domain_destroy(t.hv, d), 0);
 }
