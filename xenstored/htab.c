@@ -66,6 +66,33 @@ htab_free(struct htab *ht)
 	ht->ht_count = 0;
 }
 
+/*
+ * Calls fn (if any) on each entry, then empties the table, keeping its
+ * buckets up to the initial 64: a table emptied after every use (the
+ * journal's dirty set) allocates nothing for itself.
+ */
+void
+htab_clear(struct htab *ht, void (*fn)(const char *, void *, void *), void *arg)
+{
+	size_t i;
+	struct htab_entry *e, *n;
+
+	for (i = 0; i < ht->ht_size; i++) {
+		for (e = ht->ht_buckets[i]; e; e = n) {
+			n = e->he_next;
+			if (fn)
+				fn(e->he_key, e->he_val, arg);
+			free(e);
+		}
+		ht->ht_buckets[i] = NULL;
+	}
+	ht->ht_count = 0;
+	if (ht->ht_size > 64 && !ht->ht_static) {
+		free(ht->ht_buckets);
+		htab_init(ht);
+	}
+}
+
 /* Rehashes into nsize buckets: doubled when the load passes 1, halved below 1/4. */
 static void
 htab_resize(struct htab *ht, size_t nsize)

@@ -22,6 +22,8 @@ void htab_init(struct htab *ht);
 void htab_init_small(struct htab *ht, size_t size);
 void htab_init_buf(struct htab *ht, struct htab_entry **buckets, size_t size);
 void htab_free(struct htab *ht);
+/* Calls fn (if any) on each entry, then empties the table; fn must not modify it. */
+void htab_clear(struct htab *ht, void (*fn)(const char *key, void *val, void *arg), void *arg);
 void *htab_get(const struct htab *ht, const char *key);
 /* Inserts or replaces; key must live as long as the entry. Returns the old value. */
 void *htab_put(struct htab *ht, const char *key, void *val);

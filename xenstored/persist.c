@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +55,7 @@ enum {
 };
 
 #define PERSIST_DOM_LEN	28	/* one domain's image in R_DOMS and R_DOM */
+#define PERSIST_ENTRY_KEEP (16 * 1024)	/* a journal entry's buffer kept up to this size */
 
 struct buf {
 	char *b;
@@ -419,6 +421,14 @@ persist_free_key(const char *path, void *val, void *arg)
 	free((char *)path);
 }
 
+/* Encodes a changed node for the next entry, then frees its dirty-set key. */
+static void
+persist_enc_dirty_free(const char *path, void *val, void *arg)
+{
+	persist_enc_dirty_one(path, val, arg);
+	free((char *)path);
+}
+
 /* Every node and both special nodes, for a snapshot. */
 static void
 persist_enc_all_one(struct node *n, void *arg)
@@ -547,19 +557,37 @@ persist_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Writes one framed entry (len, hash, payload) to fd. */
+/* Writes one framed entry (len, hash, payload) to fd: one writev, the payload not copied. */
 static int
 persist_write_entry(int fd, const struct buf *payload)
 {
-	struct buf e = { 0 };
-	int rc;
+	uint32_t len = payload->len;
+	uint64_t h = persist_hash(payload->b, payload->len);
+	char hdr[12];
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { payload->b, payload->len } };
+	struct iovec *v = iov;
+	int nv = payload->len ? 2 : 1;
+	ssize_t w;
 
-	buf_u32(&e, payload->len);
-	buf_u64(&e, persist_hash(payload->b, payload->len));
-	buf_put(&e, payload->b, payload->len);
-	rc = persist_write_all(fd, e.b, e.len);
-	free(e.b);
-	return rc;
+	memcpy(hdr, &len, 4);
+	memcpy(hdr + 4, &h, 8);
+	while (nv > 0) {
+		if ((w = writev(fd, v, nv)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (nv > 0 && (size_t)w >= v->iov_len) {	/* a short write: what is left */
+			w -= v->iov_len;
+			v++;
+			nv--;
+		}
+		if (nv > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= w;
+		}
+	}
+	return 0;
 }
 
 /* Creates dir/name atomically with a header and one entry, fsync'd. */
@@ -643,15 +671,14 @@ persist_snapshot(void)
 void
 persist_flush(void)
 {
-	struct buf b = { 0 };
+	/* reused: an entry per batch allocates nothing, unless it is a big one */
+	static struct buf b;
 
 	if (!persist_on() || !persist_any_dirty)
 		return;
 	persist_any_dirty = false;
-	htab_foreach(&persist_dirty, persist_enc_dirty_one, &b);
-	htab_foreach(&persist_dirty, persist_free_key, NULL);
-	htab_free(&persist_dirty);
-	htab_init(&persist_dirty);
+	b.len = 0;
+	htab_clear(&persist_dirty, persist_enc_dirty_free, &b);	/* one pass */
 	buf_u32(&b, R_GEN);
 	buf_u64(&b, db_generation());
 	buf_put(&b, persist_gone.b, persist_gone.len);
@@ -661,7 +688,10 @@ persist_flush(void)
 	if (persist_write_entry(persist_jfd, &b) < 0)
 		fatal("journal %s/journal", persist_dir);
 	persist_jsize += b.len + 12;
-	free(b.b);
+	if (b.cap > PERSIST_ENTRY_KEEP) {
+		free(b.b);
+		b = (struct buf){ 0 };
+	}
 	if (persist_jsize > PERSIST_JOURNAL_MAX && persist_jsize > 2 * persist_snap_len)
 		persist_snapshot();
 }

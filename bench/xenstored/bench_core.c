@@ -4,12 +4,14 @@
  * transport, as one dom0 client. On a shared machine the socket bench's
  * figures swing with the scheduler; these are the part xenstored controls,
  * steady enough to compare two builds. Prints ns per operation.
- * Usage: bench-xenstored-core [iterations (200000)] [case: read|write|directory|rmw]
+ * Usage: bench-xenstored-core [iterations (200000)] [case: read|write|directory|rmw|all]
+ *        [journal] (with a state directory, as xencommons runs it: an entry per change)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xenstored.h"
@@ -119,13 +121,18 @@ main(int argc, char **argv)
 {
 	static const char *cases[] = { "read", "write", "directory", "rmw" };
 	int n = argc > 1 ? atoi(argv[1]) : 200000, i;
-	const char *only = argc > 2 ? argv[2] : NULL;
-	char name[32];
+	const char *only = argc > 2 && strcmp(argv[2], "all") != 0 ? argv[2] : NULL;
+	bool journal = argc > 3 && strcmp(argv[3], "journal") == 0;
+	char name[32], dir[] = "/tmp/xscore.XXXXXX", cmd[64];
 	struct conn *c;
 
 	log_init("bench-core", 0, 0);
 	db_init();
 	watch_init();
+	if (journal && (mkdtemp(dir) == NULL || persist_open(dir) < 0)) {
+		perror("state directory");
+		return 1;
+	}
 	c = conn_new(&core_ops, &core_tp, 0, true);
 	core_call(c, XS_WRITE, 0, "/bench/c0\0" "0123456789abcdef", 26);
 	for (i = 0; i < 1000; i++) {
@@ -133,10 +140,17 @@ main(int argc, char **argv)
 
 		core_call(c, XS_WRITE, 0, name, l);
 	}
-	printf("xenstored core in process, one dom0 client, %d iterations\n", n);
+	printf("xenstored core in process, one dom0 client, %d iterations%s\n", n,
+	    journal ? ", with a journal" : "");
 	for (i = 0; i < 4; i++)
 		if (only == NULL || strcmp(only, cases[i]) == 0)
 			printf("%-10s %8.0f ns/op\n", cases[i], core_case(c, cases[i], n));
 	conn_free_now(c);
+	if (journal) {
+		persist_close();
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
 	return 0;
 }
