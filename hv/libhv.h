@@ -93,6 +93,9 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_config *cfg, hv_domid
 /* Fills start_info and the special pages, starts the kernel program; it runs from the unpause. */
 int hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg,
     struct hv_build_result *res);
+/* The same in two halves: nothing else may be called on hv between start and finish. */
+int hv_domain_build_start(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg);
+int hv_domain_build_finish(struct hv *hv, struct hv_build_result *res);
 int hv_domain_destroy(struct hv *hv, hv_domid_t domid);
 int hv_domain_pause(struct hv *hv, hv_domid_t domid);
 int hv_domain_unpause(struct hv *hv, hv_domid_t domid);

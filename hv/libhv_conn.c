@@ -125,7 +125,7 @@ hv_self(struct hv *hv)
 }
 
 /* Receives the reply with our id; replies come in request order, so anything else is a protocol error. */
-static int
+int
 hv_call_recv(struct hv *hv, uint32_t type, uint32_t id, struct hv_reply *rep)
 {
 	uint8_t buf[HV_MSG_MAX];
@@ -176,9 +176,9 @@ proto:
 	return -1;
 }
 
-/* The one request/reply primitive every libhv call goes through. */
+/* Sends one request; its id goes to *id for hv_call_recv. */
 int
-hv_call(struct hv *hv, uint32_t type, const void *req, size_t len, struct hv_reply *rep)
+hv_call_send(struct hv *hv, uint32_t type, const void *req, size_t len, uint32_t *id)
 {
 	uint8_t buf[HV_MSG_MAX];
 	struct hv_msg_hdr hdr = { .type = type, .len = len, .id = ++hv->next_id };
@@ -187,12 +187,24 @@ hv_call(struct hv *hv, uint32_t type, const void *req, size_t len, struct hv_rep
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (rep)
-		rep->nfds = 0, rep->len = 0;
 	memcpy(buf, &hdr, sizeof(hdr));
 	if (len)
 		memcpy(buf + sizeof(hdr), req, len);
 	if (msg_send(hv->fd, buf, sizeof(hdr) + len, NULL, 0) < 0)
 		return -1;
-	return hv_call_recv(hv, type, hdr.id, rep);
+	*id = hdr.id;
+	return 0;
+}
+
+/* The one request/reply primitive every libhv call goes through. */
+int
+hv_call(struct hv *hv, uint32_t type, const void *req, size_t len, struct hv_reply *rep)
+{
+	uint32_t id;
+
+	if (rep)
+		rep->nfds = 0, rep->len = 0;
+	if (hv_call_send(hv, type, req, len, &id) < 0)
+		return -1;
+	return hv_call_recv(hv, type, id, rep);
 }

@@ -24,49 +24,84 @@ hv_domain_create(struct hv *hv, const struct hv_domain_config *cfg, hv_domid_t *
 	return 0;
 }
 
-/* Has hvd fill the special pages and start the kernel program, still paused. */
-int
-hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg,
-    struct hv_build_result *res)
+/* The build request for cfg; NULL (errno set) when a string does not fit. */
+static struct hv_req_domain_build *
+hv_domain_build_req(hv_domid_t domid, const struct hv_build_config *cfg)
 {
 	struct hv_req_domain_build *req = xcalloc(1, sizeof(*req));
-	struct hv_rep_domain_build r;
-	struct hv_reply rep = { .buf = &r, .cap = sizeof(r) };
-	int rc = -1;
 
 	req->domid = domid;
 	req->store_port = cfg->store_port;
 	req->console_port = cfg->console_port;
 	req->uid_base = cfg->uid_base;
-	if (cfg->payload && strlen(cfg->payload) >= sizeof(req->payload)) {
+	if ((cfg->payload && strlen(cfg->payload) >= sizeof(req->payload)) ||
+	    cfg->kernel == NULL || strlen(cfg->kernel) >= sizeof(req->kernel) ||
+	    (cfg->cmdline && strlen(cfg->cmdline) >= sizeof(req->cmdline))) {
+		free(req);
 		errno = ENAMETOOLONG;
-		goto out;
+		return NULL;
 	}
 	if (cfg->payload)
 		memcpy(req->payload, cfg->payload, strlen(cfg->payload) + 1);
-	if (cfg->kernel == NULL || strlen(cfg->kernel) >= sizeof(req->kernel) ||
-	    (cfg->cmdline && strlen(cfg->cmdline) >= sizeof(req->cmdline))) {
-		errno = ENAMETOOLONG;
-		goto out;
-	}
 	strcpy(req->kernel, cfg->kernel);
 	if (cfg->cmdline)
 		strcpy(req->cmdline, cfg->cmdline);
-	if (hv_call(hv, HV_DOMAIN_BUILD, req, sizeof(*req), &rep) < 0)
-		goto out;
+	return req;
+}
+
+/* Sends the build and returns at once, so the toolstack writes xenstore while hvd builds. */
+int
+hv_domain_build_start(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg)
+{
+	struct hv_req_domain_build *req;
+	int rc;
+
+	if (hv->build_id != 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	if ((req = hv_domain_build_req(domid, cfg)) == NULL)
+		return -1;
+	rc = hv_call_send(hv, HV_DOMAIN_BUILD, req, sizeof(*req), &hv->build_id);
+	free(req);
+	return rc;
+}
+
+/* Takes the answer to hv_domain_build_start: 0 once the kernel program is started. */
+int
+hv_domain_build_finish(struct hv *hv, struct hv_build_result *res)
+{
+	struct hv_rep_domain_build r;
+	struct hv_reply rep = { .buf = &r, .cap = sizeof(r) };
+	uint32_t id = hv->build_id;
+
+	if (id == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	hv->build_id = 0;
+	if (hv_call_recv(hv, HV_DOMAIN_BUILD, id, &rep) < 0)
+		return -1;
 	if (rep.len != sizeof(r)) {
 		errno = EPROTO;
-		goto out;
+		return -1;
 	}
 	if (res) {
 		res->store_mfn = r.store_mfn;
 		res->console_mfn = r.console_mfn;
 		res->pid = r.pid;
 	}
-	rc = 0;
-out:
-	free(req);
-	return rc;
+	return 0;
+}
+
+/* Has hvd fill the special pages and start the kernel program, still paused. */
+int
+hv_domain_build(struct hv *hv, hv_domid_t domid, const struct hv_build_config *cfg,
+    struct hv_build_result *res)
+{
+	if (hv_domain_build_start(hv, domid, cfg) < 0)
+		return -1;
+	return hv_domain_build_finish(hv, res);
 }
 
 /* The requests that carry nothing but a domid. */

@@ -42,6 +42,7 @@ struct hv {
 	bool guest;
 	hv_domid_t self;
 	uint32_t next_id;
+	uint32_t build_id;	/* a build hv_domain_build_finish has still to answer, 0: none */
 	struct hv_mapping *maps;	/* dom0: cached domain mappings */
 	struct hv_mapping **map_byid;	/* the same by domid (DOMID_FIRST_RESERVED slots), made on first use */
 	struct hv_guest_info ginfo;	/* guest: filled by hello */
@@ -63,6 +64,9 @@ struct hv_reply {
  * is wanted; received fds are always closed unless rep takes them.
  */
 int hv_call(struct hv *hv, uint32_t type, const void *req, size_t len, struct hv_reply *rep);
+/* hv_call in two halves, for a caller that works while hvd answers: the send gives the id. */
+int hv_call_send(struct hv *hv, uint32_t type, const void *req, size_t len, uint32_t *id);
+int hv_call_recv(struct hv *hv, uint32_t type, uint32_t id, struct hv_reply *rep);
 /* The cached whole-domain mapping, fetched from hvd on first use. */
 struct hv_mapping *hv_mapping_get(struct hv *hv, hv_domid_t domid);
 /* The grant entry array of a mapping (guest's own or foreign). */

@@ -15,14 +15,17 @@
 #include "xlconf.h"
 #include "log.h"
 
-/* Allocates both event channels and starts the kernel program (stopped). */
+/*
+ * Allocates both event channels and asks hvd to start the kernel program
+ * (stopped); hvd answers in dom_create_built. The special frames are hvd's
+ * fixed ones (HV_PFN_*), so the layout can be written while it builds.
+ */
 static int
 dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout *l)
 {
 	struct hv_build_config bc = { .kernel = dom->cd_kernel, .cmdline = dom->cd_cmdline,
 		.payload = dom->cd_payload };
 	const struct xlconf *xc = xlconf_get();
-	struct hv_build_result br;
 	int sp, cp;
 
 	if (xc == NULL)
@@ -37,24 +40,47 @@ dom_create_build(struct hv *hv, const struct cfg_domain *dom, struct dom_layout 
 	}
 	bc.store_port = l->dl_store_port = (hv_port_t)sp;
 	bc.console_port = l->dl_console_port = (hv_port_t)cp;
-	if (hv_domain_build(hv, l->dl_domid, &bc, &br) < 0) {
+	l->dl_store_mfn = HV_PFN_XENSTORE;
+	l->dl_console_mfn = HV_PFN_CONSOLE;
+	if (hv_domain_build_start(hv, l->dl_domid, &bc) < 0) {
+		log_warn("domain %u: cannot ask hvd to build kernel %s", l->dl_domid,
+		    dom->cd_kernel);
+		return -1;
+	}
+	return 0;
+}
+
+/* hvd's answer to the build; a refusal is explained. */
+static int
+dom_create_built(struct hv *hv, const struct cfg_domain *dom, const struct dom_layout *l)
+{
+	const struct xlconf *xc = xlconf_get();
+	uint32_t base = xc ? (uint32_t)xlconf_int(xc, "guest_uid_range_base") : 0;
+	struct hv_build_result br;
+
+	if (hv_domain_build_finish(hv, &br) < 0) {
 		if (errno == ENOEXEC)
 			log_warnx("kernel %s: hvd refused it: not a guest program this hypervisor "
 			    "can run (an ELF program built on the pvstack guest runtime)", dom->cd_kernel);
 		else if (errno == EOPNOTSUPP)
 			log_warnx("domain %u: hvd starts no guest on this host: it cannot confine "
 			    "them (its log names the missing facility)", l->dl_domid);
-		else if (errno == EINVAL && bc.uid_base)
+		else if (errno == EINVAL && base)
 			log_warnx("domain %u: hvd refused guest_uid_range_base %u from %s "
 			    "(it must be at least 65536 and leave room for %u uids)", l->dl_domid,
-			    bc.uid_base, xc->xc_path, JAIL_UID_RANGE);
+			    base, xc->xc_path, JAIL_UID_RANGE);
 		else
 			log_warn("domain %u: hvd could not build kernel %s", l->dl_domid,
 			    dom->cd_kernel);
 		return -1;
 	}
-	l->dl_store_mfn = br.store_mfn;
-	l->dl_console_mfn = br.console_mfn;
+	if (br.store_mfn != l->dl_store_mfn || br.console_mfn != l->dl_console_mfn) {
+		log_warnx("domain %u: hvd put the store and console rings at frames %llu and %llu, "
+		    "not %llu and %llu", l->dl_domid, (unsigned long long)br.store_mfn,
+		    (unsigned long long)br.console_mfn, (unsigned long long)l->dl_store_mfn,
+		    (unsigned long long)l->dl_console_mfn);
+		return -1;
+	}
 	return 0;
 }
 
@@ -85,7 +111,14 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 		    domid);
 		goto fail;
 	}
-	if (dom_create_build(hv, dom, &l) < 0 || dom_layout_write(xs, &l) < 0)
+	if (dom_create_build(hv, dom, &l) < 0)
+		goto fail;
+	/* the layout is written while hvd builds; its answer is taken either way */
+	if (dom_layout_write(xs, &l) < 0) {
+		dom_create_built(hv, dom, &l);
+		goto fail;
+	}
+	if (dom_create_built(hv, dom, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */
 	if (o->dco_name_lock >= 0)
