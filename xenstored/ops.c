@@ -477,7 +477,7 @@ op_reset_watches(struct conn *c, struct req *r)
 int
 op_transaction_start(struct conn *c, struct req *r)
 {
-	char buf[16];
+	char buf[16], *p = buf + sizeof(buf);
 	uint32_t id;
 	int rc;
 
@@ -485,8 +485,11 @@ op_transaction_start(struct conn *c, struct req *r)
 		return txn_find(c, r->r_hdr.tx_id) ? EBUSY : ENOENT;
 	if ((rc = txn_start(c, &id)) != 0)
 		return rc;
-	snprintf(buf, sizeof(buf), "%u", id);
-	conn_reply_str(c, r, buf);
+	*--p = '\0';
+	do {			/* the id in decimal, without snprintf's machinery */
+		*--p = '0' + id % 10;
+	} while ((id /= 10) != 0);
+	conn_reply_str(c, r, p);
 	return 0;
 }
 
