@@ -87,6 +87,33 @@ hv_kernel_note_at(int fd, uint64_t off, uint64_t len, struct hv_kernel_info *inf
 	free(buf);
 }
 
+/*
+ * A whole header table in one read (xl and hvd's builder both check every
+ * kernel: one pread per entry was ~70 system calls each); NULL when the file
+ * holds less, and the caller reads entry by entry to see as far as it can.
+ */
+static void *
+hv_kernel_table(int fd, uint64_t off, size_t len)
+{
+	void *t = xmalloc(len ? len : 1);
+
+	if (hv_kernel_read(fd, t, len, off) == 0)
+		return t;
+	free(t);
+	return NULL;
+}
+
+/* Entry i of a table read whole (t), or read alone when t is NULL. */
+static int
+hv_kernel_entry(int fd, const void *t, uint64_t off, unsigned i, void *e, size_t size)
+{
+	if (t) {
+		memcpy(e, (const uint8_t *)t + (size_t)i * size, size);
+		return 0;
+	}
+	return hv_kernel_read(fd, e, size, off + (uint64_t)i * size);
+}
+
 /* PT_NOTE segments, and PT_INTERP for info->is_static. */
 static int
 hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
@@ -95,28 +122,39 @@ hv_kernel_phdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum > HV_KERNEL_HDRS_MAX)
 		return 0;
+	void *t = hv_kernel_table(fd, eh->e_phoff, (size_t)eh->e_phnum * sizeof(Elf64_Phdr));
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
-		if (hv_kernel_read(fd, &ph, sizeof(ph), eh->e_phoff + (uint64_t)i * sizeof(ph)) < 0)
-			return 0;
+		if (hv_kernel_entry(fd, t, eh->e_phoff, i, &ph, sizeof(ph)) < 0) {
+			found = 0;	/* a truncated table is no proof */
+			break;
+		}
 		if (ph.p_type == PT_INTERP)
 			info->is_static = false;
 		if (ph.p_type == PT_NOTE)
 			hv_kernel_note_at(fd, ph.p_offset, ph.p_filesz, info, &found);
 	}
+	free(t);
 	return found;
 }
 
-/* Whether section sh is named name, through the section-name string table. */
+/*
+ * Whether section sh is named name, through the section-name string table
+ * (its bytes in names when it was read whole, else read here).
+ */
 static bool
-hv_kernel_shname(int fd, const Elf64_Shdr *strtab, const Elf64_Shdr *sh, const char *name)
+hv_kernel_shname(int fd, const Elf64_Shdr *strtab, const char *names, const Elf64_Shdr *sh,
+    const char *name)
 {
 	char buf[32];
 	size_t len = strlen(name) + 1;
 
 	if (len > sizeof(buf) || sh->sh_name >= strtab->sh_size ||
-	    strtab->sh_size - sh->sh_name < len ||
-	    hv_kernel_read(fd, buf, len, strtab->sh_offset + sh->sh_name) < 0)
+	    strtab->sh_size - sh->sh_name < len)
+		return false;
+	if (names)
+		return memcmp(names + sh->sh_name, name, len) == 0;
+	if (hv_kernel_read(fd, buf, len, strtab->sh_offset + sh->sh_name) < 0)
 		return false;
 	return memcmp(buf, name, len) == 0;
 }
@@ -130,18 +168,25 @@ hv_kernel_shdrs(int fd, const Elf64_Ehdr *eh, struct hv_kernel_info *info)
 
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shnum > 4 * HV_KERNEL_HDRS_MAX)
 		return 0;
-	bool names = eh->e_shstrndx < eh->e_shnum && hv_kernel_read(fd, &strtab, sizeof(strtab),
-	    eh->e_shoff + (uint64_t)eh->e_shstrndx * sizeof(strtab)) == 0;
+	void *t = hv_kernel_table(fd, eh->e_shoff, (size_t)eh->e_shnum * sizeof(Elf64_Shdr));
+	bool names = eh->e_shstrndx < eh->e_shnum &&
+	    hv_kernel_entry(fd, t, eh->e_shoff, eh->e_shstrndx, &strtab, sizeof(strtab)) == 0;
+	char *nametab = names && strtab.sh_size <= HV_KERNEL_NOTES_MAX ?
+	    hv_kernel_table(fd, strtab.sh_offset, strtab.sh_size) : NULL;
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		Elf64_Shdr sh;
-		if (hv_kernel_read(fd, &sh, sizeof(sh), eh->e_shoff + (uint64_t)i * sizeof(sh)) < 0)
-			return 0;
+		if (hv_kernel_entry(fd, t, eh->e_shoff, i, &sh, sizeof(sh)) < 0) {
+			found = 0;	/* a truncated table is no proof */
+			break;
+		}
 		if (sh.sh_type == SHT_NOTE)
 			hv_kernel_note_at(fd, sh.sh_offset, sh.sh_size, info, &found);
 		if (names && sh.sh_type == SHT_PROGBITS &&
-		    hv_kernel_shname(fd, &strtab, &sh, ".uml.setup.init"))
+		    hv_kernel_shname(fd, &strtab, nametab, &sh, ".uml.setup.init"))
 			info->is_uml = true;
 	}
+	free(nametab);
+	free(t);
 	return found;
 }
 
