@@ -319,10 +319,12 @@ pvconsole_tty_node(unsigned domid, const char *type, unsigned num)
 	return p;
 }
 
-/* Waits for the pty and opens it; 0, or -1 after saying why. */
+/*
+ * Connects and watches the tty node, which need not exist yet: xl create -c
+ * does this while the domain is being built, off the path to the prompt.
+ */
 int
-pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *type,
-    unsigned long num)
+pvconsole_watch(struct pvconsole *pc, unsigned long domid, const char *type, unsigned long num)
 {
 	if ((pc->pc_xs = xs_open(NULL)) == NULL) {
 		fprintf(stderr, "pvconsole: cannot connect to xenstored: %s\n", strerror(errno));
@@ -334,6 +336,13 @@ pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *type,
 		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* After pvconsole_watch: waits for the pty and opens it; 0, or -1 after saying why. */
+int
+pvconsole_attach(struct pvconsole *pc, unsigned long domid)
+{
 	/* the home's removal wakes a client waiting for a withdrawn tty */
 	if (xs_watch(pc->pc_xs, pc->pc_home, PVCONSOLE_HOME_TOKEN) < 0) {
 		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_home, strerror(errno));
@@ -350,6 +359,16 @@ pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *type,
 		return -1;
 	}
 	return 0;
+}
+
+/* Waits for the pty and opens it; 0, or -1 after saying why. */
+int
+pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *type,
+    unsigned long num)
+{
+	if (pvconsole_watch(pc, domid, type, num) < 0)
+		return -1;
+	return pvconsole_attach(pc, domid);
 }
 
 /* Raw mode for our terminal, and signals that put it back before we die. */

@@ -134,17 +134,23 @@ xl_create_console_abort(struct xl_create_console *cc)
  */
 struct xl_create_attach {
 	struct pvconsole ca_pc;
+	const char *ca_file;	/* the config, named in the lock */
 	int ca_lock;		/* the console's lock, as pvconsole takes it */
+	bool ca_watching;	/* locked, connected, the tty node watched */
 	bool ca_on;		/* attached: the pty is open, the terminal is ours */
 };
 
-/* Takes the console's lock, waits for its pty and takes the terminal; false after saying why. */
-static bool
-xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, const char *file)
+/*
+ * As soon as the domid exists: takes the console's lock, connects and
+ * watches the tty node, so only the wait for consoled is left after INTRODUCE.
+ */
+static void
+xl_create_attach_early(hv_domid_t domid, void *arg)
 {
+	struct xl_create_attach *ca = arg;
 	char holder[512], *lockpath = conlock_path(domid, 0), *desc;
 
-	xasprintf(&desc, "xl create -c %s (domain %u)", file, domid);
+	xasprintf(&desc, "xl create -c %s (domain %u)", ca->ca_file, domid);
 	ca->ca_lock = conlock_acquire(lockpath, desc, holder, sizeof(holder));
 	free(desc);
 	if (ca->ca_lock < 0) {
@@ -153,11 +159,19 @@ xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, const char *file
 			    domid, holder);
 		else
 			log_warn("Could not lock %s", lockpath);
-	} else if (pvconsole_connect(&ca->ca_pc, domid, "pv", 0) == 0) {
+	} else if (pvconsole_watch(&ca->ca_pc, domid, "pv", 0) == 0)
+		ca->ca_watching = true;
+	free(lockpath);
+}
+
+/* Waits for the pty and takes the terminal; false after saying why. */
+static bool
+xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid)
+{
+	if (ca->ca_watching && pvconsole_attach(&ca->ca_pc, domid) == 0) {
 		pvconsole_take_terminal();
 		ca->ca_on = true;
 	}
-	free(lockpath);
 	return ca->ca_on;
 }
 
@@ -172,7 +186,7 @@ xl_create_attached(struct xl_create_attach *ca)
 	if (ca->ca_lock >= 0)
 		conlock_release(ca->ca_lock);
 	ca->ca_lock = -1;
-	ca->ca_on = false;
+	ca->ca_watching = ca->ca_on = false;
 	return rc;
 }
 
@@ -230,15 +244,21 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 		o.dco_on_domid = xl_create_console_early;
 		o.dco_arg = &cc;
 	}
+	if (attach) {
+		ca.ca_file = file;
+		o.dco_on_domid = xl_create_attach_early;
+		o.dco_arg = &ca;
+	}
 	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0) {
 		xl_create_console_abort(&cc);
+		xl_create_attached(&ca);
 		goto out;
 	}
 	close(o.dco_name_lock);
 	o.dco_name_lock = -1;
 	if (xl_has(a, 'c') && !attach && o.dco_on_domid == NULL)
 		xl_create_console_early(domid, &cc);
-	if (attach && !xl_create_attach(&ca, domid, file))
+	if (attach && !xl_create_attach(&ca, domid))
 		log_warnx("domain %u: the console could not be attached; unpausing anyway", domid);
 	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, cc.cc_fd) < 0) {
 		xl_create_console_abort(&cc);
