@@ -131,6 +131,7 @@ control_dump(struct conn *c, struct req *r, const char *const *argv, int argc)
 	}
 	domain_dump(dom, sizeof(dom));
 	fputs(dom, f);
+	heap_dump(f);
 	fclose(f);
 	conn_reply_str(c, r, path);
 	free(path);

@@ -14,8 +14,10 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "evmem.h"
 #include "log.h"
 #include "xenstored.h"
 
@@ -70,4 +72,16 @@ void
 heap_before_trim(void)
 {
 	heap_flush_tcache();
+}
+
+/* The heap's figures for the dump (memreport): what the process holds and why. */
+void
+heap_dump(FILE *f)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	fprintf(f, "heap: arena %zu in use %zu free %zu (fastbins %zu, top %zu) mmapped %zu;"
+	    " libevent slabs %zu\n", mi.arena, mi.uordblks, mi.fordblks, mi.fsmblks, mi.keepcost,
+	    mi.hblkhd, evmem_slab_bytes());
+	malloc_info(0, f);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
@@ -355,6 +356,7 @@ struct conn *domain_restore(uint32_t domid, uint64_t mfn, uint32_t port, uint32_
     bool shutdown_reported, bool mapped);
 /* heap.c */
 void heap_before_trim(void);
+void heap_dump(FILE *f);
 
 /* ring.c */
 void ring_restore_input(struct conn *c, uint32_t idx);
