@@ -115,19 +115,24 @@ awk '
 function range(dev, k,    r, x, lo, hi, s) {
 	lo = 1e9; hi = -1; s = ""
 	for (r = 1; r <= R; r++) { x = v[r, dev, k]; if (x < lo) lo = x; if (x > hi) hi = x }
-	return sprintf("%s-%s", lo, hi)
+	return sprintf("%.0f-%.0f", lo, hi)
 }
-function ratio(dev, k,    r, x, lo, hi) {
+# the range of the per-round ratios, and their median
+function ratio(dev, k,    r, x, lo, hi, a, i, j, t) {
 	lo = 1e9; hi = -1
-	for (r = 1; r <= R; r++) { x = v[r, dev, k] / v[r, "host", k]; if (x < lo) lo = x; if (x > hi) hi = x }
-	return sprintf("%.2f-%.2f", lo, hi)
+	for (r = 1; r <= R; r++) {
+		x = v[r, dev, k] / v[r, "host", k]; a[r] = x
+		if (x < lo) lo = x; if (x > hi) hi = x
+	}
+	for (i = 1; i <= R; i++) for (j = i + 1; j <= R; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return sprintf("%.2f-%.2f (%.2f)", lo, hi, a[int((R + 1) / 2)])
 }
 END {
 	split("dd write 1M|dd read 1M|fio write 1M QD4|fio read 1M QD4", name, "|")
-	printf "| %-17s | %-13s | %-13s | %-13s | %-9s | %-9s |\n", "case", "virtio vda", "ubd ubde", "host", "vda/host", "ubd/host"
+	printf "| %-17s | %-13s | %-13s | %-13s | %-16s | %-16s |\n", "case", "virtio vda", "ubd ubde", "host", "vda/host", "ubd/host"
 	for (k = 1; k <= 4; k++)
-		printf "| %-17s | %-13s | %-13s | %-13s | %-9s | %-9s |\n", name[k], range("vda", k), range("ubde", k), range("host", k), ratio("vda", k), ratio("ubde", k)
-	print "(MB/s, ranges over " R " interleaved rounds; ratios per round)"
+		printf "| %-17s | %-13s | %-13s | %-13s | %-16s | %-16s |\n", name[k], range("vda", k), range("ubde", k), range("host", k), ratio("vda", k), ratio("ubde", k)
+	print "(MB/s, ranges over " R " interleaved rounds; ratios per round: range (median))"
 }' "$tmp/res"
 printf 'poweroff\r' >&3
 for i in $(seq 100); do kill -0 "$uml_pid" 2>/dev/null || break; sleep 0.2; done
