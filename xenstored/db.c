@@ -296,15 +296,21 @@ db_store(struct node *n)
 	}
 }
 
-/* A new value for a live node, in place (a write outside a transaction: no copy). */
+/*
+ * A new value for a live node, in place (a write outside a transaction: no
+ * copy). Owner, perms and path stay: only the memory account moves, by the
+ * difference, not out and back in with the node counts and indexes.
+ */
 void
 db_set_value(struct node *n, const void *val, size_t len)
 {
+	long delta = (long)len - (long)n->n_vlen;
+
 	persist_node_dirty(n->n_path);
-	db_account(n, -1);
 	node_set_value(n, val, len);
 	n->n_gen = ++db_gen;
-	db_account(n, 1);
+	if (delta)
+		quota_mem_charge(n->n_perms[0].domid, delta);
 }
 
 /* Removes the node at path, if any (its children are the caller's business). */
