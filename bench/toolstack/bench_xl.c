@@ -1,7 +1,8 @@
 /*
  * xl benchmarks on a private stack (xencommons in a mkdtemp RUNDIR):
  *  1. xl create -c to the guest's prompt, median of 20, next to the cost of
- *     starting xl itself (xl help) measured in the same run;
+ *     starting xl itself (xl help) measured in the same rounds (one before
+ *     each pair of creates, so a load that comes and goes weighs on both);
  *  2. 50 domains created in parallel: wall time until every xl create returned;
  *  1 and 2 run on two stacks side by side, guests confined (the default) and
  *  unconfined (hvd --insecure), rounds interleaved, so the price of the
@@ -119,21 +120,6 @@ bench_create_to_prompt(void)
 	close(fd);
 	bench_sh("%s destroy p >/dev/null 2>&1", BENCH_XL);
 	return t;
-}
-
-/* Median wall time of n runs of fn. */
-static double
-bench_median(double (*fn)(void), int n, double *min)
-{
-	double *v = calloc(n, sizeof(*v)), m;
-
-	for (int i = 0; i < n; i++)
-		v[i] = fn();
-	qsort(v, n, sizeof(*v), bench_cmp);
-	m = v[n / 2];
-	*min = v[0];
-	free(v);
-	return m;
 }
 
 /* The cost of starting xl at all (process start, dynamic linking, option parsing). */
@@ -301,13 +287,17 @@ main(int argc, char **argv)
 		if (bench_stack_start(&st[i]) < 0)
 			return 1;
 	}
-	help = bench_median(bench_xl_help, rounds, &min);
-	/* interleaved, so drift of the machine hits both alike */
-	for (int r = 0; r < rounds; r++)
+	/* interleaved, so drift of the machine hits both stacks and the baseline alike */
+	double *helps = calloc(rounds, sizeof(double));
+	for (int r = 0; r < rounds; r++) {
+		helps[r] = bench_xl_help();
 		for (int i = 0; i < 2; i++) {
 			bench_use(&st[i]);
 			st[i].prompt[r] = bench_create_to_prompt();
 		}
+	}
+	help = bench_sorted_median(helps, rounds, &min);
+	free(helps);
 	for (int i = 0; i < 2; i++) {
 		med[i] = bench_sorted_median(st[i].prompt, rounds, &mins[i]);
 		printf("xl create -c to the guest's prompt, %s: median %.2f ms, best %.2f ms "
