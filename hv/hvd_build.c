@@ -366,6 +366,13 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		}
 		hvd_build_child(c);
 	}
+	/*
+	 * The uid map and the go before the child's word that its table is its
+	 * own: nothing here touches the slots, so the child finds its go waiting
+	 * instead of telling hvd, waiting for it and being woken again.
+	 */
+	int rel = pid > 0 && hvd_build_release(pid, c, cgdir, placed, gop[1]) < 0 ?
+	    (errno ? errno : EIO) : 0;
 	if (share && pid > 0)
 		err = hvd_build_wait_unshared(pid, errp[0]);
 	if (share)
@@ -378,8 +385,8 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		errno = clone_err;
 		return -1;
 	}
-	if (err == 0 && hvd_build_release(pid, c, cgdir, placed, gop[1]) < 0)
-		err = errno ? errno : EIO;
+	if (err == 0)
+		err = rel;
 	close(gop[1]);
 	while (err == 0 && (n = read(errp[0], &err, sizeof(err))) < 0 && errno == EINTR)
 		;
