@@ -16,20 +16,20 @@
 #include "log.h"
 #include "xenstored.h"
 
-struct core_tp {
+struct bench_core_tp {
 	const char *in;
 	size_t len, off;
 	char last[64];		/* the start of the last reply's payload (a transaction id) */
 	uint32_t last_type;
 };
 
-static struct core_tp core_tp;
+static struct bench_core_tp bench_core_tp;
 
-/* Serves the request queued by core_call. */
+/* Serves the request queued by bench_core_call. */
 static ssize_t
-core_read(struct conn *c, void *buf, size_t len)
+bench_core_read(struct conn *c, void *buf, size_t len)
 {
-	struct core_tp *t = c->c_tp;
+	struct bench_core_tp *t = c->c_tp;
 
 	if (len > t->len - t->off)
 		len = t->len - t->off;
@@ -40,9 +40,9 @@ core_read(struct conn *c, void *buf, size_t len)
 
 /* Keeps the reply's type and the start of its payload. */
 static ssize_t
-core_write(struct conn *c, const void *buf, size_t len)
+bench_core_write(struct conn *c, const void *buf, size_t len)
 {
-	struct core_tp *t = c->c_tp;
+	struct bench_core_tp *t = c->c_tp;
 	struct xsd_sockmsg h;
 	size_t l;
 
@@ -54,66 +54,67 @@ core_write(struct conn *c, const void *buf, size_t len)
 	return len;
 }
 
-static const struct conn_ops core_ops = {
-	.co_read = core_read,
-	.co_write = core_write,
+static const struct conn_ops bench_core_ops = {
+	.co_read = bench_core_read,
+	.co_write = bench_core_write,
 };
 
 /* One request through the core; its reply's type. */
 static uint32_t
-core_call(struct conn *c, uint32_t type, uint32_t tx, const void *p, size_t len)
+bench_core_call(struct conn *c, uint32_t type, uint32_t tx, const void *p, size_t len)
 {
 	static char buf[sizeof(struct xsd_sockmsg) + XENSTORE_PAYLOAD_MAX];
 	struct xsd_sockmsg h = { type, 1, tx, len };
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), p, len);
-	core_tp.in = buf;
-	core_tp.len = sizeof(h) + len;
-	core_tp.off = 0;
+	bench_core_tp.in = buf;
+	bench_core_tp.len = sizeof(h) + len;
+	bench_core_tp.off = 0;
 	conn_input(c);
-	return core_tp.last_type;
+	return bench_core_tp.last_type;
 }
 
+/* This process's CPU time in ns: what xenstored's code costs, not the machine's load. */
 static double
-core_now(void)
+bench_core_now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);	/* CPU time: preemption does not count */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 /* Runs one case n times; CPU ns per operation. */
 static double
-core_case(struct conn *c, const char *name, int n)
+bench_core_case(struct conn *c, const char *name, int n)
 {
 	static const char wr[] = "/bench/c0\0" "0123456789abcdef";
-	double t0 = core_now();
+	double t0 = bench_core_now();
 	uint32_t id;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		if (strcmp(name, "read") == 0) {
-			if (core_call(c, XS_READ, 0, "/bench/c0", 10) != XS_READ)
+			if (bench_core_call(c, XS_READ, 0, "/bench/c0", 10) != XS_READ)
 				exit(3);
 		} else if (strcmp(name, "write") == 0) {
-			if (core_call(c, XS_WRITE, 0, wr, sizeof(wr) - 1) != XS_WRITE)
+			if (bench_core_call(c, XS_WRITE, 0, wr, sizeof(wr) - 1) != XS_WRITE)
 				exit(3);
 		} else if (strcmp(name, "directory") == 0) {
-			if (core_call(c, XS_DIRECTORY, 0, "/bench/dir", 11) != XS_DIRECTORY)
+			if (bench_core_call(c, XS_DIRECTORY, 0, "/bench/dir", 11) != XS_DIRECTORY)
 				exit(3);
 		} else {
-			if (core_call(c, XS_TRANSACTION_START, 0, "", 1) != XS_TRANSACTION_START)
+			if (bench_core_call(c, XS_TRANSACTION_START, 0, "", 1) != XS_TRANSACTION_START)
 				exit(3);
-			id = strtoul(core_tp.last, NULL, 10);
-			core_call(c, XS_READ, id, "/bench/c0", 10);
-			core_call(c, XS_WRITE, id, wr, sizeof(wr) - 1);
-			if (core_call(c, XS_TRANSACTION_END, id, "T", 2) != XS_TRANSACTION_END)
+			id = strtoul(bench_core_tp.last, NULL, 10);
+			bench_core_call(c, XS_READ, id, "/bench/c0", 10);
+			bench_core_call(c, XS_WRITE, id, wr, sizeof(wr) - 1);
+			if (bench_core_call(c, XS_TRANSACTION_END, id, "T", 2) != XS_TRANSACTION_END)
 				exit(3);
 		}
 	}
-	return (core_now() - t0) / n;
+	return (bench_core_now() - t0) / n;
 }
 
 int
@@ -133,18 +134,18 @@ main(int argc, char **argv)
 		perror("state directory");
 		return 1;
 	}
-	c = conn_new(&core_ops, &core_tp, 0, true);
-	core_call(c, XS_WRITE, 0, "/bench/c0\0" "0123456789abcdef", 26);
+	c = conn_new(&bench_core_ops, &bench_core_tp, 0, true);
+	bench_core_call(c, XS_WRITE, 0, "/bench/c0\0" "0123456789abcdef", 26);
 	for (i = 0; i < 1000; i++) {
 		size_t l = snprintf(name, sizeof(name), "/bench/dir/%d", i) + 1;
 
-		core_call(c, XS_WRITE, 0, name, l);
+		bench_core_call(c, XS_WRITE, 0, name, l);
 	}
 	printf("xenstored core in process, one dom0 client, %d iterations%s\n", n,
 	    journal ? ", with a journal" : "");
 	for (i = 0; i < 4; i++)
 		if (only == NULL || strcmp(only, cases[i]) == 0)
-			printf("%-10s %8.0f ns/op (CPU)\n", cases[i], core_case(c, cases[i], n));
+			printf("%-10s %8.0f ns/op (CPU)\n", cases[i], bench_core_case(c, cases[i], n));
 	conn_free_now(c);
 	if (journal) {
 		persist_close();
