@@ -332,7 +332,11 @@ static char bench_wbuf[CLIENTS][64];
 static size_t bench_eq[4][2];
 static int bench_en;
 
-/* One op against the echo server: bench_en round trips. */
+/*
+ * One op against the echo server: bench_en round trips, each reply read as
+ * bench_rt reads xenstored's (header, then body): the clients of both servers
+ * make the same calls.
+ */
 static void
 bench_op_echo(int fd, int client)
 {
@@ -346,7 +350,8 @@ bench_op_echo(int fd, int client)
 
 		memcpy(buf, &h, 16);
 		bench_full(fd, buf, 16 + bench_eq[i][0], 1);
-		bench_full(fd, buf, 16 + bench_eq[i][1], 0);
+		bench_full(fd, buf, 16, 0);
+		bench_full(fd, buf + 16, bench_eq[i][1], 0);
 	}
 }
 
