@@ -43,6 +43,7 @@ struct vhu_msg {
 
 #define VHU_HDR_SIZE	12u
 
+/* A session on an accepted connection; nothing is known of the front-end yet. */
 void
 vhu_dev_init(struct vhu_dev *d, int fd, const char *name, const struct vhu_dev_ops *ops, void *arg)
 {
@@ -56,6 +57,7 @@ vhu_dev_init(struct vhu_dev *d, int fd, const char *name, const struct vhu_dev_o
 		d->d_vq[i] = (struct vhu_vq){ .q_kick = -1, .q_call = -1 };
 }
 
+/* The front-end is gone: its fds and its memory are let go. */
 void
 vhu_dev_close(struct vhu_dev *d)
 {
@@ -73,6 +75,7 @@ vhu_dev_close(struct vhu_dev *d)
 	d->d_fd = -1;
 }
 
+/* Requests are taken only from a ring that is fully described and enabled. */
 bool
 vhu_dev_queue_ready(const struct vhu_dev *d, unsigned q)
 {
@@ -143,6 +146,7 @@ vhu_recv(struct vhu_dev *d, struct vhu_msg *m)
 	return vhu_read_full(d->d_fd, &m->p, m->size);
 }
 
+/* A reply: header and payload as two pieces (no padding between them on the wire). */
 static int
 vhu_send(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -189,6 +193,7 @@ vhu_reply_u64(struct vhu_msg *m, uint64_t v)
 	return 1;
 }
 
+/* The queue a message names, or NULL (and a warning) for one we do not have. */
 static struct vhu_vq *
 vhu_queue(struct vhu_dev *d, uint32_t index)
 {
@@ -199,12 +204,14 @@ vhu_queue(struct vhu_dev *d, uint32_t index)
 	return &d->d_vq[index];
 }
 
+/* The device's features, with the bit that says protocol features exist. */
 static int
 vhu_get_features(struct vhu_dev *d, struct vhu_msg *m)
 {
 	return vhu_reply_u64(m, d->d_ops->features(d->d_arg) | (1ull << VHU_F_PROTOCOL_FEATURES));
 }
 
+/* The driver's choice; a bit we did not offer is a broken front-end. */
 static int
 vhu_set_features(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -219,6 +226,7 @@ vhu_set_features(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* The session's start; nothing to do beyond noting it. */
 static int
 vhu_set_owner(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -227,6 +235,7 @@ vhu_set_owner(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* The front-end starts over: every ring is forgotten. */
 static int
 vhu_reset_owner(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -240,6 +249,8 @@ vhu_reset_owner(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* Where the front-end's memory is; UML sends it once, before the rings, so no
+ * request is in flight in the mapping it replaces. */
 static int
 vhu_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -257,6 +268,7 @@ vhu_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 	return rc;
 }
 
+/* The ring's size, a power of two as split rings require. */
 static int
 vhu_set_vring_num(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -273,6 +285,7 @@ vhu_set_vring_num(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* Where the ring's three parts are, in the front-end's user addresses. */
 static int
 vhu_set_vring_addr(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -290,6 +303,7 @@ vhu_set_vring_addr(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* Where the driver starts (0 on a fresh ring). */
 static int
 vhu_set_vring_base(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -364,6 +378,7 @@ vhu_set_vring_fd(struct vhu_dev *d, struct vhu_msg *m)
 #define VHU_PROTO_OFFERED ((1ull << VHU_PROTO_F_CONFIG) | (1ull << VHU_PROTO_F_REPLY_ACK) | \
 	(1ull << VHU_PROTO_F_BACKEND_REQ))
 
+/* What we speak beyond the base protocol (VHU_PROTO_OFFERED says why). */
 static int
 vhu_get_protocol_features(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -371,6 +386,7 @@ vhu_get_protocol_features(struct vhu_dev *d, struct vhu_msg *m)
 	return vhu_reply_u64(m, VHU_PROTO_OFFERED);
 }
 
+/* The front-end's choice of them; REPLY_ACK changes how we answer. */
 static int
 vhu_set_protocol_features(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -394,12 +410,14 @@ vhu_set_backend_req_fd(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* How many queues the device has. */
 static int
 vhu_get_queue_num(struct vhu_dev *d, struct vhu_msg *m)
 {
 	return vhu_reply_u64(m, d->d_ops->nqueues);
 }
 
+/* Under protocol features a ring serves only once enabled. */
 static int
 vhu_set_vring_enable(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -411,6 +429,7 @@ vhu_set_vring_enable(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
+/* The device's config space, exactly the bytes asked for. */
 static int
 vhu_get_config(struct vhu_dev *d, struct vhu_msg *m)
 {
@@ -473,10 +492,11 @@ static const struct {
 	[VHU_SET_CONFIG] = { vhu_set_config, 12 },
 };
 
+/* One message in, its answer out; the only entry point of the session. */
 int
 vhu_dev_dispatch(struct vhu_dev *d)
 {
-	static struct vhu_msg m;	/* one session at a time per thread of ours */
+	static struct vhu_msg m;	/* 4 KiB: off the stack; dispatch never nests */
 	int rc;
 
 	if (vhu_recv(d, &m) < 0) {

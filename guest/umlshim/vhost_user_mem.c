@@ -21,6 +21,7 @@ struct vhu_mem_wire {
 	} r[VHU_MAX_REGIONS];
 };
 
+/* The mappings go with the table (a new table, or the session's end). */
 void
 vhu_mem_clear(struct vhu_mem *m)
 {
@@ -87,12 +88,14 @@ vhu_mem_find(const struct vhu_mem *m, uint64_t a, uint64_t len, int uva)
 	return NULL;
 }
 
+/* A descriptor's buffer, by guest address. */
 void *
 vhu_mem_gpa(const struct vhu_mem *m, uint64_t gpa, uint64_t len)
 {
 	return vhu_mem_find(m, gpa, len, 0);
 }
 
+/* A ring, by the front-end's user address. */
 void *
 vhu_mem_uva(const struct vhu_mem *m, uint64_t uva, uint64_t len)
 {

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "vhost_user.h"
 
+/* A ring forgotten: its eventfds closed, its addresses dropped. */
 void
 vhu_vq_reset(struct vhu_vq *q)
 {
@@ -22,6 +23,7 @@ vhu_vq_reset(struct vhu_vq *q)
 	*q = (struct vhu_vq){ .q_kick = -1, .q_call = -1 };
 }
 
+/* The ring's parts found in our mapping of the front-end's memory. */
 int
 vhu_vq_map(struct vhu_vq *q, const struct vhu_mem *m)
 {
@@ -99,6 +101,7 @@ vhu_vq_walk(struct vhu_vq *q, const struct vhu_mem *m, struct vhu_chain *c)
 	}
 }
 
+/* The next available chain, checked descriptor by descriptor. */
 int
 vhu_vq_pop(struct vhu_vq *q, const struct vhu_mem *m, struct vhu_chain *c)
 {
@@ -127,6 +130,7 @@ vhu_vq_pop(struct vhu_vq *q, const struct vhu_mem *m, struct vhu_chain *c)
 	return 1;
 }
 
+/* A chain given back; the index is published after the entry. */
 void
 vhu_vq_push(struct vhu_vq *q, uint16_t head, uint32_t len)
 {
@@ -142,6 +146,7 @@ vhu_vq_push(struct vhu_vq *q, uint16_t head, uint32_t len)
 	q->q_pending_call = true;
 }
 
+/* One signal for a batch of used entries, unless the driver asked for none. */
 void
 vhu_vq_notify(struct vhu_vq *q)
 {
@@ -158,6 +163,7 @@ vhu_vq_notify(struct vhu_vq *q)
 		log_warn("vhost-user: call eventfd");
 }
 
+/* A kick is a wake-up only: the ring itself says what is new. */
 void
 vhu_vq_drain_kick(struct vhu_vq *q)
 {

@@ -52,6 +52,7 @@ vblk_get_config(void *arg, uint32_t off, void *buf, uint32_t len)
 		memcpy(buf, cfg + off, len < sizeof(cfg) - off ? len : sizeof(cfg) - off);
 }
 
+/* The owner polls the kick fd: it hears when the front-end replaces it. */
 static void
 vblk_kick_changed(void *arg, unsigned q, int fd)
 {
@@ -62,6 +63,7 @@ vblk_kick_changed(void *arg, unsigned q, int fd)
 		vb->vb_p.kick_changed(vb->vb_p.arg, fd);
 }
 
+/* A virtio-blk device on an accepted vhost-user connection. */
 struct vblk *
 vblk_new(int sockfd, const char *name, const struct vblk_params *p)
 {
@@ -93,18 +95,21 @@ vblk_free(struct vblk *vb)
 	free(vb);
 }
 
+/* The connection the owner polls. */
 int
 vblk_sockfd(const struct vblk *vb)
 {
 	return vb->vb_dev.d_fd;
 }
 
+/* What the owner still holds (to wait for before vblk_free). */
 unsigned
 vblk_inflight(const struct vblk *vb)
 {
 	return vb->vb_inflight;
 }
 
+/* A message on the connection. */
 int
 vblk_dispatch(struct vblk *vb)
 {
@@ -210,6 +215,7 @@ vblk_parse(struct vblk *vb, struct vblk_req *r)
 	return -1;
 }
 
+/* A request record, reused: a request is 8 KiB of iovecs. */
 static struct vblk_req *
 vblk_req_get(struct vblk *vb)
 {
@@ -225,6 +231,7 @@ vblk_req_get(struct vblk *vb)
 	return r;
 }
 
+/* Everything on the ring goes to the owner, or is answered here if it is bad. */
 void
 vblk_kick(struct vblk *vb)
 {
@@ -263,6 +270,7 @@ vblk_kick(struct vblk *vb)
 	vblk_flush_calls(vb);
 }
 
+/* The owner's answer: the status byte, then the used entry. */
 void
 vblk_complete(struct vblk_req *r, uint8_t status)
 {
@@ -280,6 +288,7 @@ vblk_complete(struct vblk_req *r, uint8_t status)
 	vb->vb_free = r;
 }
 
+/* One call for everything answered since the last. */
 void
 vblk_flush_calls(struct vblk *vb)
 {

@@ -173,6 +173,7 @@ t_handshake(void)
 	cr_assert(f & (1ull << VHU_F_PROTOCOL_FEATURES));
 	pf = t_u64(VHU_GET_PROTOCOL_FEATURES);
 	cr_assert(pf & (1ull << VHU_PROTO_F_CONFIG));
+	cr_assert(pf & (1ull << VHU_PROTO_F_BACKEND_REQ), "UML 6.1 cannot probe without it");
 	pf &= (1ull << VHU_PROTO_F_CONFIG) | (1ull << VHU_PROTO_F_BACKEND_REQ);
 	t_call(VHU_SET_PROTOCOL_FEATURES, &pf, 8, NULL, 0, NULL, 0);
 	int sp[2];

@@ -50,6 +50,7 @@ struct vf {
 
 static volatile sig_atomic_t vf_stop;
 
+/* SIGTERM and SIGINT end the loop; the workers finish first. */
 static void
 vf_on_term(int sig)
 {
@@ -108,6 +109,7 @@ vf_do_io(struct vf *v, struct vblk_req *r)
 	return VIRTIO_BLK_S_OK;
 }
 
+/* For the time the system calls take. */
 static long long
 vf_now_ns(void)
 {
@@ -128,6 +130,7 @@ vf_do(struct vf *v, struct vblk_req *r)
 	return st;
 }
 
+/* A worker: takes requests in order, does them, hands them back. */
 static void *
 vf_worker(void *arg)
 {
@@ -156,6 +159,7 @@ vf_worker(void *arg)
 	return NULL;
 }
 
+/* The library's request to a worker (or done here with -i). */
 static void
 vf_submit(void *arg, struct vblk_req *r)
 {
@@ -182,12 +186,14 @@ vf_submit(void *arg, struct vblk_req *r)
 	pthread_mutex_unlock(&v->lock);
 }
 
+/* The kick fd polled from the next round on. */
 static void
 vf_kick_changed(void *arg, int fd)
 {
 	((struct vf *)arg)->kick = fd;
 }
 
+/* The workers' answers, given to the library in the main thread. */
 static void
 vf_reap(struct vf *v)
 {
@@ -207,6 +213,7 @@ vf_reap(struct vf *v)
 	vblk_flush_calls(v->vb);
 }
 
+/* The socket UML connects to (it must exist before UML starts). */
 static int
 vf_listen(const char *path)
 {
@@ -223,6 +230,7 @@ vf_listen(const char *path)
 	return fd;
 }
 
+/* Bad arguments. */
 static void
 vf_usage(void)
 {
@@ -230,6 +238,7 @@ vf_usage(void)
 	exit(2);
 }
 
+/* Options, the file, the workers, one front-end, the loop. */
 int
 main(int argc, char **argv)
 {
