@@ -44,8 +44,10 @@ condom_new(struct consoled *cd, uint32_t domid, const uint8_t uuid[16])
 	snprintf(dom->dom_token, sizeof(dom->dom_token), "dom%u", domid);
 	if (xs_watch(cd->cd_xs, dom->dom_path, dom->dom_token) < 0)
 		log_warn("dom/%u: watch %s", domid, dom->dom_path);
-	else
-		dom->dom_watching = 1;
+	else {
+		dom->dom_watching = dom->dom_skip_initial = 1;
+		dom->dom_skip_epoch = xs_reconnects(cd->cd_xs);
+	}
 	TAILQ_INSERT_TAIL(&cd->cd_doms, dom, dom_entry);
 	log_debug("dom/%u: tracking", domid);
 	condom_refresh(dom);
@@ -376,6 +378,26 @@ condom_down(struct condom *dom)
 	dom->dom_events = 0;
 	dom->dom_up = 0;
 	log_info("dom/%u: console closed", dom->dom_domid);
+}
+
+/*
+ * Two events change nothing we read, and a refresh is five round trips to
+ * xenstored right when the guest starts writing to its console: the watch's
+ * first event (condom_new reads the directory after registering it; every
+ * later change fires its own event) and console/tty, which we write ourselves
+ * and do not read.
+ */
+int
+condom_event_matters(struct condom *dom, const char *path)
+{
+	size_t n = strlen(dom->dom_path);
+
+	if (dom->dom_skip_initial && strcmp(path, dom->dom_path) == 0) {
+		dom->dom_skip_initial = 0;
+		if (xs_reconnects(dom->dom_cd->cd_xs) == dom->dom_skip_epoch)
+			return 0;
+	}
+	return !(strncmp(path, dom->dom_path, n) == 0 && strcmp(path + n, "/tty") == 0);
 }
 
 /* The console directory changed: set up, keep, or tear down. */

@@ -73,6 +73,8 @@ struct condom {
 	char dom_path[64];		/* /local/domain/N/console */
 	char dom_token[32];		/* dom<N> */
 	int dom_watching;
+	int dom_skip_initial;		/* the watch's first event, which condom_new answered already */
+	unsigned dom_skip_epoch;	/* xs_reconnects() then: a new connection's events all count */
 	TAILQ_ENTRY(condom) dom_suspect_entry;
 	int dom_suspect;		/* on cd_suspects */
 	int dom_pidfd;			/* the guest's process, -1 when not watched */
@@ -109,6 +111,8 @@ struct condom *condom_new(struct consoled *cd, uint32_t domid, const uint8_t uui
 void condom_free(struct condom *dom, int gone);
 /* Re-reads the console directory and sets up, keeps, or tears down. */
 void condom_refresh(struct condom *dom);
+/* Whether a watch event on path can change the console's set-up (a refresh is five reads). */
+int condom_event_matters(struct condom *dom, const char *path);
 /* SIGHUP: reopen the guest log. */
 void condom_reopen_log(struct condom *dom);
 

@@ -334,7 +334,7 @@ domains_dispatch(struct consoled *cd, const char *path, const char *token)
 	if (*end != '\0' || end == token + 3)
 		return;
 	dom = domains_find(cd, id);
-	if (dom)
+	if (dom && condom_event_matters(dom, path))
 		condom_refresh(dom);
 }
 
