@@ -63,7 +63,7 @@ vhu_dev_close(struct vhu_dev *d)
 {
 	for (unsigned i = 0; i < VHU_MAX_QUEUES; i++) {
 		if (d->d_vq[i].q_kick >= 0 && d->d_ops->kick_changed)
-			d->d_ops->kick_changed(d->d_arg, i, -1);
+			d->d_ops->kick_changed(d->d_arg, i, d->d_vq[i].q_kick, -1);
 		vhu_vq_reset(&d->d_vq[i]);
 	}
 	vhu_mem_clear(&d->d_mem);
@@ -242,7 +242,7 @@ vhu_reset_owner(struct vhu_dev *d, struct vhu_msg *m)
 	(void)m;
 	for (unsigned i = 0; i < VHU_MAX_QUEUES; i++) {
 		if (d->d_vq[i].q_kick >= 0 && d->d_ops->kick_changed)
-			d->d_ops->kick_changed(d->d_arg, i, -1);
+			d->d_ops->kick_changed(d->d_arg, i, d->d_vq[i].q_kick, -1);
 		vhu_vq_reset(&d->d_vq[i]);
 	}
 	d->d_owned = false;
@@ -326,7 +326,7 @@ vhu_get_vring_base(struct vhu_dev *d, struct vhu_msg *m)
 	m->p.state.num = q->q_last_avail;
 	m->size = sizeof(m->p.state);
 	if (q->q_kick >= 0 && d->d_ops->kick_changed)
-		d->d_ops->kick_changed(d->d_arg, m->p.state.index, -1);
+		d->d_ops->kick_changed(d->d_arg, m->p.state.index, q->q_kick, -1);
 	vhu_vq_reset(q);
 	return 1;
 }
@@ -349,8 +349,8 @@ vhu_set_vring_fd(struct vhu_dev *d, struct vhu_msg *m)
 		return -1;
 	}
 	if (m->request == VHU_SET_VRING_KICK) {
-		if (q->q_kick >= 0)
-			close(q->q_kick);
+		int old = q->q_kick;
+
 		if (fd >= 0)
 			(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		q->q_kick = fd;
@@ -358,7 +358,9 @@ vhu_set_vring_fd(struct vhu_dev *d, struct vhu_msg *m)
 		if (!(d->d_features & (1ull << VHU_F_PROTOCOL_FEATURES)))
 			q->q_enabled = true;
 		if (d->d_ops->kick_changed)
-			d->d_ops->kick_changed(d->d_arg, index, fd);
+			d->d_ops->kick_changed(d->d_arg, index, old, fd);
+		if (old >= 0)
+			close(old);
 	} else if (m->request == VHU_SET_VRING_CALL) {
 		if (q->q_call >= 0)
 			close(q->q_call);

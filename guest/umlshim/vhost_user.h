@@ -142,8 +142,9 @@ struct vhu_dev_ops {
 	uint64_t (*features)(void *arg);
 	/* fills buf with len bytes of config space from off (zeros past the end) */
 	void (*get_config)(void *arg, uint32_t off, void *buf, uint32_t len);
-	/* queue q's kick fd changed (-1: none): poll the new one */
-	void (*kick_changed)(void *arg, unsigned q, int fd);
+	/* queue q's kick fd changes from oldfd to newfd (-1: none): stop polling
+	 * the old one (still open during the call), poll the new one */
+	void (*kick_changed)(void *arg, unsigned q, int oldfd, int newfd);
 	unsigned nqueues;
 };
 
@@ -231,7 +232,7 @@ struct vblk_params {
 	const char *serial;		/* GET_ID, up to 20 bytes */
 	/* takes r; answer with vblk_complete, now or later */
 	void (*submit)(void *arg, struct vblk_req *r);
-	void (*kick_changed)(void *arg, int fd);
+	void (*kick_changed)(void *arg, int oldfd, int newfd);
 	void *arg;
 };
 

@@ -54,13 +54,13 @@ vblk_get_config(void *arg, uint32_t off, void *buf, uint32_t len)
 
 /* The owner polls the kick fd: it hears when the front-end replaces it. */
 static void
-vblk_kick_changed(void *arg, unsigned q, int fd)
+vblk_kick_changed(void *arg, unsigned q, int oldfd, int newfd)
 {
 	struct vblk *vb = arg;
 
 	(void)q;
 	if (vb->vb_p.kick_changed)
-		vb->vb_p.kick_changed(vb->vb_p.arg, fd);
+		vb->vb_p.kick_changed(vb->vb_p.arg, oldfd, newfd);
 }
 
 /* A virtio-blk device on an accepted vhost-user connection. */

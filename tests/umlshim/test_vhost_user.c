@@ -34,6 +34,7 @@ static uint8_t disk[DISK_SECTORS * 512];
 static struct vblk_req *held[QN];	/* requests kept for a later answer */
 static unsigned nheld;
 static bool hold;
+static int kick_old = -2, kick_new = -2;	/* the last kick_changed */
 
 /* The owner: a memory disk, answered at once or held. */
 static void
@@ -54,6 +55,15 @@ t_submit(void *arg, struct vblk_req *r)
 		p += r->r_iov[i].iov_len;
 	}
 	vblk_complete(r, VIRTIO_BLK_S_OK);
+}
+
+/* The owner is told which fd to poll. */
+static void
+t_kick_changed(void *arg, int oldfd, int newfd)
+{
+	(void)arg;
+	kick_old = oldfd;
+	kick_new = newfd;
 }
 
 /* Sends one message with its fds. */
@@ -116,7 +126,8 @@ t_setup_dev(bool ro)
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	fe = sv[1];
 	struct vblk_params p = { .sectors = DISK_SECTORS, .ro = ro, .serial = "t-serial",
-		.submit = t_submit };
+		.submit = t_submit, .kick_changed = t_kick_changed };
+	kick_old = kick_new = -2;
 	vb = vblk_new(sv[0], "test", &p);
 	memfd = memfd_create("t-mem", MFD_CLOEXEC);
 	cr_assert_geq(memfd, 0);
@@ -304,6 +315,16 @@ Test(vhost_user, write_then_read_through_the_ring)
 	cr_assert_eq(t_used()->ring[1].len, 4097);
 	cr_assert_eq(memcmp(mem + 0x40000, disk + 8 * 512, 2048), 0);
 	cr_assert_eq(memcmp(mem + 0x50000, disk + 8 * 512 + 2048, 2048), 0);
+
+	/* the owner was told of the kick fd; stopping the ring says where it stopped */
+	cr_assert_eq(kick_old, -1);
+	cr_assert_geq(kick_new, 0);
+	int polled = kick_new;
+	struct { uint32_t index, num; } st = { 0, 0 };
+	cr_assert_eq(t_call(VHU_GET_VRING_BASE, &st, sizeof(st), NULL, 0, &st, sizeof(st)), 8);
+	cr_assert_eq(st.num, 2);
+	cr_assert_eq(kick_old, polled);
+	cr_assert_eq(kick_new, -1);
 }
 
 Test(vhost_user, answers_out_of_order_and_bad_requests)

@@ -188,9 +188,10 @@ vf_submit(void *arg, struct vblk_req *r)
 
 /* The kick fd polled from the next round on. */
 static void
-vf_kick_changed(void *arg, int fd)
+vf_kick_changed(void *arg, int oldfd, int newfd)
 {
-	((struct vf *)arg)->kick = fd;
+	(void)oldfd;			/* poll() is rebuilt every round */
+	((struct vf *)arg)->kick = newfd;
 }
 
 /* The workers' answers, given to the library in the main thread. */
