@@ -117,7 +117,7 @@ bad:
 static int
 condom_read_cfg(struct condom *dom, struct condom_cfg *cfg)
 {
-	char *ref = NULL, *port = NULL, *type = NULL, *limit = NULL, *name = NULL, path[64];
+	char *ref = NULL, *port = NULL, *type = NULL;
 	uint64_t v;
 	int rc = -1;
 
@@ -138,20 +138,33 @@ condom_read_cfg(struct condom *dom, struct condom_cfg *cfg)
 		goto out;
 	}
 	cfg->cfg_port = v;
+	rc = 0;
+out:
+	free(ref);
+	free(port);
+	free(type);
+	return rc;
+}
+
+/*
+ * What the console needs once it is up, not before: its buffer's limit and
+ * the log's name. Read after console/tty is published, they are two round
+ * trips less between the domain's introduction and its client attaching.
+ */
+static void
+condom_read_extra(struct condom *dom, struct condom_cfg *cfg)
+{
+	char *limit, *name, path[64];
+	uint64_t v;
+
 	limit = condom_read_node(dom, "limit");
 	if (limit && condom_parse_u64(limit, SIZE_MAX / 4, &v) == 0)
 		cfg->cfg_limit = v;
 	snprintf(path, sizeof(path), "/local/domain/%u/name", dom->dom_domid);
 	name = condom_read_path(dom, path);
 	condom_log_name(name, dom->dom_domid, cfg->cfg_name, sizeof(cfg->cfg_name));
-	rc = 0;
-out:
-	free(ref);
-	free(port);
-	free(type);
 	free(limit);
 	free(name);
-	return rc;
 }
 
 /* Log file names come from the guest: keep them inside the log directory. */
@@ -302,6 +315,7 @@ condom_log_open(struct condom *dom, const char *name)
 static int
 condom_up(struct condom *dom, const struct condom_cfg *cfg)
 {
+	struct condom_cfg extra = *cfg;
 	struct consoled *cd = dom->dom_cd;
 	int port;
 
@@ -328,6 +342,8 @@ condom_up(struct condom *dom, const struct condom_cfg *cfg)
 	}
 	if (condom_pty_open(dom) < 0)
 		return -1;
+	condom_read_extra(dom, &extra);
+	cbuf_set_limit(&dom->dom_buf, extra.cfg_limit);
 	dom->dom_evtchn_ev = event_new(cd->cd_base, dom->dom_evtchn_fd, EV_READ | EV_PERSIST,
 	    condom_io_evtchn, dom);
 	dom->dom_throttle_ev = evtimer_new(cd->cd_base, condom_io_throttle_end, dom);
@@ -337,7 +353,7 @@ condom_up(struct condom *dom, const struct condom_cfg *cfg)
 	    !dom->dom_stall_ev)
 		fatalx("event_new");
 	event_add(dom->dom_evtchn_ev, NULL);
-	condom_log_open(dom, cfg->cfg_name);
+	condom_log_open(dom, extra.cfg_name);
 	log_info("dom/%u: console on %s (frame %" PRIu64 ", port %u, limit %zu)",
 	    dom->dom_domid, dom->dom_tty, cfg->cfg_mfn, cfg->cfg_port, dom->dom_buf.cbuf_limit);
 	/* Output the guest wrote before we bound is in the ring already. */
@@ -411,6 +427,7 @@ condom_refresh(struct condom *dom)
 		return;
 	}
 	if (dom->dom_up && cfg.cfg_mfn == dom->dom_mfn && cfg.cfg_port == dom->dom_remote_port) {
+		condom_read_extra(dom, &cfg);
 		cbuf_set_limit(&dom->dom_buf, cfg.cfg_limit);
 		return;
 	}
