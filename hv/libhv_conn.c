@@ -108,6 +108,8 @@ hv_close(struct hv *hv)
 		hv->maps = m->next;
 		hv_mapping_free(m);
 	}
+	if (hv->map_byid)
+		domtab_clear(hv->map_byid);
 	free(hv->map_byid);
 	if (hv->ginfo.mem)
 		munmap(hv->ginfo.mem, hv->ginfo.nr_pages * HV_PAGE_SIZE);

@@ -35,9 +35,11 @@ hv_foreign_adopt(struct hv *hv, hv_domid_t domid, const struct hv_foreign_mem *m
 	m->prevp = &hv->maps;
 	hv->maps = m;
 	if (domid < DOMID_FIRST_RESERVED) {
-		if (hv->map_byid == NULL)
-			hv->map_byid = xcalloc(DOMID_FIRST_RESERVED, sizeof(*hv->map_byid));
-		hv->map_byid[domid] = m;
+		if (hv->map_byid == NULL) {
+			hv->map_byid = xmalloc(sizeof(*hv->map_byid));
+			*hv->map_byid = (struct domtab)DOMTAB_INIT(struct hv_mapping *);
+		}
+		domtab_set(hv->map_byid, domid, m);
 	}
 	return m;
 }
@@ -105,11 +107,13 @@ hv_open_foreign(hv_domid_t domid, const struct hv_foreign_mem *mem)
 struct hv_mapping *
 hv_mapping_get(struct hv *hv, hv_domid_t domid)
 {
+	struct hv_mapping *m;
+
 	if (domid < DOMID_FIRST_RESERVED) {
-		if (hv->map_byid && hv->map_byid[domid])
-			return hv->map_byid[domid];
+		if (hv->map_byid && (m = domtab_get(hv->map_byid, domid)) != NULL)
+			return m;
 	} else {
-		for (struct hv_mapping *m = hv->maps; m; m = m->next)
+		for (m = hv->maps; m; m = m->next)
 			if (m->domid == domid)
 				return m;
 	}
@@ -152,9 +156,9 @@ hv_foreign_forget(struct hv *hv, hv_domid_t domid)
 	struct hv_mapping *m = NULL;
 
 	if (domid < DOMID_FIRST_RESERVED) {
-		if (hv->map_byid == NULL || (m = hv->map_byid[domid]) == NULL)
+		if (hv->map_byid == NULL || (m = domtab_get(hv->map_byid, domid)) == NULL)
 			return;
-		hv->map_byid[domid] = NULL;
+		domtab_set(hv->map_byid, domid, NULL);
 	} else {
 		for (m = hv->maps; m && m->domid != domid; m = m->next)
 			;

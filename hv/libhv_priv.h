@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "domtab.h"
 #include "libhv.h"
 #include "hv_maptrack.h"
 
@@ -44,7 +45,7 @@ struct hv {
 	uint32_t next_id;
 	uint32_t build_id;	/* a build hv_domain_build_finish has still to answer, 0: none */
 	struct hv_mapping *maps;	/* dom0: cached domain mappings */
-	struct hv_mapping **map_byid;	/* the same by domid (DOMID_FIRST_RESERVED slots), made on first use */
+	struct domtab *map_byid;	/* the same by domid, made on first use */
 	struct hv_guest_info ginfo;	/* guest: filled by hello */
 	uint8_t *gref_used;		/* guest: refs handed out by hv_guest_grant */
 };
