@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,9 @@ struct blkfront_rw_gen {
 	uint8_t rg_op;
 	uint64_t rg_sector, rg_left;
 	char *rg_buf;
+	const struct iovec *rg_iov;	/* or the data scattered here */
+	unsigned rg_iovcnt;
+	size_t rg_iovoff;
 };
 
 /* The next piece of a large read or write, as big as one request may be. */
@@ -364,10 +368,14 @@ blkfront_rw_next(void *arg, struct blkfront_io *io)
 	io->bio_sector = rg->rg_sector;
 	io->bio_nsect = n;
 	io->bio_buf = rg->rg_buf;
+	io->bio_iov = rg->rg_iov;
+	io->bio_iovcnt = rg->rg_iovcnt;
+	io->bio_iovoff = rg->rg_iovoff;
 	rg->rg_sector += n;
 	rg->rg_left -= n;
 	if (rg->rg_buf != NULL)
 		rg->rg_buf += (size_t)n * 512;
+	rg->rg_iovoff += (size_t)n * 512;
 	return 1;
 }
 
@@ -375,9 +383,31 @@ int
 blkfront_rw(struct blkfront *bf, uint8_t op, uint64_t sector, uint64_t nsect, void *buf)
 {
 	struct blkfront_sync s = { 0 };
-	struct blkfront_rw_gen rg = { bf, op, sector, nsect, buf };
+	struct blkfront_rw_gen rg = { bf, op, sector, nsect, buf, NULL, 0, 0 };
 
 	if (nsect == 0 || (op != BLKIF_OP_READ && op != BLKIF_OP_WRITE)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return blkfront_sync_run(bf, &s, blkfront_rw_next, &rg);
+}
+
+int
+blkfront_rwv(struct blkfront *bf, uint8_t op, uint64_t sector, uint64_t nsect,
+    const struct iovec *iov, unsigned iovcnt)
+{
+	struct blkfront_sync s = { 0 };
+	struct blkfront_rw_gen rg = { bf, op, sector, nsect, NULL, iov, iovcnt, 0 };
+	uint64_t total = 0;
+
+	if (nsect == 0 || nsect > SIZE_MAX / 512 || iov == NULL ||
+	    (op != BLKIF_OP_READ && op != BLKIF_OP_WRITE)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned i = 0; i < iovcnt && total < nsect * 512; i++)
+		total += iov[i].iov_len;
+	if (total < nsect * 512) {
 		errno = EINVAL;
 		return -1;
 	}

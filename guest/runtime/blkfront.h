@@ -6,10 +6,10 @@
  *
  * Data pages come from one pool per disk, granted writable to the backend
  * once and reused for every request (persistent grants, blkif.h notes 7-9):
- * a request copies between the caller's buffer and those pages, or, with no
- * buffer, leaves the data in them (benchmarks). I/O is asynchronous: submit,
- * then each completion runs its callback from the event loop; blkfront_rw and
- * friends wait for theirs.
+ * a request copies between the caller's buffer (one, or an iovec) and those
+ * pages, or, with no buffer, leaves the data in them (benchmarks). I/O is
+ * asynchronous: submit, then each completion runs its callback from the event
+ * loop; blkfront_rw and friends wait for theirs.
  *
  * Every response is copied out of the ring once and checked (an id we issued,
  * the operation we sent); a bad one stops the disk (EPROTO): its requests
@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "guest.h"
 #include "xen_ring.h"
@@ -60,6 +61,14 @@ struct blkfront_io {
 	int bio_error;			/* out: 0, EIO, EOPNOTSUPP, EPROTO (disk stopped) */
 	blkfront_done_fn *bio_done;
 	void *bio_arg;
+	/* Scattered data instead of bio_buf (which must then be NULL): the
+	 * bytes [bio_iovoff, bio_iovoff + bio_nsect * 512) of the iovecs laid
+	 * end to end, segments of any length (a virtqueue's buffers). Writes
+	 * copy them at queue time, reads when the response is in; the iovecs
+	 * and what they point to stay the caller's until the callback. */
+	const struct iovec *bio_iov;
+	unsigned bio_iovcnt;
+	size_t bio_iovoff;
 };
 
 /* Connects device/vbd/<devid> (the backend must be in InitWait or later
@@ -94,8 +103,9 @@ void blkfront_abort(struct blkfront *bf, int err, const char *why);
 /*
  * Puts io on a ring, not yet published (blkfront_kick does that, once per
  * batch). -1 with EAGAIN when no slot or data page is free (wait for a
- * completion), EINVAL (range, alignment, size), EROFS, EOPNOTSUPP (the backend
- * offers no flush or discard), or the errno that stopped the disk.
+ * completion), EINVAL (range, alignment, size, an iovec shorter than the
+ * data or with bio_buf), EROFS, EOPNOTSUPP (the backend offers no flush or
+ * discard), or the errno that stopped the disk.
  */
 int blkfront_queue(struct blkfront *bf, struct blkfront_io *io);
 /* Publishes queued requests and notifies the backend where ring.h says to. */
@@ -111,6 +121,10 @@ int blkfront_poll(struct blkfront *bf, bool arm);
 /* Synchronous I/O, split into requests as large as the disk takes and kept
  * several in flight: 0, or -1 with errno (EIO when the backend failed one). */
 int blkfront_rw(struct blkfront *bf, uint8_t op, uint64_t sector, uint64_t nsect, void *buf);
+/* The same with the data in iov (at least nsect * 512 bytes), each request
+ * taking the next bytes of it wherever its segments begin and end. */
+int blkfront_rwv(struct blkfront *bf, uint8_t op, uint64_t sector, uint64_t nsect,
+    const struct iovec *iov, unsigned iovcnt);
 int blkfront_flush(struct blkfront *bf);
 int blkfront_discard(struct blkfront *bf, uint64_t sector, uint64_t nsect);
 

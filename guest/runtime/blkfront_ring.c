@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,25 @@ blkfront_rings_fini(struct blkfront *bf)
 	bf->bf_pool_free = 0;
 }
 
+/* A scattered request's iovecs hold its data from bio_iovoff on, and it has
+ * no buffer besides. */
+static int
+blkfront_iov_check(const struct blkfront_io *io)
+{
+	size_t need = (size_t)io->bio_nsect * 512, total = 0;
+
+	if (io->bio_buf != NULL || (io->bio_op != BLKIF_OP_READ && io->bio_op != BLKIF_OP_WRITE) ||
+	    io->bio_iovoff > SIZE_MAX - need)
+		return -1;
+	need += io->bio_iovoff;
+	for (unsigned i = 0; i < io->bio_iovcnt && total < need; i++) {
+		if (io->bio_iov[i].iov_len > SIZE_MAX - total)
+			return -1;
+		total += io->bio_iov[i].iov_len;
+	}
+	return total >= need ? 0 : -1;
+}
+
 /* What a request must satisfy before it takes a slot. */
 static int
 blkfront_check(const struct blkfront *bf, const struct blkfront_io *io)
@@ -254,6 +274,10 @@ blkfront_check(const struct blkfront *bf, const struct blkfront_io *io)
 		}
 		break;
 	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (io->bio_iov != NULL && blkfront_iov_check(io) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -315,32 +339,38 @@ blkfront_build(struct blkfront *bf, struct blkfront_queue *q, uint16_t id)
 	    irefs);
 }
 
-/* Writes copy the caller's data into the granted pages before the request
- * is visible. */
+/* Moves a request's data between the caller (bio_buf, or bio_iov from
+ * bio_iovoff) and the slot's pages, which hold it from byte 0 of the first:
+ * to_pages for writes before the request is visible, back for reads once the
+ * response is in. Segments and pages need not line up. */
 static void
-blkfront_copy_out(struct blkfront_slot *s)
+blkfront_copy(struct blkfront_slot *s, bool to_pages)
 {
 	struct blkfront_io *io = s->bs_io;
-	size_t len = (size_t)io->bio_nsect * 512;
+	size_t len = (size_t)io->bio_nsect * 512, pos = 0;
+	struct iovec one = { io->bio_buf, len };
+	const struct iovec *iov = io->bio_iov != NULL ? io->bio_iov : &one;
+	size_t skip = io->bio_iov != NULL ? io->bio_iovoff : 0;
+	unsigned v = 0;
 
-	for (unsigned i = 0; len > 0; i++) {
-		size_t n = len < PAGE_SIZE ? len : PAGE_SIZE;
-		memcpy(s->bs_pages[i]->bp_ptr, (char *)io->bio_buf + (size_t)i * PAGE_SIZE, n);
-		len -= n;
-	}
-}
-
-/* Reads copy the data out once the response is in. */
-static void
-blkfront_copy_in(struct blkfront_slot *s)
-{
-	struct blkfront_io *io = s->bs_io;
-	size_t len = (size_t)io->bio_nsect * 512;
-
-	for (unsigned i = 0; len > 0; i++) {
-		size_t n = len < PAGE_SIZE ? len : PAGE_SIZE;
-		memcpy((char *)io->bio_buf + (size_t)i * PAGE_SIZE, s->bs_pages[i]->bp_ptr, n);
-		len -= n;
+	while (skip > 0 && skip >= iov[v].iov_len)
+		skip -= iov[v++].iov_len;
+	for (; pos < len; v++, skip = 0) {
+		char *u = (char *)iov[v].iov_base + skip;
+		size_t k = iov[v].iov_len - skip;
+		if (k > len - pos)
+			k = len - pos;
+		while (k > 0) {
+			size_t in_page = PAGE_SIZE - pos % PAGE_SIZE, n = k < in_page ? k : in_page;
+			char *p = (char *)s->bs_pages[pos / PAGE_SIZE]->bp_ptr + pos % PAGE_SIZE;
+			if (to_pages)
+				memcpy(p, u, n);
+			else
+				memcpy(u, p, n);
+			u += n;
+			pos += n;
+			k -= n;
+		}
 	}
 }
 
@@ -367,8 +397,8 @@ blkfront_queue(struct blkfront *bf, struct blkfront_io *io)
 	q->q_nfree--;
 	s->bs_io = io;
 	io->bio_error = 0;
-	if (io->bio_op == BLKIF_OP_WRITE && io->bio_buf != NULL)
-		blkfront_copy_out(s);
+	if (io->bio_op == BLKIF_OP_WRITE && (io->bio_buf != NULL || io->bio_iov != NULL))
+		blkfront_copy(s, true);
 	blkfront_build(bf, q, id);
 	q->q_ring.req_prod_pvt++;
 	bf->bf_inflight++;
@@ -405,8 +435,8 @@ blkfront_complete(struct blkfront *bf, struct blkfront_queue *q, uint16_t id, in
 	struct blkfront_slot *s = &q->q_slots[id];
 	struct blkfront_io *io = s->bs_io;
 
-	if (err == 0 && io->bio_op == BLKIF_OP_READ && io->bio_buf != NULL)
-		blkfront_copy_in(s);
+	if (err == 0 && io->bio_op == BLKIF_OP_READ && (io->bio_buf != NULL || io->bio_iov != NULL))
+		blkfront_copy(s, false);
 	while (s->bs_npages > 0)
 		blkfront_page_put(bf, s->bs_pages[--s->bs_npages]);
 	s->bs_io = NULL;

@@ -6,7 +6,8 @@
  * discard punching holes in a sparse image, a disk attached to and
  * detached from the running guest with xl block-attach/block-detach, and the
  * disk's worker killed during I/O (blkback starts another; the guest's next
- * request succeeds).
+ * request succeeds), and blkfront's iovec path from a test kernel of its own
+ * (bfiov_guest.c).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bfiov.h"
 #include "stack.h"
 
 #define IMG_MIB 8
@@ -128,20 +130,18 @@ expect_in(const char *text, const char *needle)
 	cr_assert_not_null(strstr(text, needle), "no \"%s\" in:\n%s", needle, text);
 }
 
-/* pvguest "g" with the disk lines given, created with its console on our pty. */
+/* Domain "g" running kernel with the disk lines given, created with its
+ * console on our pty; returns once wait_for shows there. */
 static void
-boot(const char *disks)
+boot_kernel(const char *kernel, const char *cmdline, int mib, const char *disks,
+    const char *wait_for, int ms)
 {
 	const char *cfg = path_of("g.cfg");
 	FILE *f = fopen(cfg, "w");
 
 	cr_assert_not_null(f);
-	/* One queue: blkback reads ring-page-order under queue-N/ where blkif.h
-	 * has it at the top level (its multi-queue lines 451-460), so a guest
-	 * using two queues of several pages does not connect yet. */
-	fprintf(f, "name = \"g\"\nkernel = \"%s\"\nmemory = 32\non_poweroff = \"destroy\"\n"
-	    "cmdline = \"blkfront.max_queues=1\"\ndisk = [ %s ]\n%s\n", stack_prog("guest/pvguest"),
-	    disks, boot_extra);
+	fprintf(f, "name = \"g\"\nkernel = \"%s\"\nmemory = %d\non_poweroff = \"destroy\"\n"
+	    "cmdline = \"%s\"\ndisk = [ %s ]\n%s\n", kernel, mib, cmdline, disks, boot_extra);
 	fclose(f);
 	con_pid = forkpty(&con_fd, NULL, NULL, NULL);
 	cr_assert_geq(con_pid, 0);
@@ -149,7 +149,17 @@ boot(const char *disks)
 		execl(stack_prog("toolstack/xl"), "xl", "create", "-c", cfg, (char *)NULL);
 		_exit(127);
 	}
-	cr_assert(con_wait(PROMPT, 0, 30000), "no prompt; console:\n%s", out);
+	cr_assert(con_wait(wait_for, 0, ms), "no \"%s\"; console:\n%s", wait_for, out);
+}
+
+/* pvguest "g" with the disk lines given, at its prompt. */
+static void
+boot(const char *disks)
+{
+	/* One queue: blkback reads ring-page-order under queue-N/ where blkif.h
+	 * has it at the top level (its multi-queue lines 451-460), so a guest
+	 * using two queues of several pages does not connect yet. */
+	boot_kernel(stack_prog("guest/pvguest"), "blkfront.max_queues=1", 32, disks, PROMPT, 30000);
 }
 
 static void
@@ -370,4 +380,52 @@ Test(blk_guest, a_pinned_domains_worker_runs_on_its_cpus)
 	cr_expect_str_eq(got, want, "the worker shares its domain's CPU %d", last);
 	expect_in(run("blk write xvda 3 \"pinned\""), "ok");
 	expect_sector(img, 3, "pinned");
+}
+
+/* Whether [sector, sector + nsect) of img holds what bfiov_guest's pass seed
+ * wrote there (seed 0: zeros). */
+static void
+expect_bfiov(const char *img, uint64_t sector, uint64_t nsect, unsigned seed)
+{
+	size_t len = nsect * 512;
+	uint8_t *buf = malloc(len);
+
+	image_read(img, (off_t)(sector * 512), buf, len);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t want = seed ? bfiov_byte(sector * 512 + i, seed) : 0;
+		cr_assert_eq(buf[i], want, "%s byte %llu: %#x, not %#x", img,
+		    (unsigned long long)(sector * 512 + i), buf[i], want);
+	}
+	free(buf);
+}
+
+Test(blk_guest, iovec_requests_land_in_the_image_and_read_back)
+{
+	char disks[512], *o;
+	const char *img = path_of("iov.img");
+	unsigned n, again, late;
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, BFIOV_IMG_MIB << 20), 0);
+	close(fd);
+	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
+	boot_kernel(stack_prog("tests/blkback/bfiov_guest"), "51712 blkfront.max_queues=1", 64,
+	    disks, "BFIOV done", 120000);
+	cr_assert_null(strstr(out, "FAIL"), "console:\n%s", out);
+	expect_in(out, "BFIOV done, 0 failed");
+	expect_in(out, "BFIOV sync ok 4120 sectors");
+	expect_in(out, "BFIOV refused EINVAL");
+	cr_assert_not_null(o = strstr(out, "BFIOV async write ok "), "%s", out);
+	cr_assert_eq(sscanf(o, "BFIOV async write ok %u requests, EAGAIN %u times, %u", &n, &again,
+	    &late), 3, "%s", o);
+	cr_assert_gt(n, BFIOV_B_SMALL, "the big part took several requests");
+	cr_assert_gt(again, 0, "more requests than the ring or pool holds were refused, then retried");
+	expect_in(out, "BFIOV async read ok");
+	expect_bfiov(img, 0, BFIOV_A_SECTOR, 0);
+	expect_bfiov(img, BFIOV_A_SECTOR, BFIOV_A_NSECT, 1);
+	/* the write's iovecs ran 100 bytes past its data: they stay out */
+	expect_bfiov(img, BFIOV_A_SECTOR + BFIOV_A_NSECT, 1, 0);
+	expect_bfiov(img, BFIOV_B_SECTOR, BFIOV_B_NSECT, 2);
+	expect_bfiov(img, BFIOV_B_SECTOR + BFIOV_B_NSECT, 8, 0);
 }
