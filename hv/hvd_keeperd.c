@@ -126,8 +126,8 @@ hvk_cgwrite(const char *dir, const char *file)
 	char path[600];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path) ||
+	    (fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
 		return;
 	if (write(fd, "1", 1) != 1)
 		log_warn("%s", path);
