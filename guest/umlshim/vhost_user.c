@@ -249,11 +249,15 @@ vhu_reset_owner(struct vhu_dev *d, struct vhu_msg *m)
 	return 0;
 }
 
-/* Where the front-end's memory is; UML sends it once, before the rings, so no
- * request is in flight in the mapping it replaces. */
+/* Where the front-end's memory is; UML sends it once, before the rings. With
+ * requests out, the mapping they point into must stay: the session ends. */
 static int
 vhu_set_mem_table(struct vhu_dev *d, struct vhu_msg *m)
 {
+	if (d->d_ops->busy != NULL && d->d_ops->busy(d->d_arg)) {
+		log_warnx("%s: a new memory table while requests are out", d->d_name);
+		return -1;
+	}
 	int rc = vhu_mem_set(&d->d_mem, m->p.raw, m->size, m->fds, m->nfds);
 
 	if (rc < 0)

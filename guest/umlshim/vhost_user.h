@@ -13,7 +13,10 @@
  * The owner (the file server in tests/umlshim, later the shim with blkfront
  * behind it) polls the socket and the kick eventfd, gets each request through
  * its submit callback and answers it with vblk_complete, from the same thread,
- * in any order. Facts from the vhost-user and virtio 1.x specifications; all
+ * in any order, at once or from a later round of its loop. While requests are
+ * out, the front-end's memory stays mapped (a new memory table then ends the
+ * session) and a ring stopped or reset in the meantime is not written by their
+ * late answers. Facts from the vhost-user and virtio 1.x specifications; all
  * multi-byte fields are little-endian, as on the only hosts UML runs on.
  */
 #ifndef UMLSHIM_VHOST_USER_H
@@ -120,6 +123,7 @@ struct vhu_vq {
 	uint16_t q_used_idx;		/* the next used entry we write */
 	bool q_enabled;			/* SET_VRING_ENABLE (starts on without protocol features) */
 	bool q_pending_call;		/* used entries not signalled yet */
+	uint32_t q_epoch;		/* counts resets: a chain taken before one is stale */
 	int q_kick, q_call;		/* eventfds, -1 none */
 	uint64_t q_desc_uva, q_avail_uva, q_used_uva;
 	struct vring_desc_le *q_desc;	/* NULL until the address resolves */
@@ -145,6 +149,8 @@ struct vhu_dev_ops {
 	/* queue q's kick fd changes from oldfd to newfd (-1: none): stop polling
 	 * the old one (still open during the call), poll the new one */
 	void (*kick_changed)(void *arg, unsigned q, int oldfd, int newfd);
+	/* whether requests are still out (their buffers must stay mapped); NULL: never */
+	bool (*busy)(void *arg);
 	unsigned nqueues;
 };
 
@@ -194,6 +200,7 @@ void vhu_vq_drain_kick(struct vhu_vq *q);
 
 /* virtio_blk.c: the device */
 #define VIRTIO_ID_BLOCK		2
+#define VIRTIO_BLK_F_SIZE_MAX	1
 #define VIRTIO_BLK_F_SEG_MAX	2
 #define VIRTIO_BLK_F_RO		5
 #define VIRTIO_BLK_F_BLK_SIZE	6
@@ -221,6 +228,7 @@ struct vblk_req {
 	unsigned r_niov;
 	uint8_t *r_status;
 	uint16_t r_head;
+	uint32_t r_epoch;		/* the ring's epoch when it was taken */
 	void *r_owner;			/* free for the owner */
 	struct vblk_req *r_next;	/* free for the owner */
 	struct vhu_chain r_chain;
@@ -230,6 +238,13 @@ struct vblk_params {
 	uint64_t sectors;		/* capacity in 512-byte sectors */
 	bool ro;
 	const char *serial;		/* GET_ID, up to 20 bytes */
+	bool flush;			/* offer VIRTIO_BLK_F_FLUSH: the disk below can flush */
+	/* Limits offered to the driver and held to (a request past them is an
+	 * I/O error, never the owner's): data segments per request (0:
+	 * VBLK_SEG_MAX) and bytes per segment (VIRTIO_BLK_F_SIZE_MAX; 0: no
+	 * limit). seg_max * size_max bounds a request's data, so an owner
+	 * that takes N bytes at once offers N / size_max segments. */
+	uint32_t seg_max, size_max;
 	/* takes r; answer with vblk_complete, now or later */
 	void (*submit)(void *arg, struct vblk_req *r);
 	void (*kick_changed)(void *arg, int oldfd, int newfd);
@@ -245,10 +260,12 @@ int vblk_dispatch(struct vblk *vb);
  * goes to submit. */
 void vblk_kick(struct vblk *vb);
 /* The owner's answer; the used entry is written at once, the call signalled by
- * vblk_flush_calls (once per batch). */
+ * vblk_flush_calls (once per batch). A request whose ring was stopped or reset
+ * since is only taken back: the driver has given up its buffers. */
 void vblk_complete(struct vblk_req *r, uint8_t status);
 void vblk_flush_calls(struct vblk *vb);
-/* requests handed out and not yet completed */
+/* requests handed out and not yet completed: vblk_free only once this is 0,
+ * even after the front-end has gone (the owner may still write their buffers) */
 unsigned vblk_inflight(const struct vblk *vb);
 
 #endif

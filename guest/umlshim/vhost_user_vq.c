@@ -12,15 +12,18 @@
 #include "log.h"
 #include "vhost_user.h"
 
-/* A ring forgotten: its eventfds closed, its addresses dropped. */
+/* A ring forgotten: its eventfds closed, its addresses dropped, its epoch
+ * moved on so that chains taken before are not given back to what follows. */
 void
 vhu_vq_reset(struct vhu_vq *q)
 {
+	uint32_t epoch = q->q_epoch + 1;
+
 	if (q->q_kick >= 0)
 		close(q->q_kick);
 	if (q->q_call >= 0)
 		close(q->q_call);
-	*q = (struct vhu_vq){ .q_kick = -1, .q_call = -1 };
+	*q = (struct vhu_vq){ .q_kick = -1, .q_call = -1, .q_epoch = epoch };
 }
 
 /* The ring's parts found in our mapping of the front-end's memory. */

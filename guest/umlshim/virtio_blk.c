@@ -3,7 +3,8 @@
  * and its requests (a 16-byte header the driver wrote: type, reserved, sector;
  * the data; a status byte we write) taken off the one queue, checked against
  * the disk's size and mode, and handed to the owner, who reads or writes the
- * data in place in the front-end's memory. GET_ID is answered here.
+ * data in place in the front-end's memory, now or later. GET_ID is answered
+ * here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,19 +34,23 @@ vblk_features(void *arg)
 
 	return (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_INDIRECT_DESC) |
 	    (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-	    (1ull << VIRTIO_BLK_F_FLUSH) | (vb->vb_p.ro ? 1ull << VIRTIO_BLK_F_RO : 0);
+	    (vb->vb_p.size_max ? 1ull << VIRTIO_BLK_F_SIZE_MAX : 0) |
+	    (vb->vb_p.flush ? 1ull << VIRTIO_BLK_F_FLUSH : 0) |
+	    (vb->vb_p.ro ? 1ull << VIRTIO_BLK_F_RO : 0);
 }
 
-/* The config space's first fields: capacity at 0, seg_max at 12, blk_size at 20. */
+/* The config space's first fields: capacity at 0, size_max at 8, seg_max at
+ * 12, blk_size at 20. */
 static void
 vblk_get_config(void *arg, uint32_t off, void *buf, uint32_t len)
 {
 	struct vblk *vb = arg;
 	uint8_t cfg[64];
-	uint32_t seg_max = VBLK_SEG_MAX, blk_size = VBLK_SECTOR;
+	uint32_t seg_max = vb->vb_p.seg_max, blk_size = VBLK_SECTOR;
 
 	memset(cfg, 0, sizeof(cfg));
 	memcpy(cfg + 0, &vb->vb_p.sectors, 8);
+	memcpy(cfg + 8, &vb->vb_p.size_max, 4);
 	memcpy(cfg + 12, &seg_max, 4);
 	memcpy(cfg + 20, &blk_size, 4);
 	if (off < sizeof(cfg))
@@ -63,6 +68,15 @@ vblk_kick_changed(void *arg, unsigned q, int oldfd, int newfd)
 		vb->vb_p.kick_changed(vb->vb_p.arg, oldfd, newfd);
 }
 
+/* Requests out keep the front-end's memory mapped. */
+static bool
+vblk_busy(void *arg)
+{
+	struct vblk *vb = arg;
+
+	return vb->vb_inflight > 0;
+}
+
 /* A virtio-blk device on an accepted vhost-user connection. */
 struct vblk *
 vblk_new(int sockfd, const char *name, const struct vblk_params *p)
@@ -70,10 +84,12 @@ vblk_new(int sockfd, const char *name, const struct vblk_params *p)
 	struct vblk *vb = xcalloc(1, sizeof(*vb));
 
 	vb->vb_p = *p;
+	if (vb->vb_p.seg_max == 0 || vb->vb_p.seg_max > VBLK_SEG_MAX)
+		vb->vb_p.seg_max = VBLK_SEG_MAX;
 	snprintf(vb->vb_name, sizeof(vb->vb_name), "%s", name);
 	vb->vb_ops = (struct vhu_dev_ops){
 		.features = vblk_features, .get_config = vblk_get_config,
-		.kick_changed = vblk_kick_changed, .nqueues = 1,
+		.kick_changed = vblk_kick_changed, .busy = vblk_busy, .nqueues = 1,
 	};
 	vhu_dev_init(&vb->vb_dev, sockfd, vb->vb_name, &vb->vb_ops, vb);
 	return vb;
@@ -167,7 +183,7 @@ static int
 vblk_parse(struct vblk *vb, struct vblk_req *r)
 {
 	struct vhu_chain *c = &r->r_chain;
-	unsigned seg, last;
+	unsigned seg, last, end;
 	size_t off;
 
 	if (c->c_nin == 0 || vblk_header(c, &r->r_type, &r->r_sector, &seg, &off) < 0)
@@ -175,12 +191,14 @@ vblk_parse(struct vblk *vb, struct vblk_req *r)
 	last = c->c_nout + c->c_nin - 1;
 	r->r_status = (uint8_t *)c->c_iov[last].iov_base + c->c_iov[last].iov_len - 1;
 	c->c_iov[last].iov_len--;
+	/* a status in a descriptor of its own leaves no segment of data there */
+	end = c->c_iov[last].iov_len > 0 ? last + 1 : last;
 	switch (r->r_type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_GET_ID:
 		if (seg != c->c_nout)
 			return VIRTIO_BLK_S_IOERR;	/* readable data after a read's header */
-		vblk_slice(r, c->c_nout, 0, last + 1);
+		vblk_slice(r, c->c_nout, 0, end);
 		break;
 	case VIRTIO_BLK_T_OUT:
 		vblk_slice(r, seg, off, c->c_nout);
@@ -206,7 +224,11 @@ vblk_parse(struct vblk *vb, struct vblk_req *r)
 		return VIRTIO_BLK_S_OK;
 	}
 	if (r->r_type == VIRTIO_BLK_T_FLUSH)
-		return -1;
+		return vb->vb_p.flush ? -1 : VIRTIO_BLK_S_UNSUPP;
+	/* past the limits offered: the owner may take no more */
+	if (r->r_niov > vb->vb_p.seg_max || (vb->vb_p.size_max &&
+	    r->r_len > (uint64_t)vb->vb_p.seg_max * vb->vb_p.size_max))
+		return VIRTIO_BLK_S_IOERR;
 	if (r->r_len % VBLK_SECTOR || r->r_sector > vb->vb_p.sectors ||
 	    r->r_len / VBLK_SECTOR > vb->vb_p.sectors - r->r_sector)
 		return VIRTIO_BLK_S_IOERR;
@@ -252,6 +274,7 @@ vblk_kick(struct vblk *vb)
 			continue;
 		}
 		r->r_head = r->r_chain.c_head;
+		r->r_epoch = q->q_epoch;
 		vb->vb_inflight++;
 		rc = vblk_parse(vb, r);
 		if (rc == -2) {
@@ -270,19 +293,23 @@ vblk_kick(struct vblk *vb)
 	vblk_flush_calls(vb);
 }
 
-/* The owner's answer: the status byte, then the used entry. */
+/* The owner's answer: the status byte, then the used entry; neither when the
+ * ring was stopped or reset since the request was taken. */
 void
 vblk_complete(struct vblk_req *r, uint8_t status)
 {
 	struct vblk *vb = r->r_vb;
+	struct vhu_vq *q = &vb->vb_dev.d_vq[0];
 	uint32_t written = 1;
 
-	*r->r_status = status;
-	if ((r->r_type == VIRTIO_BLK_T_IN || r->r_type == VIRTIO_BLK_T_GET_ID) &&
-	    status == VIRTIO_BLK_S_OK)
-		written += (uint32_t)(r->r_type == VIRTIO_BLK_T_GET_ID &&
-		    r->r_len > VIRTIO_BLK_ID_BYTES ? VIRTIO_BLK_ID_BYTES : r->r_len);
-	vhu_vq_push(&vb->vb_dev.d_vq[0], r->r_head, written);
+	if (r->r_epoch == q->q_epoch) {
+		*r->r_status = status;
+		if ((r->r_type == VIRTIO_BLK_T_IN || r->r_type == VIRTIO_BLK_T_GET_ID) &&
+		    status == VIRTIO_BLK_S_OK)
+			written += (uint32_t)(r->r_type == VIRTIO_BLK_T_GET_ID &&
+			    r->r_len > VIRTIO_BLK_ID_BYTES ? VIRTIO_BLK_ID_BYTES : r->r_len);
+		vhu_vq_push(q, r->r_head, written);
+	}
 	vb->vb_inflight--;
 	r->r_next = vb->vb_free;
 	vb->vb_free = r;

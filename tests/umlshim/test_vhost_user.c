@@ -119,13 +119,14 @@ t_u64(uint32_t req)
 }
 
 static void
-t_setup_dev(bool ro)
+t_setup_dev(bool ro, bool flush, uint32_t seg_max, uint32_t size_max)
 {
 	int sv[2];
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	fe = sv[1];
 	struct vblk_params p = { .sectors = DISK_SECTORS, .ro = ro, .serial = "t-serial",
+		.flush = flush, .seg_max = seg_max, .size_max = size_max,
 		.submit = t_submit, .kick_changed = t_kick_changed };
 	kick_old = kick_new = -2;
 	vb = vblk_new(sv[0], "test", &p);
@@ -143,13 +144,20 @@ t_setup_dev(bool ro)
 static void
 t_setup(void)
 {
-	t_setup_dev(false);
+	t_setup_dev(false, true, 0, 0);
 }
 
 static void
 t_setup_ro(void)
 {
-	t_setup_dev(true);
+	t_setup_dev(true, true, 0, 0);
+}
+
+/* A disk below that cannot flush and takes 16 KiB at once: 4 segments of 4 KiB. */
+static void
+t_setup_limits(void)
+{
+	t_setup_dev(false, false, 4, 4096);
 }
 
 static void
@@ -411,4 +419,256 @@ Test(vhost_user, read_only_disk_refuses_writes, .init = t_setup_ro)
 	t_post(0);
 	cr_assert_eq(t_status(0), VIRTIO_BLK_S_IOERR);
 	cr_assert_eq(disk[0], 0);
+}
+
+/* The owner's late answer to a held request: the data moved now, then the status. */
+static void
+t_answer(struct vblk_req *r, uint8_t status)
+{
+	uint8_t *p = disk + r->r_sector * 512;
+
+	for (unsigned i = 0; status == VIRTIO_BLK_S_OK && i < r->r_niov; i++) {
+		if (r->r_type == VIRTIO_BLK_T_IN)
+			memcpy(r->r_iov[i].iov_base, p, r->r_iov[i].iov_len);
+		else if (r->r_type == VIRTIO_BLK_T_OUT)
+			memcpy(p, r->r_iov[i].iov_base, r->r_iov[i].iov_len);
+		p += r->r_iov[i].iov_len;
+	}
+	vblk_complete(r, status);
+}
+
+/* The held request taken from desc slot head. */
+static struct vblk_req *
+t_held(uint16_t head)
+{
+	for (unsigned i = 0; i < nheld; i++)
+		if (held[i] != NULL && held[i]->r_head == head) {
+			struct vblk_req *r = held[i];
+			held[i] = NULL;
+			return r;
+		}
+	cr_assert_fail("no held request with head %u", head);
+	return NULL;
+}
+
+/* Request k as desc slot k pointing to an indirect table at TBL(k): header at
+ * HDR(k) (status at HDR(k) + 16), then n data segments of lens[] laid end to
+ * end at DATA(k), the status in a descriptor of its own. */
+#define TBL(k)	(0x60000u + (k) * 0x100u)
+#define HDR(k)	(0x61000u + (k) * 0x20u)
+#define DATA(k)	(0x70000u + (k) * 0x8000u)
+static void
+t_indirect(uint16_t k, uint32_t type, uint64_t sector, const uint32_t *lens, unsigned n)
+{
+	struct vring_desc_le *t = (struct vring_desc_le *)(mem + TBL(k));
+	uint16_t w = type == VIRTIO_BLK_T_OUT ? 0 : VRING_DESC_F_WRITE;
+	uint32_t at = DATA(k);
+
+	memcpy(mem + HDR(k), &type, 4);
+	memset(mem + HDR(k) + 4, 0, 4);
+	memcpy(mem + HDR(k) + 8, &sector, 8);
+	mem[HDR(k) + 16] = 0xff;
+	t[0] = (struct vring_desc_le){ GPA + HDR(k), 16, VRING_DESC_F_NEXT, 1 };
+	for (unsigned i = 0; i < n; i++) {
+		t[1 + i] = (struct vring_desc_le){ GPA + at, lens[i], VRING_DESC_F_NEXT | w,
+			(uint16_t)(2 + i) };
+		at += lens[i];
+	}
+	t[1 + n] = (struct vring_desc_le){ GPA + HDR(k) + 16, 1, VRING_DESC_F_WRITE, 0 };
+	t_desc()[k] = (struct vring_desc_le){ GPA + TBL(k), (2 + n) * 16, VRING_DESC_F_INDIRECT, 0 };
+}
+
+static uint8_t
+t_istatus(uint16_t k)
+{
+	return mem[HDR(k) + 16];
+}
+
+/* What the call eventfd collected since the last look: 0 when nothing. */
+static uint64_t
+t_calls(void)
+{
+	uint64_t n = 0;
+
+	if (read(call, &n, 8) != 8)
+		return 0;
+	return n;
+}
+
+Test(vhost_user, owner_answers_from_later_rounds_in_any_order)
+{
+	static const uint32_t la[] = { 100, 412, 1536 }, lb[] = { 1, 511, 3584 },
+	    lc[] = { 4096 }, le[] = { 2047, 1 };
+
+	t_handshake();
+	for (unsigned i = 0; i < sizeof(disk); i++)
+		disk[i] = (uint8_t)(i * 13 + 5);
+	for (unsigned i = 0; i < 2048; i++)
+		mem[DATA(0) + i] = (uint8_t)(i * 3 + 1);
+	memset(mem + DATA(2), 0xc3, 4096);
+	hold = true;
+	t_indirect(0, VIRTIO_BLK_T_OUT, 0, la, 3);	/* A: 4 sectors in odd pieces */
+	t_post(0);
+	t_indirect(1, VIRTIO_BLK_T_IN, 16, lb, 3);	/* B */
+	t_post(1);
+	t_indirect(2, VIRTIO_BLK_T_OUT, 40, lc, 1);	/* C */
+	t_post(2);
+	t_indirect(3, VIRTIO_BLK_T_FLUSH, 0, NULL, 0);	/* D */
+	t_post(3);
+	cr_assert_eq(nheld, 4, "every request went to the owner");
+	cr_assert_eq(vblk_inflight(vb), 4);
+	cr_assert_eq(t_used()->idx, 0, "nothing answered yet");
+	cr_assert_eq(t_calls(), 0);
+	struct vblk_req *b = t_held(1);
+	cr_assert_eq(b->r_niov, 3, "the status's own descriptor is no data segment");
+	cr_assert_eq(b->r_len, 4096);
+
+	/* a later round: C, then A, one call for both */
+	t_answer(t_held(2), VIRTIO_BLK_S_OK);
+	t_answer(t_held(0), VIRTIO_BLK_S_OK);
+	cr_assert_eq(t_calls(), 0, "no call before the batch ends");
+	vblk_flush_calls(vb);
+	cr_assert_eq(t_calls(), 1, "one call for the batch");
+	cr_assert_eq(t_used()->idx, 2);
+	cr_assert_eq(t_used()->ring[0].id, 2);
+	cr_assert_eq(t_used()->ring[0].len, 1);
+	cr_assert_eq(t_used()->ring[1].id, 0);
+	cr_assert_eq(t_istatus(0), VIRTIO_BLK_S_OK);
+	cr_assert_eq(t_istatus(2), VIRTIO_BLK_S_OK);
+	cr_assert_eq(t_istatus(1), 0xff, "B is still out");
+	cr_assert_eq(memcmp(disk, mem + DATA(0), 2048), 0);
+	cr_assert_eq(memcmp(disk + 40 * 512, mem + DATA(2), 4096), 0);
+
+	/* while B and D are out, a new request still reaches the owner */
+	t_indirect(4, VIRTIO_BLK_T_IN, 0, le, 2);	/* E: reads A back */
+	t_post(4);
+	cr_assert_eq(nheld, 5);
+	cr_assert_eq(vblk_inflight(vb), 3);
+	t_answer(t_held(4), VIRTIO_BLK_S_OK);
+	t_answer(t_held(3), VIRTIO_BLK_S_OK);
+	t_answer(b, VIRTIO_BLK_S_OK);
+	vblk_flush_calls(vb);
+	cr_assert_eq(t_calls(), 1);
+	cr_assert_eq(t_used()->idx, 5);
+	cr_assert_eq(t_used()->ring[2].id, 4);
+	cr_assert_eq(t_used()->ring[2].len, 2049);
+	cr_assert_eq(t_used()->ring[3].id, 3);
+	cr_assert_eq(t_used()->ring[3].len, 1);
+	cr_assert_eq(t_used()->ring[4].id, 1);
+	cr_assert_eq(t_used()->ring[4].len, 4097);
+	cr_assert_eq(memcmp(mem + DATA(4), mem + DATA(0), 2048), 0, "E read what A wrote");
+	cr_assert_eq(memcmp(mem + DATA(1), disk + 16 * 512, 4096), 0, "B read its sectors");
+	for (uint16_t k = 0; k < 5; k++)
+		cr_assert_eq(t_istatus(k), VIRTIO_BLK_S_OK, "request %u", k);
+	cr_assert_eq(vblk_inflight(vb), 0);
+	vblk_flush_calls(vb);
+	cr_assert_eq(t_calls(), 0, "nothing new, no call");
+}
+
+/* The queue set up again from scratch, on fresh ring memory. */
+static void
+t_ring_again(void)
+{
+	struct { uint32_t index, num; } st = { 0, QN };
+	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } addr = {
+		0, 0, UVA + DESC, UVA + USED, UVA + AVAIL, ~0ull };
+	uint64_t idx = 0;
+
+	memset(mem + AVAIL, 0, 0x1000);
+	memset(mem + USED, 0, 0x1000);
+	t_call(VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL, 0);
+	st.num = 0;
+	t_call(VHU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL, 0);
+	t_call(VHU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0);
+	t_call(VHU_SET_VRING_CALL, &idx, 8, &call, 1, NULL, 0);
+	t_call(VHU_SET_VRING_KICK, &idx, 8, &kick, 1, NULL, 0);
+	st.num = 1;
+	t_call(VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL, 0);
+}
+
+Test(vhost_user, a_late_answer_after_the_ring_stopped_is_dropped)
+{
+	struct { uint32_t index, num; } st = { 0, 0 };
+
+	t_handshake();
+	hold = true;
+	t_request(0, VIRTIO_BLK_T_IN, 0, 0x20000, 512);
+	t_post(0);
+	cr_assert_eq(nheld, 1);
+	cr_assert_eq(t_call(VHU_GET_VRING_BASE, &st, sizeof(st), NULL, 0, &st, sizeof(st)), 8);
+	cr_assert_eq(st.num, 1);
+	t_ring_again();
+	/* the old request is answered only now: the new ring must not see it */
+	t_answer(held[0], VIRTIO_BLK_S_OK);
+	vblk_flush_calls(vb);
+	cr_assert_eq(t_used()->idx, 0, "no used entry on the new ring");
+	cr_assert_eq(t_status(0), 0xff, "no status in a buffer given up");
+	cr_assert_eq(t_calls(), 0);
+	cr_assert_eq(vblk_inflight(vb), 0);
+	hold = false;
+	t_request(0, VIRTIO_BLK_T_IN, 0, 0x20000, 512);
+	t_post(0);
+	cr_assert_eq(t_used()->idx, 1);
+	cr_assert_eq(t_used()->ring[0].id, 0);
+	cr_assert_eq(t_status(0), VIRTIO_BLK_S_OK);
+}
+
+Test(vhost_user, a_memory_table_while_requests_are_out_ends_the_session)
+{
+	struct { uint32_t n, pad; uint64_t gpa, size, uva, off; } table = {
+		1, 0, GPA, MEM_SIZE, UVA, MEM_OFF };
+	int fd = memfd;
+
+	t_handshake();
+	hold = true;
+	disk[0] = 0x42;
+	t_request(0, VIRTIO_BLK_T_IN, 0, 0x20000, 512);
+	t_post(0);
+	cr_assert_eq(nheld, 1);
+	t_send(VHU_SET_MEM_TABLE, 0, &table, sizeof(table), &fd, 1);
+	cr_assert_eq(vblk_dispatch(vb), -1, "the mapping the owner writes into would go");
+	/* the owner finishes what it holds: the buffers are still mapped */
+	t_answer(held[0], VIRTIO_BLK_S_OK);
+	cr_assert_eq(mem[0x20000], 0x42);
+	cr_assert_eq(t_status(0), VIRTIO_BLK_S_OK);
+	cr_assert_eq(t_used()->idx, 1);
+	cr_assert_eq(vblk_inflight(vb), 0);
+}
+
+Test(vhost_user, limits_offered_and_held_to, .init = t_setup_limits)
+{
+	struct { uint32_t off, size, flags; uint8_t data[64]; } cfg = { 0, 24, 0, { 0 } };
+	uint32_t size_max, seg_max;
+	static const uint32_t five[] = { 512, 512, 512, 512, 512 }, four[] = { 512, 512, 512, 512 },
+	    big[] = { 8192, 8192, 512 };
+	uint64_t f = t_u64(VHU_GET_FEATURES);
+
+	cr_assert(f & (1ull << VIRTIO_BLK_F_SIZE_MAX));
+	cr_assert(f & (1ull << VIRTIO_BLK_F_SEG_MAX));
+	cr_assert_not(f & (1ull << VIRTIO_BLK_F_FLUSH), "the disk below cannot flush");
+	cr_assert_eq(t_call(VHU_GET_CONFIG, &cfg, 12 + 24, NULL, 0, &cfg, sizeof(cfg)), 12 + 24);
+	memcpy(&size_max, cfg.data + 8, 4);
+	memcpy(&seg_max, cfg.data + 12, 4);
+	cr_assert_eq(size_max, 4096);
+	cr_assert_eq(seg_max, 4);
+
+	t_handshake();
+	hold = true;
+	t_indirect(0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0);
+	t_post(0);
+	cr_assert_eq(t_istatus(0), VIRTIO_BLK_S_UNSUPP);
+	t_indirect(1, VIRTIO_BLK_T_IN, 0, five, 5);
+	t_post(1);
+	cr_assert_eq(t_istatus(1), VIRTIO_BLK_S_IOERR, "five segments where four are offered");
+	t_indirect(2, VIRTIO_BLK_T_OUT, 0, big, 3);
+	t_post(2);
+	cr_assert_eq(t_istatus(2), VIRTIO_BLK_S_IOERR, "more than seg_max * size_max bytes");
+	cr_assert_eq(nheld, 0, "none of them reached the owner");
+	t_indirect(3, VIRTIO_BLK_T_IN, 0, four, 4);
+	t_post(3);
+	cr_assert_eq(nheld, 1, "four segments are taken");
+	cr_assert_eq(held[0]->r_niov, 4);
+	t_answer(held[0], VIRTIO_BLK_S_OK);
+	cr_assert_eq(t_istatus(3), VIRTIO_BLK_S_OK);
+	cr_assert_eq(vblk_inflight(vb), 0);
 }

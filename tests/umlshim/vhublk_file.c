@@ -292,7 +292,7 @@ main(int argc, char **argv)
 	snprintf(name, sizeof(name), "vhublk %s", argv[optind + 1]);
 	struct vblk_params p = {
 		.sectors = (uint64_t)st.st_size / 512, .ro = ro, .serial = "vhublk_file",
-		.submit = vf_submit, .kick_changed = vf_kick_changed, .arg = &v,
+		.flush = true, .submit = vf_submit, .kick_changed = vf_kick_changed, .arg = &v,
 	};
 	v.vb = vblk_new(cfd, name, &p);
 	log_info("serving %s (%llu sectors) on %s", argv[optind + 1],
