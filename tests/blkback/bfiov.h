@@ -1,6 +1,7 @@
 /*
- * What bfiov_guest writes through blkfront's iovec path and test_blk_guest
- * reads back from the image: the regions and the bytes in them.
+ * What bfiov_guest writes through blkfront's iovec path (and vhubf_guest
+ * through virtio-blk on it) and test_blk_guest reads back from the image: the
+ * regions and the bytes in them.
  */
 #ifndef PVSTACK_TEST_BFIOV_H
 #define PVSTACK_TEST_BFIOV_H
@@ -14,6 +15,7 @@
 #define BFIOV_B_BIG	16384ull	/* in requests as large as the disk takes */
 #define BFIOV_B_SMALL	40u		/* then this many, request i of i % 8 + 1 sectors */
 #define BFIOV_B_NSECT	(BFIOV_B_BIG + 180ull)
+#define BFIOV_C_SECTOR	24832ull	/* virtio-blk requests through vhubf (vhubf_guest.c) */
 
 /* Byte off (from the start of the disk) as written in pass seed: no two
  * nearby sectors alike, so a piece copied to the wrong place shows. */

@@ -6,8 +6,9 @@
  * discard punching holes in a sparse image, a disk attached to and
  * detached from the running guest with xl block-attach/block-detach, and the
  * disk's worker killed during I/O (blkback starts another; the guest's next
- * request succeeds), and blkfront's iovec path from a test kernel of its own
- * (bfiov_guest.c).
+ * request succeeds), blkfront's iovec path from a test kernel of its own
+ * (bfiov_guest.c), and virtio-blk requests served by blkfront as the shim
+ * will serve UML's (vhubf_guest.c).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -428,4 +429,34 @@ Test(blk_guest, iovec_requests_land_in_the_image_and_read_back)
 	expect_bfiov(img, BFIOV_A_SECTOR + BFIOV_A_NSECT, 1, 0);
 	expect_bfiov(img, BFIOV_B_SECTOR, BFIOV_B_NSECT, 2);
 	expect_bfiov(img, BFIOV_B_SECTOR + BFIOV_B_NSECT, 8, 0);
+}
+
+Test(blk_guest, virtio_blk_requests_through_blkfront_land_in_the_image)
+{
+	char disks[512], *o;
+	const char *img = path_of("vhubf.img");
+	unsigned n, waited;
+	unsigned long long total;
+	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, BFIOV_IMG_MIB << 20), 0);
+	close(fd);
+	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
+	boot_kernel(stack_prog("tests/blkback/vhubf_guest"), "51712 blkfront.max_queues=1", 64,
+	    disks, "VHUBF done", 120000);
+	cr_assert_null(strstr(out, "FAIL"), "console:\n%s", out);
+	expect_in(out, "VHUBF done, 0 failed");
+	expect_in(out, "VHUBF connected, seg_max 256, size_max 4096");
+	cr_assert_not_null(o = strstr(out, "VHUBF write ok "), "%s", out);
+	cr_assert_eq(sscanf(o, "VHUBF write ok %u requests, %llu sectors", &n, &total), 2, "%s", o);
+	cr_assert_eq(total, 2048 + 8 + 1000 + 24 + 2048 + 1);
+	expect_in(out, "VHUBF read ok");
+	cr_assert_not_null(o = strstr(out, "VHUBF eight reads ok, "), "%s", out);
+	cr_assert_eq(sscanf(o, "VHUBF eight reads ok, %u waited", &waited), 1, "%s", o);
+	cr_assert_gt(waited, 0, "eight 1 MiB reads do not fit blkfront's pool at once");
+	expect_in(out, "id xvda");
+	expect_bfiov(img, BFIOV_C_SECTOR - 8, 8, 0);
+	expect_bfiov(img, BFIOV_C_SECTOR, total, 3);
+	expect_bfiov(img, BFIOV_C_SECTOR + total, 8, 0);
 }
