@@ -97,6 +97,7 @@ fe_call(uint32_t req, const void *payload, uint32_t len, int *fds, unsigned nfds
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	uint64_t ack;
 
+	memset(&ctl, 0, sizeof(ctl));
 	if (nfds) {
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));

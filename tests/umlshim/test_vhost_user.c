@@ -78,6 +78,7 @@ t_send(uint32_t req, uint32_t flags, const void *payload, uint32_t len, int *fds
 	} ctl;
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 
+	memset(&ctl, 0, sizeof(ctl));
 	if (nfds) {
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
