@@ -411,7 +411,7 @@ Test(vhost_user, refuses_a_ring_outside_memory)
 	cr_assert_eq(vblk_dispatch(vb), -1);
 }
 
-Test(vhost_user, read_only_disk_refuses_writes, .init = t_setup_ro)
+Test(vhost_user, read_only_disk_refuses_writes, .init = t_setup_ro, .fini = t_teardown)
 {
 	cr_assert(t_u64(VHU_GET_FEATURES) & (1ull << VIRTIO_BLK_F_RO));
 	t_handshake();
@@ -636,7 +636,7 @@ Test(vhost_user, a_memory_table_while_requests_are_out_ends_the_session)
 	cr_assert_eq(vblk_inflight(vb), 0);
 }
 
-Test(vhost_user, limits_offered_and_held_to, .init = t_setup_limits)
+Test(vhost_user, limits_offered_and_held_to, .init = t_setup_limits, .fini = t_teardown)
 {
 	struct { uint32_t off, size, flags; uint8_t data[64]; } cfg = { 0, 24, 0, { 0 } };
 	uint32_t size_max, seg_max;
