@@ -55,6 +55,12 @@ Test(heap, emptied_cache_lets_trim_give_pages_back)
 	after = mallinfo2();
 	cr_log_info("RSS after a trim %ld KiB, after the flush and a trim %ld KiB; in use %zu -> %zu",
 	    rss_trim, rss_flush, before.uordblks, after.uordblks);
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan's allocator stands in for glibc's: no cache, no trim, no mallinfo to
+	 * measure. What still holds is that the flush frees every block it takes
+	 * (LeakSanitizer checks at exit) and touches none it does not own. */
+	return;
+#endif
 	/* 7 blocks of each of 64 sizes, 24 to 1032 bytes: about 230 KiB in use before */
 	cr_assert_gt(before.uordblks, after.uordblks + 200 * 1024,
 	    "in use: %zu -> %zu bytes", before.uordblks, after.uordblks);
