@@ -119,10 +119,14 @@ t_u64(uint32_t req)
 	return v;
 }
 
+static void t_teardown(void);
+
 static void
 t_setup_dev(bool ro, bool flush, uint32_t seg_max, uint32_t size_max)
 {
 	int sv[2];
+
+	t_teardown();
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	fe = sv[1];
@@ -161,10 +165,15 @@ t_setup_limits(void)
 	t_setup_dev(false, false, 4, 4096);
 }
 
+/* Idempotent: a test with a set-up of its own gets the suite's set-up and
+ * tear-down too, and its set-up replaces the suite's device. */
 static void
 t_teardown(void)
 {
+	if (vb == NULL)
+		return;
 	vblk_free(vb);
+	vb = NULL;
 	munmap(mem - MEM_OFF, MEM_OFF + MEM_SIZE);
 	close(memfd);
 	close(fe);
@@ -172,7 +181,7 @@ t_teardown(void)
 		close(kick);
 	if (call >= 0)
 		close(call);
-	kick = call = -1;
+	memfd = fe = kick = call = -1;
 }
 
 /* The sequence UML's virtio_uml sends, through the queue's setup. */
