@@ -184,6 +184,25 @@ t_teardown(void)
 	memfd = fe = kick = call = -1;
 }
 
+/* The queue's size, base, addresses, call, kick and enable, as virtio_uml sends them. */
+static void
+t_ring_setup(void)
+{
+	struct { uint32_t index, num; } st = { 0, QN };
+	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } addr = {
+		0, 0, UVA + DESC, UVA + USED, UVA + AVAIL, ~0ull };
+	uint64_t idx = 0;
+
+	t_call(VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL, 0);
+	st.num = 0;
+	t_call(VHU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL, 0);
+	t_call(VHU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0);
+	t_call(VHU_SET_VRING_CALL, &idx, 8, &call, 1, NULL, 0);
+	t_call(VHU_SET_VRING_KICK, &idx, 8, &kick, 1, NULL, 0);
+	st.num = 1;
+	t_call(VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL, 0);
+}
+
 /* The sequence UML's virtio_uml sends, through the queue's setup. */
 static void
 t_handshake(void)
@@ -191,10 +210,6 @@ t_handshake(void)
 	uint64_t f, pf;
 	struct { uint32_t n, pad; uint64_t gpa, size, uva, off; } table = {
 		1, 0, GPA, MEM_SIZE, UVA, MEM_OFF };
-	struct { uint32_t index, num; } st = { 0, QN };
-	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } addr = {
-		0, 0, UVA + DESC, UVA + USED, UVA + AVAIL, ~0ull };
-	uint64_t idx = 0;
 	int fd;
 
 	t_call(VHU_SET_OWNER, NULL, 0, NULL, 0, NULL, 0);
@@ -215,14 +230,7 @@ t_handshake(void)
 	t_call(VHU_SET_MEM_TABLE, &table, sizeof(table), &fd, 1, NULL, 0);
 	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	t_call(VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL, 0);
-	st.num = 0;
-	t_call(VHU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL, 0);
-	t_call(VHU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0);
-	t_call(VHU_SET_VRING_CALL, &idx, 8, &call, 1, NULL, 0);
-	t_call(VHU_SET_VRING_KICK, &idx, 8, &kick, 1, NULL, 0);
-	st.num = 1;
-	t_call(VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL, 0);
+	t_ring_setup();
 }
 
 static struct vring_desc_le *
@@ -579,21 +587,9 @@ Test(vhost_user, owner_answers_from_later_rounds_in_any_order)
 static void
 t_ring_again(void)
 {
-	struct { uint32_t index, num; } st = { 0, QN };
-	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } addr = {
-		0, 0, UVA + DESC, UVA + USED, UVA + AVAIL, ~0ull };
-	uint64_t idx = 0;
-
 	memset(mem + AVAIL, 0, 0x1000);
 	memset(mem + USED, 0, 0x1000);
-	t_call(VHU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL, 0);
-	st.num = 0;
-	t_call(VHU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL, 0);
-	t_call(VHU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0, NULL, 0);
-	t_call(VHU_SET_VRING_CALL, &idx, 8, &call, 1, NULL, 0);
-	t_call(VHU_SET_VRING_KICK, &idx, 8, &kick, 1, NULL, 0);
-	st.num = 1;
-	t_call(VHU_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0, NULL, 0);
+	t_ring_setup();
 }
 
 Test(vhost_user, a_late_answer_after_the_ring_stopped_is_dropped)
