@@ -400,19 +400,27 @@ expect_bfiov(const char *img, uint64_t sector, uint64_t nsect, unsigned seed)
 	free(buf);
 }
 
-Test(blk_guest, iovec_requests_land_in_the_image_and_read_back)
+/* Boots a test kernel on a fresh zeroed image as its xvda, up to its marker line. */
+static void
+boot_disk_guest(const char *img, const char *prog, const char *done)
 {
-	char disks[512], *o;
-	const char *img = path_of("iov.img");
-	unsigned n, again, late;
+	char disks[512];
 	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, BFIOV_IMG_MIB << 20), 0);
 	close(fd);
 	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
-	boot_kernel(stack_prog("tests/blkback/bfiov_guest"), "51712 blkfront.max_queues=1", 64,
-	    disks, "BFIOV done", 120000);
+	boot_kernel(stack_prog(prog), "51712 blkfront.max_queues=1", 64, disks, done, 120000);
+}
+
+Test(blk_guest, iovec_requests_land_in_the_image_and_read_back)
+{
+	char *o;
+	const char *img = path_of("iov.img");
+	unsigned n, again, late;
+
+	boot_disk_guest(img, "tests/blkback/bfiov_guest", "BFIOV done");
 	cr_assert_null(strstr(out, "FAIL"), "console:\n%s", out);
 	expect_in(out, "BFIOV done, 0 failed");
 	expect_in(out, "BFIOV sync ok 4120 sectors");
@@ -433,18 +441,12 @@ Test(blk_guest, iovec_requests_land_in_the_image_and_read_back)
 
 Test(blk_guest, virtio_blk_requests_through_blkfront_land_in_the_image)
 {
-	char disks[512], *o;
+	char *o;
 	const char *img = path_of("vhubf.img");
 	unsigned n, waited;
 	unsigned long long total;
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ftruncate(fd, BFIOV_IMG_MIB << 20), 0);
-	close(fd);
-	snprintf(disks, sizeof(disks), "'format=raw, vdev=xvda, access=rw, target=%s'", img);
-	boot_kernel(stack_prog("tests/blkback/vhubf_guest"), "51712 blkfront.max_queues=1", 64,
-	    disks, "VHUBF done", 120000);
+	boot_disk_guest(img, "tests/blkback/vhubf_guest", "VHUBF done");
 	cr_assert_null(strstr(out, "FAIL"), "console:\n%s", out);
 	expect_in(out, "VHUBF done, 0 failed");
 	expect_in(out, "VHUBF connected, seg_max 256, size_max 4096");
