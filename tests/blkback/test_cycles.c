@@ -18,6 +18,7 @@
 
 #include "bbfront.h"
 #include "libhv.h"
+#include "loops.h"
 #include "proc_stat.h"
 #include "xs.h"
 
@@ -41,31 +42,6 @@ teardown(void)
 }
 
 TestSuite(cycles, .init = setup, .fini = teardown, .timeout = 900);
-
-/* Loop devices whose backing file is our image. */
-static int
-our_loops(void)
-{
-	DIR *d = opendir("/sys/block");
-	struct dirent *de;
-	int n = 0;
-
-	cr_assert_not_null(d);
-	while ((de = readdir(d)) != NULL) {
-		char p[300], buf[512];
-		if (strncmp(de->d_name, "loop", 4) != 0)
-			continue;
-		snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", de->d_name);
-		FILE *f = fopen(p, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && strncmp(buf, img, strlen(img)) == 0)
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
 
 /* blkback's children (its workers), after a moment for reaping. */
 static int
@@ -124,7 +100,7 @@ cycle(unsigned i, bool loop)
 Test(cycles, attach_detach_1000)
 {
 	pid_t bb = st.s_pid[STACK_BLKBACK];
-	int fds0, fds1, loops0 = our_loops();
+	int fds0, fds1, loops0 = loops_over(img, 0);
 	long rss0, rss1;
 	long long t0;
 
@@ -141,7 +117,7 @@ Test(cycles, attach_detach_1000)
 	rss1 = proc_rss_kib(bb);
 	cr_assert_eq(fds1, fds0, "blkback's descriptors: %d after warm-up, %d after %d cycles",
 	    fds0, fds1, CYCLES);
-	cr_assert_eq(our_loops(), loops0, "loop devices left on %s", img);
+	cr_assert_eq(loops_left_over(img), loops0, "loop devices left on %s", img);
 	cr_log_info("%d cycles in %lld ms; blkback RSS %ld KiB -> %ld KiB, %d fds", CYCLES - 10,
 	    stack_now_ms() - t0, rss0, rss1, fds1);
 	fprintf(stderr, "blkback cycles: %d attach/detach in %lld ms; RSS %ld -> %ld KiB, %d fds\n",

@@ -9,7 +9,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <glob.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include <event2/event.h>
 
 #include "hotplug.h"
+#include "loops.h"
 #include "xs.h"
 #include "xs_async.h"
 #include "xst.h"
@@ -392,75 +392,23 @@ devnum(const char *dev, char *buf, size_t len)
 	snprintf(buf, len, "%x:%x", major(st.st_rdev), minor(st.st_rdev));
 }
 
-/* The backing file of a loop device ("" when it has none). */
-static const char *
-backing(const char *loop)
-{
-	static char buf[512];
-	char p[128];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", strrchr(loop, '/') + 1);
-	buf[0] = '\0';
-	if ((f = fopen(p, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
-	return buf;
-}
-
-/*
- * The loop devices backed by img, counted and, with detach, detached (a failed
- * test must not leak them). Loop numbers are a host-wide pool that other tests
- * draw from at the same time, so a freed device is recognised by its file,
- * never by its number: the number may already serve someone else's image.
- */
-static int
-loops_over(const char *img, int detach)
-{
-	char want[512], gone[512], cmd[128];
-	glob_t g;
-	int n = 0;
-
-	snprintf(want, sizeof(want), "%s", img);
-	snprintf(gone, sizeof(gone), "%s (deleted)", img);
-	if (glob("/sys/block/loop*/loop/backing_file", 0, NULL, &g) != 0)
-		return 0;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		char *name = g.gl_pathv[i] + strlen("/sys/block/");
-		const char *b;
-
-		*strchr(name, '/') = '\0';
-		snprintf(cmd, sizeof(cmd), "/dev/%s", name);
-		b = backing(cmd);
-		if (strcmp(b, want) != 0 && strcmp(b, gone) != 0)
-			continue;
-		n++;
-		if (detach) {
-			snprintf(cmd, sizeof(cmd), "losetup -d /dev/%s 2>/dev/null", name);
-			cr_expect_eq(system(cmd), 0, "could not detach /dev/%s", name);
-		}
-	}
-	globfree(&g);
-	return n;
-}
-
-/*
- * Checks no loop device holds img any more, and frees any that does. A detach
- * while udev's probe still has the device open is deferred by the kernel to
- * the probe's close (autoclear), so the device may hold img a little longer.
- */
+/* Checks no loop device holds img any more (and frees any that does). */
 static void
 expect_no_loop_over(const char *img)
 {
-	int n;
-
-	for (int i = 0; i < 250 && loops_over(img, 0) > 0; i++)
-		usleep(20000);
-	n = loops_over(img, 1);
+	int n = loops_left_over(img);
 
 	cr_expect_eq(n, 0, "%d loop device(s) still hold %s", n, img);
+}
+
+/* Checks loop device dev holds file want. */
+static void
+expect_backing(const char *dev, const char *want)
+{
+	char *b = loop_backing(dev);
+
+	cr_expect_str_eq(b, want, "%s", dev);
+	free(b);
 }
 
 /* Detaches a loop device the test set up itself. */
@@ -485,7 +433,7 @@ Test(block, file_gets_a_loop_device_freed_on_remove)
 	cr_expect(o.res.hres_ok, "%s", o.output);
 	cr_expect_str_eq(key(be, "hotplug-status"), "connected");
 	cr_assert(strncmp(node, "/dev/loop", 9) == 0, "node \"%s\"", node);
-	cr_expect_str_eq(backing(node), img);
+	expect_backing(node, img);
 	devnum(node, want, sizeof(want));
 	cr_expect_str_eq(key(be, "physical-device"), want);
 	cr_expect_str_eq(key(be, "physical-device-path"), node);
@@ -541,7 +489,7 @@ Test(block, remove_leaves_a_reused_loop_device_alone)
 	put(p, node);
 	run(HOTPLUG_BLOCK, HOTPLUG_REMOVE, b, 0, NULL, &o);
 	cr_expect(o.res.hres_ok, "%s", o.output);
-	cr_expect_str_eq(backing(node), mine, "a stale remove detached domain 5's %s", node);
+	expect_backing(node, mine);	/* a stale remove left domain 5's device alone */
 	run(HOTPLUG_BLOCK, HOTPLUG_REMOVE, a, 0, NULL, &o);
 	cr_expect(o.res.hres_ok, "%s", o.output);
 	expect_no_loop_over(mine);
@@ -608,7 +556,7 @@ Test(block, phy_device_is_published_as_is)
 	cr_expect_str_eq(key(be, "physical-device-path"), loop);
 	cr_expect_not(exists("/local/domain/0/backend/vbd/6/51712/node"), "phy took a loop");
 	run(HOTPLUG_BLOCK, HOTPLUG_REMOVE, be, 0, NULL, &o);
-	cr_expect_str_eq(backing(loop), img, "remove detached a phy device");
+	expect_backing(loop, img);	/* remove leaves a phy device alone */
 	loop_free(loop);
 	free(img);
 }

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "loops.h"
 #include "udev_wait.h"
 #include "xs.h"
 #include "xst.h"
@@ -35,7 +36,7 @@ static struct event_base *base;
 static struct xs *xs;
 static pid_t udevd = -1;
 static int made_run_udev;
-static char rule[128], dir[64], loop[64];
+static char rule[128], dir[64], loop_img[96];
 
 /* Writes the rule from the template with this test's paths. */
 static void
@@ -121,11 +122,8 @@ teardown(void)
 		unlink(rule);
 	if (made_run_udev)
 		cr_expect_eq(system("rm -rf /run/udev"), 0);
-	if (*loop) {
-		snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", loop);
-		if (system(cmd) == 0)
-			cr_log_warn("%s was left attached", loop);
-	}
+	if (*loop_img && loops_over(loop_img, 1) > 0)
+		cr_log_warn("a loop device over %s was left attached", loop_img);
 	if (xs)
 		xs_close(xs);
 	if (base)
@@ -211,25 +209,10 @@ hotplug(struct udev_wait *uw, int domid, int devid, enum hotplug_action a, struc
 	cr_expect_eq(d->called, 1);
 }
 
-static char *
-backing(const char *dev)
-{
-	char p[128], buf[512] = "";
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", strrchr(dev, '/') + 1);
-	if ((f = fopen(p, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
-	return strdup(buf);
-}
-
 Test(udev_wait, udev_runs_block_and_the_backend_learns_when_it_is_done)
 {
 	const char *be = "/local/domain/0/backend/vbd/5/769";
-	char img[96], *bf;
+	char img[96], loop[64], *bf;
 	struct udev_wait *uw = udev_wait_open(base);
 	struct done d;
 	FILE *f;
@@ -245,19 +228,17 @@ Test(udev_wait, udev_runs_block_and_the_backend_learns_when_it_is_done)
 	/* Done means done: the script's results are already in place. */
 	cr_expect_str_eq(key(be, "hotplug-status"), "connected", "udevd log in %s", dir);
 	cr_expect_str_eq(key(be, "hotplug-exit-status"), "0");
+	snprintf(loop_img, sizeof(loop_img), "%s", img);
 	snprintf(loop, sizeof(loop), "%s", key(be, "node"));
 	cr_assert(strncmp(loop, "/dev/loop", 9) == 0, "node \"%s\"; stderr \"%s\"", loop,
 	    key(be, "hotplug-stderr"));
-	cr_expect_str_eq(bf = backing(loop), img);
+	cr_expect_str_eq(bf = loop_backing(loop), img);
 	free(bf);
 	cr_expect_neq(key(be, "physical-device")[0], '\0');
 
 	hotplug(uw, 5, 769, HOTPLUG_REMOVE, &d);
 	cr_expect_eq(d.err, 0);
-	cr_expect_str_eq(bf = backing(loop), "", "%s still attached", loop);
-	if (!*bf)
-		loop[0] = '\0';
-	free(bf);
+	cr_expect_eq(loops_left_over(img), 0, "a loop device still holds %s", img);
 	udev_wait_close(uw);
 }
 

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "hotplug.h"
+#include "loops.h"
 #include "xltest.h"
 #include "xs.h"
 #include "xs_async.h"
@@ -257,22 +258,6 @@ fake_start(void)
 	cr_assert_eq(access(p, F_OK), 0, "the fake backend did not start");
 }
 
-/* The backing file of a loop device ("" when free). */
-static char *
-backing(const char *loop)
-{
-	char p[128], buf[512] = "";
-	FILE *f;
-
-	snprintf(p, sizeof(p), "/sys/block/%s/loop/backing_file", strrchr(loop, '/') + 1);
-	if ((f = fopen(p, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
-	return strdup(buf);
-}
-
 /* ---- tests ---- */
 
 Test(xl_block, attach_list_detach_without_backend)
@@ -370,14 +355,13 @@ Test(xl_block, attach_waits_for_the_backend_and_its_script)
 	snprintf(p, sizeof(p), "%s/node", be);
 	node = xlt_xs_read(p);
 	cr_assert_not_null(node, "the block script set up no loop device");
-	cr_expect_str_eq(bf = backing(node), img);
+	cr_expect_str_eq(bf = loop_backing(node), img);
 	free(bf);
 	cr_assert_eq(xlt_run(&out, "$XL block-detach b3 xvdb"), 0, "%s", out);
 	cr_expect(strstr(out, "did not close") == NULL, "%s", out);
 	free(out);
 	cr_expect_not(node_exists(be));
-	cr_expect_str_eq(bf = backing(node), "", "%s still attached after detach", node);
-	free(bf);
+	cr_expect_eq(loops_left_over(img), 0, "a loop device still holds %s after detach", img);
 	free(node);
 	free(img);
 }
@@ -470,28 +454,12 @@ Test(xl_block, phy_and_empty_cdrom_forms_attach_through_the_script)
 	cr_expect_eq(xlt_run(&out, "$XL block-detach b5 xvdd && $XL block-detach b5 hdc"), 0,
 	    "%s", out);
 	free(out);
-	char *bf = backing(dev);
+	char *bf = loop_backing(dev);
 	cr_expect_str_eq(bf, img, "detach of a phy disk must leave the device alone");
 	free(bf);
 	snprintf(cmd, sizeof(cmd), "losetup -d %s", dev);
 	cr_expect_eq(system(cmd), 0);
 	free(img);
-}
-
-/* Loop devices whose backing file is path. */
-static int
-loops_of(const char *path)
-{
-	char cmd[256], line[256];
-	FILE *p;
-	int n = 0;
-
-	snprintf(cmd, sizeof(cmd), "losetup -n -O NAME -j '%s'", path);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	while (fgets(line, sizeof(line), p))
-		n++;
-	pclose(p);
-	return n;
 }
 
 Test(xl_block, attach_detach_cycles_leave_nothing_behind)
@@ -512,7 +480,7 @@ Test(xl_block, attach_detach_cycles_leave_nothing_behind)
 		cr_assert_eq(rc, 0, "cycle %d: %s", i, out);
 		free(out);
 	}
-	cr_expect_eq(loops_of(img), 0, "loop devices left on %s", img);
+	cr_expect_eq(loops_left_over(img), 0, "loop devices left on %s", img);
 	/* Clients that just left may still be closing on xenstored's side. */
 	int fds_after = xlt_daemon_fds(&T, "xenstored");
 	for (int i = 0; i < 100 && fds_after > fds_before; i++) {
