@@ -106,7 +106,12 @@ hvd_kdeps_parse(int fd, struct hvd_kdeps_elf *e)
 	memset(e, 0, sizeof(*e));
 	e->runpath = UINT64_MAX;
 	if (hvd_kdeps_pread(fd, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return -1;
+	/* no program headers (a kernel module the shim packs for UML): nothing it loads */
+	if (eh.e_phnum == 0)
+		return 0;
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
 	    eh.e_phnum > HVD_KDEPS_PHDRS_MAX ||
 	    hvd_kdeps_pread(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff) < 0)
 		return -1;

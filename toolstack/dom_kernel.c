@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "hv_elfnote.h"
 #include "libhv.h"
 #include "log.h"
+
+/* Debian's user-mode-linux package: its modules, by kernel version */
+#define DOM_KERNEL_UML_VIRTIO_BLK "/usr/lib/uml/modules/*/kernel/drivers/block/virtio_blk.ko"
 
 /* What a non-ELF file looks like, for the message. */
 static const char *
@@ -34,6 +38,40 @@ dom_kernel_kind(const unsigned char *b, size_t n)
 }
 
 /*
+ * The pieces of the initramfs with which the shim boots UML from virtio-blk:
+ * its /init (umlinit) and the installed UML's virtio_blk module, as
+ * " pvshim.init=... pvshim.virtio_blk=..." for the command line and
+ * ":...:..." for the payload hvd binds; both "" when one is missing (the shim
+ * then needs the pvshim.disks=ubd fallback).
+ */
+static void
+dom_kernel_uml_initrd(char **cmd, char **files)
+{
+	static const char *const irel[] = { "../guest/umlinit", "../libexec/pvstack/umlinit", NULL };
+	char *init = dom_program_path("umlinit", irel);
+	glob_t gl;
+
+	*cmd = *files = NULL;
+	if (glob(DOM_KERNEL_UML_VIRTIO_BLK, 0, NULL, &gl) != 0)
+		gl.gl_pathc = 0;
+	if (init != NULL && gl.gl_pathc > 0) {
+		/* one version is installed with the one linux.uml; the newest otherwise */
+		const char *mod = gl.gl_pathv[gl.gl_pathc - 1];
+		xasprintf(cmd, " pvshim.init=%s pvshim.virtio_blk=%s", init, mod);
+		xasprintf(files, ":%s:%s", init, mod);
+	} else
+		log_warnx("%s not found: user-mode Linux gets its disks as ubd over FUSE",
+		    init == NULL ? "umlinit" : "UML's virtio_blk.ko");
+	if (gl.gl_pathc > 0)
+		globfree(&gl);
+	free(init);
+	if (*cmd == NULL) {
+		*cmd = xstrdup("");
+		*files = xstrdup("");
+	}
+}
+
+/*
  * user-mode Linux runs as the payload of the PV shim: the shim is the domain's
  * kernel, and it learns the UML binary from its command line.
  */
@@ -44,7 +82,7 @@ dom_kernel_uml(struct cfg_domain *dom)
 	static const char *const xrel[] = { "../guest/umlshim-xstate.so",
 		"../libexec/pvstack/umlshim-xstate.so", NULL };
 	char *shim = dom_program_path("umlshim", rel), real[PATH_MAX], *cmdline;
-	char *xstate = dom_program_path("umlshim-xstate.so", xrel);
+	char *xstate = dom_program_path("umlshim-xstate.so", xrel), *icmd, *ifiles;
 
 	if (shim == NULL) {
 		log_warnx("kernel %s: a user-mode Linux kernel, but umlshim (the shim that runs it) "
@@ -59,13 +97,18 @@ dom_kernel_uml(struct cfg_domain *dom)
 	/* without the preload UML 6.1 cannot run processes on hosts with a large XSAVE area */
 	if (xstate == NULL)
 		log_warnx("umlshim-xstate.so not found: user-mode Linux may fail on this host's CPU");
-	xasprintf(&cmdline, "pvshim.payload=%s%s%s%s%s", real, xstate ? " pvshim.preload=" : "",
-	    xstate ? xstate : "", dom->cd_cmdline ? " " : "", dom->cd_cmdline ? dom->cd_cmdline : "");
+	dom_kernel_uml_initrd(&icmd, &ifiles);
+	xasprintf(&cmdline, "pvshim.payload=%s%s%s%s%s%s", real, xstate ? " pvshim.preload=" : "",
+	    xstate ? xstate : "", icmd, dom->cd_cmdline ? " " : "",
+	    dom->cd_cmdline ? dom->cd_cmdline : "");
 	free(dom->cd_cmdline);
 	dom->cd_cmdline = cmdline;
 	free(dom->cd_payload);
-	xasprintf(&dom->cd_payload, "%s%s%s", real, xstate ? ":" : "", xstate ? xstate : "");
+	xasprintf(&dom->cd_payload, "%s%s%s%s", real, xstate ? ":" : "", xstate ? xstate : "",
+	    ifiles);
 	free(xstate);
+	free(icmd);
+	free(ifiles);
 	free(dom->cd_kernel);
 	dom->cd_kernel = shim;
 	return 0;

@@ -4,7 +4,10 @@
  * ring, blkfront and netfront) and runs /usr/bin/linux.uml as its child inside
  * the domain's confinement (profile "uml"):
  *
- *   UML ubd<i>  -- /vbd/ubd<x> (FUSE, shim_fuse.c) -- blkfront -- blkback
+ *   UML vd<x>   -- vhost-user virtio-blk on /tmp/vd<x>.sock (shim_vblk.c,
+ *                  vhost_user_blkfront.c)          -- blkfront -- blkback
+ *   (or, with pvshim.disks=ubd on the command line, the fallback:
+ *    UML ubd<i>  -- /vbd/ubd<x> (FUSE, shim_fuse.c) -- blkfront -- blkback)
  *   UML ssl0    -- socketpair (shim_cons.c)        -- console ring -- consoled
  *   UML eth<i>  -- uml_switch protocol (shim_net.c) -- netfront -- netback
  *
@@ -19,17 +22,23 @@
 
 #include "blkfront.h"
 #include "guest.h"
+#include "vhost_user_blkfront.h"
 
 #define SHIM_MAX_DISKS	16
 #define SHIM_MAX_NICS	8
 #define SHIM_UML_DIR	"/tmp/uml"
 
-/* One disk as UML sees it: ubd<index>, served from /vbd/ubd<letter>. */
+/* One disk as UML sees it: vd<letter> on its socket (or, the fallback,
+ * ubd<index> served from /vbd/ubd<letter>). */
 struct shim_disk {
 	struct blkfront *sd_bf;
-	char sd_name[8];		/* "ubda" */
+	char sd_name[8];		/* "vda" (or "ubda") */
 	const char *sd_xen;		/* the config's name, "hda1" */
 	bool sd_ro;
+	/* virtio-blk: the socket UML connects to, then the device on it */
+	int sd_listen;			/* listening until UML connects, then -1 */
+	struct vhubf *sd_vh;
+	bool sd_gone;			/* UML closed it: freed after the loop's round */
 	/* readahead: UML's ubd reads one 4 KiB page per request; a sequential
 	 * reader is served from one larger blkfront read (shim_fuse.c) */
 	uint8_t *sd_ra;
@@ -52,6 +61,7 @@ struct shim {
 	struct guest *s_g;
 	struct shim_disk s_disks[SHIM_MAX_DISKS];
 	unsigned s_ndisks;
+	bool s_virtio;			/* disks as virtio-blk (else ubd over FUSE) */
 	pid_t s_uml;			/* the UML process, 0 once gone */
 	int s_uml_pidfd;
 	int s_cons;			/* our end of UML's console */
@@ -62,10 +72,22 @@ struct shim {
 	size_t s_linelen;
 };
 
-/* shim_disks.c: waits for every vbd, in vdev order: ubda, ubdb, ... */
+/* shim_disks.c: waits for every vbd, in vdev order: vda, vdb, ... (or ubda, ...) */
 int shim_disks_init(struct shim *s, int timeout_ms);
-/* The ubd name of a Xen disk name ("hda1", "xvda1", "/dev/hda1"), or NULL. */
+/* UML's name of a Xen disk name ("hda1", "xvda1", "/dev/hda1"), or NULL. */
 const char *shim_disks_ubd(const struct shim *s, const char *xen);
+
+/* shim_vblk.c: a listening socket per disk in /tmp, before UML starts; each
+ * connection becomes a virtio-blk device served through blkfront. */
+int shim_vblk_init(struct shim *s);
+/* Once per round of the main loop: one call per disk for what blkback
+ * answered in the round; devices whose front-end went are freed. */
+void shim_vblk_round(struct shim *s);
+/* The socket of disk i, for virtio_uml.device=. */
+void shim_vblk_path(const struct shim *s, unsigned i, char *buf, size_t len);
+
+/* shim_initrd.c: the initramfs (init: umlinit, the host's virtio_blk.ko) at out. */
+int shim_initrd_make(struct shim *s, const char *out, const char *init, const char *module);
 
 /* shim_net.c: every vif as a uml_switch port UML's eth<devid> connects to. */
 int shim_net_init(struct shim *s, int timeout_ms);
@@ -82,8 +104,10 @@ void shim_fuse_flush_all(struct shim *s);
 int shim_cons_init(struct shim *s);
 void shim_cons_in(struct shim *s);
 
-/* shim_uml.c: starts UML with its command line; watches it die. */
-int shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd);
+/* shim_uml.c: starts UML with its command line (initrd: its initramfs, or
+ * NULL); watches it die. */
+int shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd,
+    const char *initrd);
 /* Ends a kernel that is rebooting (UML would re-exec itself) or hangs after a panic. */
 void shim_uml_check(struct shim *s);
 /* Asks the kernel to shut down cleanly (Ctrl-Alt-Del through UML's mconsole). */

@@ -1,7 +1,8 @@
 /*
  * The UML process: its command line built from the domain (mem= from the
- * domain's memory, a ubd per disk, the console on fd 0/1, the Xen disk names
- * of root= mapped to ubd names), its start, and its end turned into the
+ * domain's memory, a virtio-blk device per disk and the initramfs that
+ * mounts root from it, the console on fd 0/1, the Xen disk names of root=
+ * mapped to UML's), its start, and its end turned into the
  * domain's shutdown reason. A clean shutdown asked by the toolstack goes to
  * the kernel as Ctrl-Alt-Del through UML's management console, so the
  * guest's init runs its shutdown.
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "vhost_user.h"
 #include "xmalloc.h"
 
 #define SHIM_UML_UMID		"pvstack"
@@ -49,36 +51,50 @@ shim_uml_add(void *arg, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The guest's own words: root= by Xen disk name becomes the ubd of that disk. */
+/* The guest's own words: root= by Xen disk name becomes UML's name of that
+ * disk; with virtio disks also pvroot=, which the initramfs's /init mounts
+ * (the kernel hands it to init, and root= is not its to mount then). */
 static void
 shim_uml_cmdline(struct shim *s, struct shim_uml_argv *v, const char *cmdline, bool *console)
 {
 	char *copy = xstrdup(cmdline), *save = NULL;
 
 	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		const char *ubd;
+		const char *dev;
 		if (strncmp(t, "pvshim.", 7) == 0)
 			continue;
 		if (strncmp(t, "console=", 8) == 0)
 			*console = true;
-		if (strncmp(t, "root=", 5) == 0 && (ubd = shim_disks_ubd(s, t + 5)) != NULL)
-			shim_uml_add(v, "root=/dev/%s", ubd);
-		else
+		if (strncmp(t, "root=", 5) == 0 && (dev = shim_disks_ubd(s, t + 5)) != NULL) {
+			shim_uml_add(v, "root=/dev/%s", dev);
+			if (s->s_virtio)
+				shim_uml_add(v, "pvroot=/dev/%s", dev);
+		} else
 			shim_uml_add(v, "%s", t);
 	}
 	free(copy);
 }
 
 static void
-shim_uml_argv(struct shim *s, struct shim_uml_argv *v, const char *payload, const char *cmdline)
+shim_uml_argv(struct shim *s, struct shim_uml_argv *v, const char *payload, const char *cmdline,
+    const char *initrd)
 {
 	bool console = false;
+	char sock[64];
 
 	shim_uml_add(v, "%s", payload);
 	shim_uml_add(v, "mem=%lluK", (unsigned long long)s->s_g->g_start.nr_pages * 4);
-	for (unsigned i = 0; i < s->s_ndisks; i++)
-		shim_uml_add(v, "ubd%u%s=/vbd/%s", i, s->s_disks[i].sd_ro ? "r" : "",
-		    s->s_disks[i].sd_name);
+	/* virtio_uml numbers its devices in this order, so they are vda, vdb, ... */
+	for (unsigned i = 0; i < s->s_ndisks; i++) {
+		if (s->s_virtio) {
+			shim_vblk_path(s, i, sock, sizeof(sock));
+			shim_uml_add(v, "virtio_uml.device=%s:%d", sock, VIRTIO_ID_BLOCK);
+		} else
+			shim_uml_add(v, "ubd%u%s=/vbd/%s", i, s->s_disks[i].sd_ro ? "r" : "",
+			    s->s_disks[i].sd_name);
+	}
+	if (initrd != NULL)
+		shim_uml_add(v, "initrd=%s", initrd);
 	shim_net_args(shim_uml_add, v);
 	shim_uml_add(v, "con=null");
 	shim_uml_add(v, "ssl=null");
@@ -118,7 +134,8 @@ shim_uml_exited(int fd, short revents, void *arg)
 		if (p == s->s_uml)
 			break;
 	s->s_uml = 0;
-	shim_fuse_flush_all(s);
+	if (!s->s_virtio)
+		shim_fuse_flush_all(s);
 	unsigned reason = shim_uml_reason(s, status);
 	console_printf(s->s_g->g_cons, "\numlshim: the kernel stopped (%s %d): %s\n",
 	    WIFSIGNALED(status) ? "signal" : "exit",
@@ -142,7 +159,8 @@ shim_uml_check(struct shim *s)
 }
 
 int
-shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd)
+shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd,
+    const char *initrd)
 {
 	struct shim_uml_argv v = { .n = 0 };
 	char *envp[] = { "TMPDIR=/tmp", "HOME=/tmp", "PATH=/usr/bin:/bin", NULL, NULL };
@@ -159,7 +177,7 @@ shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int con
 
 	if (mkdir(SHIM_UML_DIR, 0700) < 0 && errno != EEXIST)
 		return -1;
-	shim_uml_argv(s, &v, payload, cmdline);
+	shim_uml_argv(s, &v, payload, cmdline, initrd);
 	s->s_requested = ~0u;
 	pid = fork();
 	if (pid == 0) {

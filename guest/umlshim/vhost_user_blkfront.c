@@ -29,6 +29,7 @@ struct vhubf {
 	struct vblk *vh_vb;
 	int vh_sock, vh_kick;		/* watched while >= 0 */
 	bool vh_freeing;
+	bool vh_batched;		/* the owner signals calls once per loop round */
 	unsigned vh_out;		/* taken from the ring, not answered */
 	unsigned long vh_waited;	/* requests that found blkfront full */
 	struct vhubf_req *vh_wait, **vh_wait_tail, *vh_free;
@@ -100,7 +101,8 @@ vhubf_done(struct blkfront_io *io, void *arg)
 
 	vhubf_retry(vh);
 	vhubf_answer(vh, q, io->bio_error);
-	vblk_flush_calls(vh->vh_vb);
+	if (!vh->vh_batched || vh->vh_freeing)
+		vblk_flush_calls(vh->vh_vb);
 	vhubf_release(vh);
 }
 
@@ -268,4 +270,17 @@ unsigned long
 vhubf_waited(const struct vhubf *vh)
 {
 	return vh->vh_waited;
+}
+
+void
+vhubf_batch_calls(struct vhubf *vh)
+{
+	vh->vh_batched = true;
+}
+
+void
+vhubf_flush_calls(struct vhubf *vh)
+{
+	if (!vh->vh_freeing)
+		vblk_flush_calls(vh->vh_vb);
 }

@@ -37,5 +37,10 @@ unsigned vhubf_inflight(const struct vhubf *vh);
 unsigned long vhubf_waited(const struct vhubf *vh);
 /* Whether the front-end is still connected. */
 bool vhubf_connected(const struct vhubf *vh);
+/* From now on answers only write the used ring; the owner signals them with
+ * vhubf_flush_calls once per round of its loop (one call for a batch of
+ * blkback's answers). */
+void vhubf_batch_calls(struct vhubf *vh);
+void vhubf_flush_calls(struct vhubf *vh);
 
 #endif

@@ -137,12 +137,13 @@ root = \"/dev/hda1 ro\"" "$(cat "$img/$name.cfg")"
 check_guest_files() {
 	expect_text "/etc/hostname" "$name" "$(img_cat "$img/root.img" /etc/hostname)"
 	expect_text "/etc/fstab" "# The config's disks in order: hda1 root.img, hda2 var.img, hda3 home.img,
-# hda4 swap.img. Under user-mode Linux they are ubda, ubdb, ubdc, ubdd.
+# hda4 swap.img, named by their labels: the shim gives them to user-mode
+# Linux as virtio-blk (vda, vdb, ...), the kernel booted directly as ubd.
 # <file system> <mount point> <type> <options> <dump> <pass>
-/dev/ubda	/	ext4	errors=remount-ro	0	1
-/dev/ubdb	/var	ext4	defaults	0	2
-/dev/ubdc	/home	ext4	defaults	0	2
-/dev/ubdd	none	swap	sw	0	0" "$(img_cat "$img/root.img" /etc/fstab)"
+LABEL=root	/	ext4	errors=remount-ro	0	1
+LABEL=var	/var	ext4	defaults	0	2
+LABEL=home	/home	ext4	defaults	0	2
+LABEL=swap	none	swap	sw	0	0" "$(img_cat "$img/root.img" /etc/fstab)"
 	expect_text "eth0 network" "[Match]
 Name=eth0
 
