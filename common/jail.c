@@ -25,13 +25,14 @@ static const char *const jail_profile_names[JAIL_PROFILE_MAX] = {
 
 static const struct jail_limits jail_profile_table[JAIL_PROFILE_MAX] = {
 	/* the runtime's own pages, stack, page tables and socket buffers */
-	[JAIL_PROFILE_GUEST] = { 16 * JAIL_MIB, 64, false, false, 0, false },
+	[JAIL_PROFILE_GUEST] = { 16 * JAIL_MIB, 64, false, false, 0 },
 	/* shadow memory, quarantine and the LSan tracer; ASan reads /proc/self/maps */
-	[JAIL_PROFILE_SANITIZER] = { 256 * JAIL_MIB, 64, true, false, 0, false },
+	[JAIL_PROFILE_SANITIZER] = { 256 * JAIL_MIB, 64, true, false, 0 },
 	/* user-mode Linux runs every guest process as a host process, keeps its
-	 * physical memory in a file under /tmp that it maps executable, and reads
-	 * its disks from files the shim serves through FUSE */
-	[JAIL_PROFILE_UML] = { 128 * JAIL_MIB, 1024, true, true, 16 * JAIL_MIB, true },
+	 * physical memory in a file under /tmp that it maps executable (and the
+	 * shim maps too, to serve its virtio-blk disks), next to the shim's
+	 * sockets and UML's initramfs */
+	[JAIL_PROFILE_UML] = { 128 * JAIL_MIB, 1024, true, true, 16 * JAIL_MIB },
 };
 
 const struct jail_limits *

@@ -36,7 +36,6 @@ struct jail_limits {
 	bool proc;		/* a /proc of its own pid namespace in its root */
 	bool payload;		/* may run a payload program bound into its root */
 	uint64_t tmp_bytes;	/* a writable, exec-able /tmp of this size (+ memory), 0: none */
-	bool fuse;		/* a FUSE mount at /vbd whose /dev/fuse fd it serves */
 };
 /* The guest profiles' limits; NULL for JAIL_PROFILE_WORKER or out of range. */
 const struct jail_limits *jail_profile_limits(enum jail_profile p);

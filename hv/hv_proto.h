@@ -27,7 +27,6 @@
 #define HV_CMDLINE_MAX		1024	/* MAX_GUEST_CMDLINE */
 #define HV_PATH_MAX		1024
 #define HV_GUEST_FD_ENV		"PVSTACK_HV_FD"	/* guest: its channel's fd number */
-#define HV_GUEST_FUSE_FD_ENV	"PVSTACK_FUSE_FD" /* profile uml: the /dev/fuse fd of its /vbd */
 #define HV_GUEST_FD		3
 
 struct hv_msg_hdr {

@@ -93,15 +93,12 @@ uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
 /* hvd_sandbox.c */
 struct jail_limits;
 /* Child side: the private read-only root over dir, with files bound in; pivots into it. */
-/* mem_bytes sizes a profile's /tmp; *fusefd gets the /dev/fuse descriptor of its /vbd mount. */
+/* mem_bytes sizes a profile's /tmp. */
 int hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
-    uid_t uid, uint64_t mem_bytes, int *fusefd);
+    uid_t uid, uint64_t mem_bytes);
 /* Writes one printf-formatted value into dir/file (a cgroup's or sysfs's knob). */
 int hvd_limits_write(const char *dir, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Parent side: sets the readahead of a built guest's /vbd. */
-#define HVD_SANDBOX_FUSE_RA_KB	1024
-void hvd_sandbox_fuse_tune(unsigned domid, pid_t pid);
 
 /* hvd_kdeps.c: interpreter and libraries of a dynamic kernel (NULL-terminated) */
 char **hvd_kdeps(const char *kernel, bool kernel_dynamic, const char *payload);

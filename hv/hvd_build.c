@@ -168,8 +168,8 @@ static _Noreturn void
 hvd_build_child(struct hvd_build_child *c)
 {
 	char *argv[] = { (char *)c->argv0, NULL };
-	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL, NULL };
-	int err, nullfd, chan, kfd, errfd = c->errfd, fusefd = -1;
+	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL };
+	int err, nullfd, chan, kfd, errfd = c->errfd;
 	char go;
 
 	/* hvd writes our uid map (we are in our cgroups already), then says go */
@@ -200,8 +200,7 @@ hvd_build_child(struct hvd_build_child *c)
 		goto fail;
 	if (c->confine) {
 		if (hvd_sandbox_root(hvd_build_emptydir, c->files,
-		    jail_profile_limits(c->profile), c->uid, c->mem_bytes, &fusefd) < 0 ||
-		    (fusefd >= 0 && (fusefd = hvd_build_high(fusefd)) < 0) ||
+		    jail_profile_limits(c->profile), c->uid, c->mem_bytes) < 0 ||
 		    jail_drop_privileges(c->uid, c->uid) < 0)
 			goto fail;
 	} else if (chdir("/") < 0)
@@ -211,13 +210,7 @@ hvd_build_child(struct hvd_build_child *c)
 	if (errfd != 5 && (dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0))
 		goto fail;
 	errfd = 5;
-	/* the kernel serves its /vbd mount on fd 6 (HV_GUEST_FUSE_FD_ENV) */
-	if (fusefd >= 0) {
-		if (fusefd != 6 && dup2(fusefd, 6) < 0)
-			goto fail;
-		envp[1] = HV_GUEST_FUSE_FD_ENV "=6";
-	}
-	syscall(SYS_close_range, fusefd >= 0 ? 7 : 6, ~0u, 0);
+	syscall(SYS_close_range, 6, ~0u, 0);
 	if (c->confine && jail_seccomp(c->profile) < 0)
 		goto fail;
 	/*
@@ -587,8 +580,6 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		hvd_cgroup_destroy(d);
 		goto out;
 	}
-	if (c.confine && jail_profile_limits(d->profile)->fuse)
-		hvd_sandbox_fuse_tune(d->domid, pid);
 	d->uid = c.confine ? c.uid : 0;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
 		log_warn("d%u: channel", d->domid);

@@ -88,29 +88,6 @@ hvd_sandbox_tmp(uid_t uid, uint64_t bytes)
 }
 
 /*
- * /vbd, a FUSE mount the kernel program serves on the returned /dev/fuse
- * descriptor: mounting needs a privilege the guest never holds, so it is done
- * here, in the guest's own namespaces, before the drop.
- */
-static int
-hvd_sandbox_fuse(uid_t uid)
-{
-	char opts[128];
-	int fd;
-
-	if ((fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)) < 0)
-		return -1;
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40500,user_id=%u,group_id=%u", fd,
-	    (unsigned)uid, (unsigned)uid);
-	if (mkdir("vbd", 0500) < 0 ||
-	    mount("pvstack-vbd", "vbd", "fuse", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
  * Builds the root over dir (hvd's empty directory) and pivots into it.
  * files: NULL-terminated host paths to bind read-only (a dynamic kernel's
  * interpreter and libraries); NULL for a static kernel. The root belongs to
@@ -120,7 +97,7 @@ hvd_sandbox_fuse(uid_t uid)
  */
 int
 hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *prof,
-    uid_t uid, uint64_t mem_bytes, int *fusefd)
+    uid_t uid, uint64_t mem_bytes)
 {
 	const unsigned long ro = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char opts[128];
@@ -145,8 +122,6 @@ hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *
 	for (; files && *files; files++)
 		if (hvd_sandbox_bind(*files) < 0)
 			return -1;
-	if (prof->fuse && (*fusefd = hvd_sandbox_fuse(uid)) < 0)
-		return -1;
 	/* only this domain's processes: the child is init of its own pid namespace */
 	if (prof->proc && (mkdir("proc", 0555) < 0 ||
 	    mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
@@ -157,35 +132,4 @@ hvd_sandbox_root(const char *dir, char *const *files, const struct jail_limits *
 	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		return -1;
 	return 0;
-}
-
-/*
- * The readahead of the guest's /vbd mount, from hvd's side (the guest's user
- * namespace cannot write /sys): large enough that ubd's page-by-page reads
- * find their pages cached and the server gets 1 MiB reads. The mount is found
- * in the guest's mountinfo, never stat'ed: that would ask the FUSE server,
- * which is not serving yet. Best effort: a kernel without the knob keeps its
- * default (128 KiB).
- */
-void
-hvd_sandbox_fuse_tune(unsigned domid, pid_t pid)
-{
-	char path[64], line[1024], bdi[48] = "";
-	unsigned maj, min;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && sep &&
-		    strncmp(sep, " - fuse ", 8) == 0 && strstr(line, " /vbd "))
-			snprintf(bdi, sizeof(bdi), "/sys/class/bdi/%u:%u", maj, min);
-	}
-	fclose(f);
-	if (bdi[0] == '\0' ||
-	    hvd_limits_write(bdi, "read_ahead_kb", "%d", HVD_SANDBOX_FUSE_RA_KB) < 0)
-		log_warn("d%u: /vbd keeps the kernel's readahead (bdi %s)", domid,
-		    bdi[0] ? bdi : "not found");
 }

@@ -42,7 +42,7 @@ dom_kernel_kind(const unsigned char *b, size_t n)
  * its /init (umlinit) and the installed UML's virtio_blk module, as
  * " pvshim.init=... pvshim.virtio_blk=..." for the command line and
  * ":...:..." for the payload hvd binds; both "" when one is missing (the shim
- * then needs the pvshim.disks=ubd fallback).
+ * then refuses to start, saying so on the console).
  */
 static void
 dom_kernel_uml_initrd(char **cmd, char **files)
@@ -60,8 +60,8 @@ dom_kernel_uml_initrd(char **cmd, char **files)
 		xasprintf(cmd, " pvshim.init=%s pvshim.virtio_blk=%s", init, mod);
 		xasprintf(files, ":%s:%s", init, mod);
 	} else
-		log_warnx("%s not found: user-mode Linux gets its disks as ubd over FUSE",
-		    init == NULL ? "umlinit" : "UML's virtio_blk.ko");
+		log_warnx("%s not found: the shim cannot give user-mode Linux its disks",
+		    init == NULL ? "umlinit" : "UML's virtio_blk.ko (" DOM_KERNEL_UML_VIRTIO_BLK ")");
 	if (gl.gl_pathc > 0)
 		globfree(&gl);
 	free(init);

@@ -1,24 +1,19 @@
 /*
  * umlshim: boots the runtime, connects the domain's disks, serves them to
- * UML as virtio-blk devices (or, the fallback, through /vbd), bridges its
- * console, then runs it until it stops and turns that into the domain's
- * shutdown (shim.h has the picture).
+ * UML as virtio-blk devices, bridges its console, then runs it until it
+ * stops and turns that into the domain's shutdown (shim.h has the picture).
  *
  * The command line is the domain's (root=, extra=), with tokens of the
  * toolstack's own: pvshim.payload=PATH, the UML binary hvd bound into the root,
  * pvshim.preload= (shim_uml.c), and pvshim.init= and pvshim.virtio_blk=, the
- * initramfs's /init and UML's module, bound there too. pvshim.disks=ubd in the
- * domain's own words selects the fallback: ubd over FUSE.
+ * initramfs's /init and UML's module, bound there too.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hv_elfnote.h"
-#include "hv_proto.h"
 #include "shim.h"
 
 HV_GUEST_ELFNOTE();
@@ -51,7 +46,7 @@ main(void)
 {
 	static struct guest g;
 	static struct shim s;
-	const char *fusefd = getenv(HV_GUEST_FUSE_FD_ENV), *cmdline;
+	const char *cmdline;
 	char *payload, *init, *vblk;
 	int consfd;
 
@@ -62,44 +57,26 @@ main(void)
 	payload = shim_arg(cmdline, "pvshim.payload=");
 	init = shim_arg(cmdline, "pvshim.init=");
 	vblk = shim_arg(cmdline, "pvshim.virtio_blk=");
-	/* virtio-blk unless the domain asks for the fallback (or xl found no
-	 * initramfs pieces to give us) */
-	s.s_virtio = init != NULL && vblk != NULL && strstr(cmdline, "pvshim.disks=ubd") == NULL;
-	if (payload == NULL) {
+	if (payload == NULL || init == NULL || vblk == NULL) {
 		errno = EINVAL;
-		shim_fail(&s, "no pvshim.payload=");
+		shim_fail(&s, payload == NULL ? "no pvshim.payload=" :
+		    "no initramfs pieces (pvshim.init=, pvshim.virtio_blk=): is UML's "
+		    "virtio_blk.ko installed?");
 	}
-	if (!s.s_virtio && fusefd == NULL) {
-		errno = EINVAL;
-		shim_fail(&s, init && vblk ? "pvshim.disks=ubd, but no /vbd from hvd (profile uml)" :
-		    "no initramfs for virtio-blk disks (pvshim.init=, pvshim.virtio_blk=) and "
-		    "no /vbd from hvd");
-	}
-	console_printf(g.g_cons, "umlshim: domain %u, %s, disks as %s\n", g.g_domid, payload,
-	    s.s_virtio ? "virtio-blk" : "ubd over FUSE");
+	console_printf(g.g_cons, "umlshim: domain %u, %s\n", g.g_domid, payload);
 	if (shim_control_init(&s) < 0)
 		shim_fail(&s, "control/shutdown");
 	if (shim_disks_init(&s, SHIM_DISKS_MS) < 0)
 		shim_fail(&s, "disks");
 	if (shim_net_init(&s, SHIM_DISKS_MS) < 0)
 		shim_fail(&s, "network");
-	if (s.s_virtio) {
-		/* a /vbd from hvd is not served: its requests fail at once */
-		if (fusefd != NULL)
-			close(atoi(fusefd));
-		if (shim_vblk_init(&s) < 0)
-			shim_fail(&s, "virtio-blk sockets");
-		if (shim_initrd_make(&s, SHIM_INITRD, init, vblk) < 0)
-			shim_fail(&s, "initramfs");
-	} else if (fcntl(atoi(fusefd), F_SETFD, FD_CLOEXEC) < 0 ||
-	    shim_fuse_init(&s, atoi(fusefd)) < 0) {
-		/* UML must never hold the FUSE device: a kernel blocked on /vbd would
-		 * then keep its own server's connection alive and could not die */
-		shim_fail(&s, "/vbd");
-	}
+	if (shim_vblk_init(&s) < 0)
+		shim_fail(&s, "virtio-blk sockets");
+	if (shim_initrd_make(&s, SHIM_INITRD, init, vblk) < 0)
+		shim_fail(&s, "initramfs");
 	if ((consfd = shim_cons_init(&s)) < 0)
 		shim_fail(&s, "console");
-	if (shim_uml_start(&s, payload, cmdline, consfd, s.s_virtio ? SHIM_INITRD : NULL) < 0)
+	if (shim_uml_start(&s, payload, cmdline, consfd, SHIM_INITRD) < 0)
 		shim_fail(&s, payload);
 	free(payload);
 	free(init);
@@ -107,8 +84,7 @@ main(void)
 	for (;;) {
 		if (events_loop_once(g.g_ev, 1000) < 0 && errno != EINTR)
 			shim_fail(&s, "event loop");
-		if (s.s_virtio)
-			shim_vblk_round(&s);
+		shim_vblk_round(&s);
 		xenbus_dispatch_watches(g.g_xb);
 		shim_cons_in(&s);
 		shim_uml_check(&s);

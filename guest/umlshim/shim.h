@@ -6,8 +6,6 @@
  *
  *   UML vd<x>   -- vhost-user virtio-blk on /tmp/vd<x>.sock (shim_vblk.c,
  *                  vhost_user_blkfront.c)          -- blkfront -- blkback
- *   (or, with pvshim.disks=ubd on the command line, the fallback:
- *    UML ubd<i>  -- /vbd/ubd<x> (FUSE, shim_fuse.c) -- blkfront -- blkback)
  *   UML ssl0    -- socketpair (shim_cons.c)        -- console ring -- consoled
  *   UML eth<i>  -- uml_switch protocol (shim_net.c) -- netfront -- netback
  *
@@ -28,40 +26,22 @@
 #define SHIM_MAX_NICS	8
 #define SHIM_UML_DIR	"/tmp/uml"
 
-/* One disk as UML sees it: vd<letter> on its socket (or, the fallback,
- * ubd<index> served from /vbd/ubd<letter>). */
+/* One disk as UML sees it: vd<letter>, a virtio-blk device on its socket. */
 struct shim_disk {
 	struct blkfront *sd_bf;
-	char sd_name[8];		/* "vda" (or "ubda") */
+	char sd_name[8];		/* "vda" */
 	const char *sd_xen;		/* the config's name, "hda1" */
 	bool sd_ro;
 	/* virtio-blk: the socket UML connects to, then the device on it */
 	int sd_listen;			/* listening until UML connects, then -1 */
 	struct vhubf *sd_vh;
 	bool sd_gone;			/* UML closed it: freed after the loop's round */
-	/* readahead: UML's ubd reads one 4 KiB page per request; a sequential
-	 * reader is served from one larger blkfront read (shim_fuse.c) */
-	uint8_t *sd_ra;
-	uint64_t sd_ra_off;		/* bytes; the window is [off, off + len) */
-	uint32_t sd_ra_len;
-	uint64_t sd_next;		/* where a sequential reader reads next */
-	/* write-behind: ubd declares a volatile write cache (the guest flushes),
-	 * so sequential page writes are gathered and written in one request,
-	 * left in flight while the next are gathered; any read, any other write
-	 * and every flush wait for them */
-	uint8_t *sd_wb;
-	uint64_t sd_wb_off;		/* bytes; [off, off + len) is buffered */
-	uint32_t sd_wb_len;
-	int sd_wb_err;			/* a gathered write that failed: the next flush says so */
-	unsigned sd_wb_inflight;	/* gathered writes on the ring, not yet answered */
-	uint64_t sd_wb_chain;		/* where the last one put on the ring ended */
 };
 
 struct shim {
 	struct guest *s_g;
 	struct shim_disk s_disks[SHIM_MAX_DISKS];
 	unsigned s_ndisks;
-	bool s_virtio;			/* disks as virtio-blk (else ubd over FUSE) */
 	pid_t s_uml;			/* the UML process, 0 once gone */
 	int s_uml_pidfd;
 	int s_cons;			/* our end of UML's console */
@@ -72,7 +52,7 @@ struct shim {
 	size_t s_linelen;
 };
 
-/* shim_disks.c: waits for every vbd, in vdev order: vda, vdb, ... (or ubda, ...) */
+/* shim_disks.c: waits for every vbd, in vdev order: vda, vdb, ... */
 int shim_disks_init(struct shim *s, int timeout_ms);
 /* UML's name of a Xen disk name ("hda1", "xvda1", "/dev/hda1"), or NULL. */
 const char *shim_disks_ubd(const struct shim *s, const char *xen);
@@ -94,18 +74,12 @@ int shim_net_init(struct shim *s, int timeout_ms);
 /* Adds UML's eth<devid>=daemon,... arguments through add. */
 void shim_net_args(void (*add)(void *arg, const char *fmt, ...), void *arg);
 
-/* shim_fuse.c: serves /vbd on fd (from hvd), one file per disk. */
-int shim_fuse_init(struct shim *s, int fd);
-/* Writes out every disk's gathered writes (the kernel has stopped). */
-void shim_fuse_flush_all(struct shim *s);
-
 /* shim_cons.c: UML's console on the console ring, and its last words.
  * init returns UML's end of the console; in pumps what was typed. */
 int shim_cons_init(struct shim *s);
 void shim_cons_in(struct shim *s);
 
-/* shim_uml.c: starts UML with its command line (initrd: its initramfs, or
- * NULL); watches it die. */
+/* shim_uml.c: starts UML with its command line and initramfs; watches it die. */
 int shim_uml_start(struct shim *s, const char *payload, const char *cmdline, int consfd,
     const char *initrd);
 /* Ends a kernel that is rebooting (UML would re-exec itself) or hangs after a panic. */

@@ -1,8 +1,8 @@
 /*
  * The domain's disks as UML's ubd devices: every device/vbd, connected
  * through blkfront's bus, ordered by vdev so the config's order holds
- * (hda1 < hda2 < ..., xvda < xvdb), and named vda, vdb, ... (ubda, ubdb, ...
- * over FUSE) in that order: UML numbers its devices in the order it is given them.
+ * (hda1 < hda2 < ..., xvda < xvdb), and named vda, vdb, ... in that order:
+ * UML numbers its devices in the order it is given them.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,12 +68,11 @@ shim_disks_init(struct shim *s, int timeout_ms)
 		    "the others\n", s->s_ndisks, want);
 	qsort(s->s_disks, s->s_ndisks, sizeof(s->s_disks[0]), shim_disks_cmp);
 	for (unsigned i = 0; i < s->s_ndisks; i++)
-		snprintf(s->s_disks[i].sd_name, sizeof(s->s_disks[i].sd_name), "%s%c",
-		    s->s_virtio ? "vd" : "ubd", 'a' + i);
+		snprintf(s->s_disks[i].sd_name, sizeof(s->s_disks[i].sd_name), "vd%c", 'a' + i);
 	return 0;
 }
 
-/* "/dev/hda1", "hda1", "xvda" -> "vda" (or "ubda") when that disk is here. */
+/* "/dev/hda1", "hda1", "xvda" -> "vda" when that disk is here. */
 const char *
 shim_disks_ubd(const struct shim *s, const char *xen)
 {

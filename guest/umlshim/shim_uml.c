@@ -52,8 +52,8 @@ shim_uml_add(void *arg, const char *fmt, ...)
 }
 
 /* The guest's own words: root= by Xen disk name becomes UML's name of that
- * disk; with virtio disks also pvroot=, which the initramfs's /init mounts
- * (the kernel hands it to init, and root= is not its to mount then). */
+ * disk, and pvroot=, which the initramfs's /init mounts (the kernel hands it
+ * to init, and root= is not its to mount then). */
 static void
 shim_uml_cmdline(struct shim *s, struct shim_uml_argv *v, const char *cmdline, bool *console)
 {
@@ -67,8 +67,7 @@ shim_uml_cmdline(struct shim *s, struct shim_uml_argv *v, const char *cmdline, b
 			*console = true;
 		if (strncmp(t, "root=", 5) == 0 && (dev = shim_disks_ubd(s, t + 5)) != NULL) {
 			shim_uml_add(v, "root=/dev/%s", dev);
-			if (s->s_virtio)
-				shim_uml_add(v, "pvroot=/dev/%s", dev);
+			shim_uml_add(v, "pvroot=/dev/%s", dev);
 		} else
 			shim_uml_add(v, "%s", t);
 	}
@@ -86,15 +85,10 @@ shim_uml_argv(struct shim *s, struct shim_uml_argv *v, const char *payload, cons
 	shim_uml_add(v, "mem=%lluK", (unsigned long long)s->s_g->g_start.nr_pages * 4);
 	/* virtio_uml numbers its devices in this order, so they are vda, vdb, ... */
 	for (unsigned i = 0; i < s->s_ndisks; i++) {
-		if (s->s_virtio) {
-			shim_vblk_path(s, i, sock, sizeof(sock));
-			shim_uml_add(v, "virtio_uml.device=%s:%d", sock, VIRTIO_ID_BLOCK);
-		} else
-			shim_uml_add(v, "ubd%u%s=/vbd/%s", i, s->s_disks[i].sd_ro ? "r" : "",
-			    s->s_disks[i].sd_name);
+		shim_vblk_path(s, i, sock, sizeof(sock));
+		shim_uml_add(v, "virtio_uml.device=%s:%d", sock, VIRTIO_ID_BLOCK);
 	}
-	if (initrd != NULL)
-		shim_uml_add(v, "initrd=%s", initrd);
+	shim_uml_add(v, "initrd=%s", initrd);
 	shim_net_args(shim_uml_add, v);
 	shim_uml_add(v, "con=null");
 	shim_uml_add(v, "ssl=null");
@@ -134,8 +128,6 @@ shim_uml_exited(int fd, short revents, void *arg)
 		if (p == s->s_uml)
 			break;
 	s->s_uml = 0;
-	if (!s->s_virtio)
-		shim_fuse_flush_all(s);
 	unsigned reason = shim_uml_reason(s, status);
 	console_printf(s->s_g->g_cons, "\numlshim: the kernel stopped (%s %d): %s\n",
 	    WIFSIGNALED(status) ? "signal" : "exit",
