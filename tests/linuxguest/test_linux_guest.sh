@@ -4,7 +4,8 @@
 # private stack, and with the notes' config (kernel = "/usr/bin/linux.uml", four
 # file: disks, root = "/dev/hda1 ro"):
 #   xl create -c reaches a login prompt; uname -a shows Linux; the disks are
-#   virtio-blk (/ on vda, /var on vdb, swap on vdd); a file written
+#   virtio-blk (/ on vda, /var on vdb, swap on vdd, a fifth 'r' disk read-only
+#   in the guest); a file written
 #   in the guest is in root.img after xl shutdown -w (read with debugfs);
 #   reboot in the guest boots it again through on_reboot; a forced kernel
 #   panic is a crash; xl destroy leaves no process, mount or file behind.
@@ -112,6 +113,11 @@ done
 cfg=$tmp/$name.cfg
 cp "$tmp/$name/$name.cfg" "$cfg"
 printf 'on_reboot = "restart"\non_crash = "preserve"\n' >>"$cfg"
+# a fifth disk, read-only ('r'): the guest must see it read-only (VIRTIO_BLK_F_RO)
+truncate -s 16M "$tmp/ro.img" && mkfs.ext4 -q -F -L ro "$tmp/ro.img" >/dev/null 2>&1 ||
+    { echo "FAIL: mkfs of ro.img" >&2; exit 1; }
+sed -i "s|hda4,w'|hda4,w', 'file:$tmp/ro.img,hdb,r'|" "$cfg"
+grep -q "ro.img,hdb,r" "$cfg" || { echo "FAIL: the read-only disk is not in $cfg" >&2; exit 1; }
 
 "$xencommons" start >"$tmp/xencommons.log" 2>&1 || { cat "$tmp/xencommons.log" >&2; exit 1; }
 mkfifo "$tmp/in"
@@ -136,11 +142,12 @@ set_mark
 type_line "uname -a; echo written-in-the-guest >/root/proof; sync"
 wait_for "Linux $name" 20 || fail "uname -a did not show Linux"
 
-# the disks are virtio-blk served by the shim: / is vda, all four are there, swap is on
+# the disks are virtio-blk served by the shim: / is vda, all five are there, swap
+# is on vdd, and the 'r' disk is vde, read-only: a write to it is refused
 set_mark
-type_line 'echo DISKS=$(ls /sys/block | grep -c "^vd")-$(findmnt -n -o SOURCE /)-$(findmnt -n -o SOURCE /var)-$(grep -c "^/dev/vdd" /proc/swaps)'
-wait_for "DISKS=4-/dev/vda-/dev/vdb-1" 20 ||
-    fail "the guest's disks are not vda (/), vdb (/var), vdc, vdd (swap) over virtio-blk"
+type_line 'echo DISKS=$(ls /sys/block | grep -c "^vd")-$(findmnt -n -o SOURCE /)-$(findmnt -n -o SOURCE /var)-$(grep -c "^/dev/vdd" /proc/swaps)-ro$(cat /sys/block/vde/ro)-$(dd if=/dev/zero of=/dev/vde bs=512 count=1 oflag=direct 2>/dev/null && echo written || echo refused)'
+wait_for "DISKS=5-/dev/vda-/dev/vdb-1-ro1-refused" 20 ||
+    fail "the guest's disks are not vda (/), vdb (/var), vdc, vdd (swap), vde (read-only) over virtio-blk"
 
 # ---- the network: the guest and dom0 ping each other through xenbr0 ----
 set_mark
