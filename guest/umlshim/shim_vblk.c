@@ -8,7 +8,6 @@
  * message breaks only this domain's disk.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,17 +48,16 @@ shim_vblk_accept(int fd, short revents, void *arg)
 	(void)revents;
 	if ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 		return;
-	snprintf(name, sizeof(name), "umlshim %s (%s)", d->sd_name, d->sd_xen);
-	d->sd_vh = vhubf_new(shim_vblk_guest, d->sd_bf, c, name, shim_vblk_gone, d);
-	if (d->sd_vh == NULL) {
-		console_printf(shim_vblk_guest->g_cons, "umlshim: %s: %s\n", name, strerror(errno));
-		close(c);
-		return;
-	}
-	vhubf_batch_calls(d->sd_vh);
 	events_unwatch_fd(shim_vblk_guest->g_ev, fd);
 	close(fd);
 	d->sd_listen = -1;
+	snprintf(name, sizeof(name), "umlshim %s (%s)", d->sd_name, d->sd_xen);
+	/* the connection is vhubf_new's, on failure too */
+	d->sd_vh = vhubf_new(shim_vblk_guest, d->sd_bf, c, name, shim_vblk_gone, d);
+	if (d->sd_vh == NULL)
+		console_printf(shim_vblk_guest->g_cons, "umlshim: %s: %s\n", name, strerror(errno));
+	else
+		vhubf_batch_calls(d->sd_vh);
 }
 
 /* A listening socket at path. */
