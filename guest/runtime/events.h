@@ -35,8 +35,11 @@ int events_poll(struct events *ev, int timeout_ms);
  * Descriptors of the guest's own (a shim's pipes and sockets) on the same
  * wait. Their handlers run only from events_loop_once, never from inside
  * events_poll or events_wait, so a handler may itself wait for a ring.
+ * Sized for the UML shim at its limits: two per virtio disk (its connection
+ * and kick eventfd, 16 disks), three per interface port (8: its listening
+ * and accepted control sockets, its datagram socket), and its own few.
  */
-#define EVENTS_MAX_FDS 16
+#define EVENTS_MAX_FDS 64
 typedef void events_fd_fn(int fd, short revents, void *arg);
 int events_watch_fd(struct events *ev, int fd, short events, events_fd_fn *fn, void *arg);
 void events_unwatch_fd(struct events *ev, int fd);
