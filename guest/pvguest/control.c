@@ -59,7 +59,8 @@ control_shutdown_changed(struct xenbus *xb, const char *path, const char *token,
 	free(req.cr_value);
 }
 
-/* Tells the toolstack we handle poweroff and reboot, then listens for them. */
+/* Tells the toolstack we handle poweroff and reboot, then listens for them
+ * (inside the caller's xenbus batch, its end has the answers). */
 int
 control_init(struct guest *g)
 {
