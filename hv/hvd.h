@@ -90,6 +90,14 @@ void hvd_build_init(struct event_base *base, const char *emptydir, bool insecure
 /* Host memory the domain's processes may use: its memory plus its profile's overhead. */
 uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
 
+/* hvd_netns.c: network namespaces made ahead of the builds by a helper process */
+void hvd_netns_init(void);
+void hvd_netns_fini(void);
+/* Enters a namespace made ahead for the next clone: its fd, or -1 (clone a new one). */
+int hvd_netns_enter(void);
+/* Back into hvd's own namespace; closes fd. */
+void hvd_netns_leave(int fd);
+
 /* hvd_sandbox.c */
 struct jail_limits;
 /* Child side: the private read-only root over dir, with files bound in; pivots into it. */

@@ -335,10 +335,14 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 	int inherit[HVD_BUILD_NSLOTS] = { c->chan, c->kfd, errp[1], gop[0] };
 	bool share = hvd_build_slot_top >= 0 && hvd_build_slots_fill(inherit) == 0, placed;
 	int cgdir = ncg > 0 ? cgfds[0] : -1;
+	/* a network namespace made ahead (hvd_netns.c) spares the clone making one */
+	int netfd = c->confine ? hvd_netns_enter() : -1;
+	uint64_t ns = c->confine ? (netfd >= 0 ? HVD_BUILD_NS & ~CLONE_NEWNET : HVD_BUILD_NS) : 0;
 	/* clone, not fork: the child is init of its new pid namespace */
-	pid = hvd_build_clone((c->confine ? HVD_BUILD_NS : 0) | (share ? CLONE_FILES : 0), cgdir,
-	    &placed);
+	pid = hvd_build_clone(ns | (share ? CLONE_FILES : 0), cgdir, &placed);
 	int clone_err = errno;
+	if (pid != 0 && netfd >= 0)
+		hvd_netns_leave(netfd);
 	if (pid == 0)
 		err = hvd_build_join(cgfds + 1, ncg > 0 ? ncg - 1 : 0);
 	if (pid == 0 && share) {
@@ -436,6 +440,8 @@ hvd_build_init(struct event_base *base, const char *emptydir, bool insecure)
 	hvd_build_insecure = insecure;
 	hvd_build_lacks = hvd_build_missing();
 	hvd_build_slots_init();
+	if (!insecure && hvd_build_lacks == NULL)
+		hvd_netns_init();
 	if (insecure) {
 		log_warnx("INSECURE (--insecure): guests run UNCONFINED, as root, with the host's files");
 		hvd_console_printf("INSECURE: guests run unconfined (--insecure)");

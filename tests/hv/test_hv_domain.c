@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,4 +326,62 @@ Test(hv_domain, destroy_kills_escaped_processes)
 	for (int i = 0; i < 500 && !pid_dead(child); i++)
 		usleep(2000);
 	cr_assert(pid_dead(child), "escaped child %d outlived its domain", (int)child);
+}
+
+/* The inode naming pid's network namespace. */
+static ino_t
+netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	cr_assert_eq(stat(path, &st), 0, "%s", path);
+	return st.st_ino;
+}
+
+/* The interfaces pid's network namespace holds, from its /proc/<pid>/net/dev. */
+static int
+netns_ifaces(pid_t pid, char *names, size_t cap)
+{
+	char path[64], line[256], name[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	names[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %63[^:]:", name) == 1 && strchr(line, '|') == NULL) {
+			snprintf(names + strlen(names), cap - strlen(names), "%s ", name);
+			n++;
+		}
+	fclose(f);
+	return n;
+}
+
+/* More guests than hvd makes namespaces ahead for (hvd_netns.c), so both paths are seen. */
+Test(hv_domain, every_guest_in_an_empty_network_namespace_of_its_own)
+{
+	enum { N = 4 };
+	hv_domid_t d[N];
+	ino_t ns[N], host = netns_of(getpid());
+	char names[256];
+
+	for (int i = 0; i < N; i++) {
+		struct hv_dominfo info;
+		d[i] = hvt_guest(&t, "sleep", NULL, NULL);
+		cr_assert_eq(hv_domain_getinfo(t.hv, d[i], &info), 0);
+		ns[i] = netns_of(info.pid);
+		cr_assert_neq(ns[i], host, "guest %d in the host's network namespace", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(ns[i], ns[j], "guests %d and %d share a network namespace", j, i);
+		cr_assert_eq(netns_ifaces(info.pid, names, sizeof(names)), 1, "interfaces: %s", names);
+		cr_assert_str_eq(names, "lo ");
+	}
+	/* hvd itself went back to its own after each clone */
+	cr_assert_eq(netns_of(t.hvd_pid), host);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(hv_domain_destroy(t.hv, d[i]), 0);
 }
