@@ -141,17 +141,26 @@ frontend_bus_apply(struct frontend_bus *b, char **ids, unsigned num)
 	free(ids);
 }
 
-/* device/<kind> changed: list it again. */
+/*
+ * device/<kind> changed: list it again. The watch's first event is the one
+ * its registration fires, and init listed the directory after registering
+ * it (any later change fires an event of its own): that one is skipped, two
+ * round trips less right after the boot.
+ */
 static void
 frontend_bus_scan(struct xenbus *xb, const char *path, const char *token, void *arg)
 {
 	struct frontend_bus *b = arg;
-	unsigned num = 0;
-	char **ids = frontend_list(b->fb_g, b->fb_ops->fbo_kind, &num);
 
 	(void)xb;
 	(void)path;
 	(void)token;
+	if (b->fb_initial) {
+		b->fb_initial = false;
+		return;
+	}
+	unsigned num = 0;
+	char **ids = frontend_list(b->fb_g, b->fb_ops->fbo_kind, &num);
 	frontend_bus_apply(b, ids, num);
 }
 
@@ -168,6 +177,7 @@ frontend_bus_init(struct frontend_bus *b, struct guest *g, const struct frontend
 	/* the watch and the first listing in one round trip (the watch first: a
 	 * device added in between is seen by its event) */
 	xenbus_batch_begin(g->g_xb);
+	b->fb_initial = true;
 	int rc = xenbus_watch(g->g_xb, dir, b->fb_token, frontend_bus_scan, b);
 	unsigned num = 0;
 	char **ids = frontend_list(g, ops->fbo_kind, &num);
