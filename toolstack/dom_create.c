@@ -102,8 +102,6 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 		return -1;
 	}
 	l.dl_domid = domid;
-	if (o->dco_on_domid)
-		o->dco_on_domid(domid, o->dco_arg);
 	if (dom->cd_has_cpus && hv_vcpu_setaffinity(hv, domid, &dom->cd_cpus) < 0) {
 		char cpus[256];
 		cpumap_format(&dom->cd_cpus, 0, cpus, sizeof(cpus));
@@ -113,6 +111,10 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	}
 	if (dom_create_build(hv, dom, &l) < 0)
 		goto fail;
+	/* the caller's work for the new domid (xl create -c: the console's lock and
+	 * tty watch) is done while hvd builds, not before it is asked to */
+	if (o->dco_on_domid)
+		o->dco_on_domid(domid, o->dco_arg);
 	/* the layout is written while hvd builds; its answer is taken either way */
 	if (dom_layout_write(xs, &l) < 0) {
 		dom_create_built(hv, dom, &l);
