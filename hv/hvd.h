@@ -125,7 +125,9 @@ struct hvd_limits_cfg {
 void hvd_limits_init(const char *v2base);
 /* The first controller the host lacks, or NULL. */
 const char *hvd_limits_missing(void);
-int hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+/* The v1 groups (tasks fds in fds; how many, or -1), then their limits (0 or -1). */
+int hvd_limits_create(struct hvd_domain *d, int *fds);
+int hvd_limits_apply(struct hvd_domain *d, const struct hvd_limits_cfg *cfg);
 int hvd_limits_set_memory(struct hvd_domain *d, uint64_t bytes);
 /* The cgroup.procs file listing every process of the domain; -1 without groups. */
 int hvd_limits_procs_path(struct hvd_domain *d, char *buf, size_t len);
@@ -135,7 +137,7 @@ void hvd_limits_fini(void);
 /* hvd_cgroup.c */
 void hvd_cgroup_init(void);
 bool hvd_cgroup_enabled(void);
-int hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+int hvd_cgroup_create(struct hvd_domain *d, int *fds);
 /* Removes a group (takes cg), queueing it while still populated. */
 void hvd_cgroup_rmdir(char *cg);
 void hvd_cgroup_kill(struct hvd_domain *d);
