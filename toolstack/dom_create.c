@@ -111,15 +111,16 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	}
 	if (dom_create_build(hv, dom, &l) < 0)
 		goto fail;
-	/* the caller's work for the new domid (xl create -c: the console's lock and
-	 * tty watch) is done while hvd builds, not before it is asked to */
-	if (o->dco_on_domid)
-		o->dco_on_domid(domid, o->dco_arg);
 	/* the layout is written while hvd builds; its answer is taken either way */
 	if (dom_layout_write(xs, &l) < 0) {
 		dom_create_built(hv, dom, &l);
 		goto fail;
 	}
+	/* then the caller's work for the new domid (xl create -c: the console's lock
+	 * and tty watch, the monitor): while hvd builds, not before it is asked to,
+	 * and after the layout, which INTRODUCE waits for */
+	if (o->dco_on_domid)
+		o->dco_on_domid(domid, o->dco_arg);
 	if (dom_create_built(hv, dom, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */
