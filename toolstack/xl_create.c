@@ -184,11 +184,11 @@ xl_create_early(hv_domid_t domid, void *arg)
 		ce->ce_console(domid, ce->ce_console_arg);
 }
 
-/* Waits for the pty and takes the terminal; false after saying why. */
+/* Waits for the pty (while the domain lives, when it runs) and takes the terminal; false after saying why. */
 static bool
-xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid)
+xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, bool running)
 {
-	if (ca->ca_watching && pvconsole_attach(&ca->ca_pc, domid) == 0) {
+	if (ca->ca_watching && pvconsole_attach(&ca->ca_pc, domid, running) == 0) {
 		pvconsole_take_terminal();
 		ca->ca_on = true;
 	}
@@ -287,8 +287,13 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	o.dco_name_lock = -1;
 	if (xl_has(a, 'c') && !attach && ce.ce_console == NULL)
 		xl_create_console_early(domid, &cc);
-	if (attach && !xl_create_attach(&ca, domid))
-		log_warnx("domain %u: the console could not be attached; unpausing anyway", domid);
+	/*
+	 * -c: the guest starts while consoled sets its console up, not after:
+	 * what it writes meanwhile waits in its ring, then in the pty, which
+	 * consoled holds open. A paused domain gets its console first.
+	 */
+	if (attach && o.dco_paused && !xl_create_attach(&ca, domid, false))
+		log_warnx("domain %u: the console could not be attached", domid);
 	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, cc.cc_fd) < 0) {
 		dom_monitor_go(ce.ce_monitor, false);
 		xl_create_console_abort(&cc);
@@ -298,18 +303,21 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	}
 	if (cc.cc_fd >= 0)
 		close(cc.cc_fd);
+	rc = 0;
+	/* the monitor watches from the unpause on (a guest dying at once is its business);
+	 * forked during the build, and without one (the fork failed) the create still stands */
+	if (ce.ce_name) {
+		rc = ce.ce_monitor < 0;
+		dom_monitor_go(ce.ce_monitor, true);
+	}
+	if (attach && !o.dco_paused && !xl_create_attach(&ca, domid, true))
+		log_warnx("domain %u: the console could not be attached", domid);
 	/* with -c, pvconsole already made the terminal raw: \n alone would not return the carriage */
 	if (!o.dco_quiet)
 		fprintf(stderr, "Started domain %s (id=%u)%s", dom.cd_name, domid,
 		    cc.cc_pid > 0 || ca.ca_on ? "\r\n" : "\n");
-	rc = 0;
 	if (xl_has(a, 'F'))
 		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, 1) < 0;
-	else if (ce.ce_name) {
-		/* forked during the build; without one (the fork failed) the create still stands */
-		rc = ce.ce_monitor < 0;
-		dom_monitor_go(ce.ce_monitor, true);
-	}
 	if (cc.cc_pid > 0)
 		rc = xl_create_wait_console(cc.cc_pid);
 	if (attach)
