@@ -198,16 +198,22 @@ condom_write_tty(struct condom *dom, const char *path, const char *tty)
 	for (tries = 0; tries < 5; tries++) {
 		if (xs_transaction_start(xs, &tx) < 0)
 			return -1;
-		/* The toolstack may have removed the domain meanwhile: never recreate it. */
-		char *dir = xs_read(xs, tx, dom->dom_path, NULL);
-		if (dir == NULL) {
+		/*
+		 * The toolstack may have removed the domain meanwhile: never recreate
+		 * it. xl writes an empty tty node with the layout: setting its
+		 * permissions first fails if it is gone, a round trip less than
+		 * reading the directory, which is left for a toolstack that does not.
+		 */
+		int pre = xs_set_perms(xs, tx, path, perms, 2) == 0;
+		char *dir = pre ? NULL : xs_read(xs, tx, dom->dom_path, NULL);
+		if (!pre && dir == NULL) {
 			xs_transaction_end(xs, tx, true);
 			errno = ENOENT;
 			return -1;
 		}
 		free(dir);
 		if (xs_write(xs, tx, path, tty, strlen(tty)) < 0 ||
-		    xs_set_perms(xs, tx, path, perms, 2) < 0) {
+		    (!pre && xs_set_perms(xs, tx, path, perms, 2) < 0)) {
 			xs_transaction_end(xs, tx, true);
 			return -1;
 		}
