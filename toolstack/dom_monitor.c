@@ -403,7 +403,7 @@ dom_monitor_fork(hv_domid_t domid, const char *name)
 	return sv[0];
 }
 
-/* Tells a forked monitor whether its domain exists (it watches it) or not (it leaves); closes fd. */
+/* Tells a forked monitor whether its domain exists (it watches) or not (it leaves); closes fd. */
 void
 dom_monitor_go(int fd, bool go)
 {

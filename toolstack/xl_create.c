@@ -184,7 +184,7 @@ xl_create_early(hv_domid_t domid, void *arg)
 		ce->ce_console(domid, ce->ce_console_arg);
 }
 
-/* Waits for the pty (while the domain lives, when it runs) and takes the terminal; false after saying why. */
+/* Waits for the pty (while the domain lives, if running), takes the terminal; false after saying why. */
 static bool
 xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, bool running)
 {
@@ -316,7 +316,7 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	if (!o.dco_quiet)
 		fprintf(stderr, "Started domain %s (id=%u)%s", dom.cd_name, domid,
 		    cc.cc_pid > 0 || ca.ca_on ? "\r\n" : "\n");
-	if (xl_has(a, 'F'))
+	if (xl_has(a, 'F') && !xl_has(a, 'e'))
 		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, 1) < 0;
 	if (cc.cc_pid > 0)
 		rc = xl_create_wait_console(cc.cc_pid);

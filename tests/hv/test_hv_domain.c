@@ -456,7 +456,7 @@ limit_of(pid_t pid, const char *ctl, const char *v1_file, const char *v2_file)
 	return strtoull(val, NULL, 10);
 }
 
-/* The limits are set while the guest sets itself up: they hold once the build answers, before any unpause. */
+/* Limits are set while the guest sets itself up: they hold once the build answers, before any unpause. */
 Test(hv_domain, limits_hold_when_the_build_answers)
 {
 	char *text = hv_console_read(t.hv, 0);
