@@ -121,6 +121,12 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	 * and after the layout, which INTRODUCE waits for */
 	if (o->dco_on_domid)
 		o->dco_on_domid(domid, o->dco_arg);
+	/* the stored config too (a file on the run directory's filesystem) */
+	if (dom_store_save(domid, cfg) < 0) {
+		log_warn("domain %u: cannot store its config", domid);
+		dom_create_built(hv, dom, &l);
+		goto fail;
+	}
 	if (dom_create_built(hv, dom, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */
@@ -132,10 +138,6 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	}
 	if (dom_device_wait(xs, domid, dom) < 0)
 		goto fail;
-	if (dom_store_save(domid, cfg) < 0) {
-		log_warn("domain %u: cannot store its config", domid);
-		goto fail;
-	}
 	*domidp = domid;
 	return 0;
 fail:
