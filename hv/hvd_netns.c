@@ -100,7 +100,7 @@ hvd_netns_init(void)
 		hvd_netns_fini();
 	/* one message per namespace: the helper reads them one by one */
 	for (int i = 0; i < HVD_NETNS_POOL && hvd_netns_sock >= 0; i++)
-		if (write(hvd_netns_sock, "n", 1) != 1)
+		if (send(hvd_netns_sock, "n", 1, MSG_NOSIGNAL) != 1)
 			hvd_netns_fini();
 }
 
@@ -148,7 +148,7 @@ hvd_netns_enter(void)
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	/* the next one, made while hvd goes on */
-	if (write(hvd_netns_sock, "n", 1) != 1)
+	if (send(hvd_netns_sock, "n", 1, MSG_NOSIGNAL) != 1)
 		log_warn("network namespace helper");
 	if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0) {
 		log_warn("setns into a network namespace made ahead");
