@@ -198,16 +198,22 @@ condom_write_tty(struct condom *dom, const char *path, const char *tty)
 	for (tries = 0; tries < 5; tries++) {
 		if (xs_transaction_start(xs, &tx) < 0)
 			return -1;
-		/* The toolstack may have removed the domain meanwhile: never recreate it. */
-		char *dir = xs_read(xs, tx, dom->dom_path, NULL);
-		if (dir == NULL) {
+		/*
+		 * The toolstack may have removed the domain meanwhile: never recreate
+		 * it. xl writes an empty tty node with the layout: setting its
+		 * permissions first fails if it is gone, a round trip less than
+		 * reading the directory, which is left for a toolstack that does not.
+		 */
+		int pre = xs_set_perms(xs, tx, path, perms, 2) == 0;
+		char *dir = pre ? NULL : xs_read(xs, tx, dom->dom_path, NULL);
+		if (!pre && dir == NULL) {
 			xs_transaction_end(xs, tx, true);
 			errno = ENOENT;
 			return -1;
 		}
 		free(dir);
 		if (xs_write(xs, tx, path, tty, strlen(tty)) < 0 ||
-		    xs_set_perms(xs, tx, path, perms, 2) < 0) {
+		    (!pre && xs_set_perms(xs, tx, path, perms, 2) < 0)) {
 			xs_transaction_end(xs, tx, true);
 			return -1;
 		}
@@ -243,37 +249,25 @@ int
 condom_pty_open(struct condom *dom)
 {
 	struct event_base *base = dom->dom_cd->cd_base;
-	struct termios tio;
-	int master = -1, slave = -1;
+	struct conpty pty;
 
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
-	    ptsname_r(master, dom->dom_tty, sizeof(dom->dom_tty)) != 0)
-		goto fail;
-	slave = open(dom->dom_tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0 || tcgetattr(slave, &tio) < 0)
-		goto fail;
-	cfmakeraw(&tio);
-	if (tcsetattr(slave, TCSANOW, &tio) < 0 ||
-	    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0)
-		goto fail;
-	dom->dom_master = master;
-	dom->dom_slave = slave;
-	dom->dom_rd_ev = event_new(base, master, EV_READ | EV_PERSIST, condom_io_input, dom);
-	dom->dom_wr_ev = event_new(base, master, EV_WRITE | EV_PERSIST, condom_io_output, dom);
+	if (conpty_take(dom->dom_cd, &pty) < 0) {
+		log_warn("dom/%u: pty", dom->dom_domid);
+		dom->dom_tty[0] = '\0';
+		return -1;
+	}
+	_Static_assert(sizeof(dom->dom_tty) == sizeof(pty.cp_name), "a pty's name fits");
+	memcpy(dom->dom_tty, pty.cp_name, sizeof(dom->dom_tty));
+	dom->dom_master = pty.cp_master;
+	dom->dom_slave = pty.cp_slave;
+	dom->dom_rd_ev = event_new(base, pty.cp_master, EV_READ | EV_PERSIST, condom_io_input, dom);
+	dom->dom_wr_ev = event_new(base, pty.cp_master, EV_WRITE | EV_PERSIST, condom_io_output,
+	    dom);
 	if (dom->dom_rd_ev == NULL || dom->dom_wr_ev == NULL)
 		fatalx("event_new");
 	event_add(dom->dom_rd_ev, NULL);
 	condom_publish_tty(dom, dom->dom_tty);
 	return 0;
-fail:
-	log_warn("dom/%u: pty", dom->dom_domid);
-	if (slave >= 0)
-		close(slave);
-	if (master >= 0)
-		close(master);
-	dom->dom_tty[0] = '\0';
-	return -1;
 }
 
 /* Closes the pty and withdraws its path. */
@@ -293,6 +287,7 @@ condom_pty_close(struct condom *dom)
 	if (dom->dom_tty[0])
 		condom_publish_tty(dom, NULL);
 	dom->dom_tty[0] = '\0';
+	conpty_spare_refill(dom->dom_cd);
 }
 
 /* Opens the guest log when --log asks for it. */

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include "cbuf.h"
+#include "conpty.h"
 #include "domtab.h"
 
 struct event;
@@ -63,6 +64,8 @@ struct consoled {
 	const char *cd_log_dir;
 	unsigned cd_rate_events;	/* allowance per period; 0: no limit */
 	int cd_lost;			/* xenstored went away: exit non-zero */
+	struct conpty cd_spare;		/* a pty opened ahead for the next console (conpty.c) */
+	struct event *cd_spare_ev;	/* opens the next spare */
 };
 
 struct condom {

@@ -185,6 +185,7 @@ main(int argc, char **argv)
 		fatalx("SIGHUP handler");
 	if ((cd.cd_log & CONSOLED_LOG_HV) && hvlog_start(&cd) < 0)
 		log_warnx("no hypervisor log");
+	conpty_spare_init(&cd);
 	if (domains_start(&cd) < 0)
 		fatal("xenstore watches");
 	log_info("ready");
@@ -192,6 +193,7 @@ main(int argc, char **argv)
 	event_base_dispatch(cd.cd_base);
 
 	domains_stop(&cd);
+	conpty_spare_fini(&cd);
 	hvlog_stop(&cd);
 	event_free(cd.cd_hup_ev);
 	xs_close(cd.cd_xs);

@@ -339,16 +339,24 @@ pvconsole_watch(struct pvconsole *pc, unsigned long domid, const char *type, uns
 	return 0;
 }
 
-/* After pvconsole_watch: waits for the pty and opens it; 0, or -1 after saying why. */
+/*
+ * After pvconsole_watch: waits for the pty and opens it; 0, or -1 after
+ * saying why. while_alive: the domain runs already, and the wait ends if it
+ * goes away first.
+ */
 int
-pvconsole_attach(struct pvconsole *pc, unsigned long domid)
+pvconsole_attach(struct pvconsole *pc, unsigned long domid, int while_alive)
 {
 	/* the home's removal wakes a client waiting for a withdrawn tty */
 	if (xs_watch(pc->pc_xs, pc->pc_home, PVCONSOLE_HOME_TOKEN) < 0) {
 		fprintf(stderr, "pvconsole: watch %s: %s\n", pc->pc_home, strerror(errno));
 		return -1;
 	}
-	pc->pc_tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS, 0);
+	pc->pc_tty = pvconsole_wait_tty(pc, PVCONSOLE_WAIT_MS, while_alive);
+	if (pc->pc_tty == NULL && while_alive && !pvconsole_domain_exists(pc)) {
+		fprintf(stderr, "pvconsole: domain %lu went away before its console came\n", domid);
+		return -1;
+	}
 	if (pc->pc_tty == NULL) {
 		fprintf(stderr, "pvconsole: domain %lu has no console (%s) after %d s\n",
 		    domid, pc->pc_path, PVCONSOLE_WAIT_MS / 1000);
@@ -368,7 +376,7 @@ pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *type,
 {
 	if (pvconsole_watch(pc, domid, type, num) < 0)
 		return -1;
-	return pvconsole_attach(pc, domid);
+	return pvconsole_attach(pc, domid, 0);
 }
 
 /* Raw mode for our terminal, and signals that put it back before we die. */

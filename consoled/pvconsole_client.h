@@ -30,7 +30,7 @@ int pvconsole_connect(struct pvconsole *pc, unsigned long domid, const char *typ
     unsigned long num);
 /* The same in two steps: the connection and the tty node's watch, then the wait and the pty. */
 int pvconsole_watch(struct pvconsole *pc, unsigned long domid, const char *type, unsigned long num);
-int pvconsole_attach(struct pvconsole *pc, unsigned long domid);
+int pvconsole_attach(struct pvconsole *pc, unsigned long domid, int while_alive);
 /* Raw terminal (when stdin is one) and signals that put it back before dying. */
 void pvconsole_take_terminal(void);
 /* The copy loop; returns the exit status. */

@@ -90,6 +90,14 @@ void hvd_build_init(struct event_base *base, const char *emptydir, bool insecure
 /* Host memory the domain's processes may use: its memory plus its profile's overhead. */
 uint64_t hvd_build_mem_limit(const struct hvd_domain *d);
 
+/* hvd_netns.c: network namespaces made ahead of the builds by a helper process */
+void hvd_netns_init(void);
+void hvd_netns_fini(void);
+/* Enters a namespace made ahead for the next clone: its fd, or -1 (clone a new one). */
+int hvd_netns_enter(void);
+/* Back into hvd's own namespace; closes fd. */
+void hvd_netns_leave(int fd);
+
 /* hvd_sandbox.c */
 struct jail_limits;
 /* Child side: the private read-only root over dir, with files bound in; pivots into it. */
@@ -114,7 +122,9 @@ struct hvd_limits_cfg {
 void hvd_limits_init(const char *v2base);
 /* The first controller the host lacks, or NULL. */
 const char *hvd_limits_missing(void);
-int hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+/* The v1 groups (tasks fds in fds; how many, or -1), then their limits (0 or -1). */
+int hvd_limits_create(struct hvd_domain *d, int *fds);
+int hvd_limits_apply(struct hvd_domain *d, const struct hvd_limits_cfg *cfg);
 int hvd_limits_set_memory(struct hvd_domain *d, uint64_t bytes);
 /* The cgroup.procs file listing every process of the domain; -1 without groups. */
 int hvd_limits_procs_path(struct hvd_domain *d, char *buf, size_t len);
@@ -124,7 +134,7 @@ void hvd_limits_fini(void);
 /* hvd_cgroup.c */
 void hvd_cgroup_init(void);
 bool hvd_cgroup_enabled(void);
-int hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds);
+int hvd_cgroup_create(struct hvd_domain *d, int *fds);
 /* Removes a group (takes cg), queueing it while still populated. */
 void hvd_cgroup_rmdir(char *cg);
 void hvd_cgroup_kill(struct hvd_domain *d);

@@ -93,6 +93,7 @@ struct hvd_build_child {
 	char *const *files;	/* a dynamic kernel's interpreter and libraries */
 	const char *argv0;
 	const struct hvd_domain *dom;	/* for its CPU affinity */
+	const struct hvd_limits_cfg *limits;	/* set while the child sets up; NULL: no groups */
 };
 
 /* The namespaces every confined guest gets: init of its own pid namespace,
@@ -169,11 +170,11 @@ hvd_build_child(struct hvd_build_child *c)
 {
 	char *argv[] = { (char *)c->argv0, NULL };
 	char *envp[] = { HV_GUEST_FD_ENV "=3", NULL };
-	int err, nullfd, chan, kfd, errfd = c->errfd;
+	int err, nullfd, chan, kfd, errfd = c->errfd, gofd;
 	char go;
 
 	/* hvd writes our uid map (we are in our cgroups already), then says go */
-	if (read(c->gofd, &go, 1) != 1)
+	if (read(c->gofd, &go, 1) != 1 || (gofd = hvd_build_high(c->gofd)) < 0)
 		goto fail;
 	close(c->gofd);
 	if (setsid() < 0 || hvd_affinity_self(c->dom) < 0)
@@ -205,6 +206,12 @@ hvd_build_child(struct hvd_build_child *c)
 			goto fail;
 	} else if (chdir("/") < 0)
 		goto fail;
+	/* hvd set our limits meanwhile: its second word (none: it could not) */
+	if (read(gofd, &go, 1) != 1) {
+		errno = EIO;
+		goto fail;
+	}
+	close(gofd);
 	/* no PR_SET_PDEATHSIG: the domain outlives hvd, held by the keeper (hvd_keeper.h) */
 	/* every descriptor but stdio, the channel, the kernel and the error pipe goes */
 	if (errfd != 5 && (dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0))
@@ -328,10 +335,14 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 	int inherit[HVD_BUILD_NSLOTS] = { c->chan, c->kfd, errp[1], gop[0] };
 	bool share = hvd_build_slot_top >= 0 && hvd_build_slots_fill(inherit) == 0, placed;
 	int cgdir = ncg > 0 ? cgfds[0] : -1;
+	/* a network namespace made ahead (hvd_netns.c) spares the clone making one */
+	int netfd = c->confine ? hvd_netns_enter() : -1;
+	uint64_t ns = c->confine ? (netfd >= 0 ? HVD_BUILD_NS & ~CLONE_NEWNET : HVD_BUILD_NS) : 0;
 	/* clone, not fork: the child is init of its new pid namespace */
-	pid = hvd_build_clone((c->confine ? HVD_BUILD_NS : 0) | (share ? CLONE_FILES : 0), cgdir,
-	    &placed);
+	pid = hvd_build_clone(ns | (share ? CLONE_FILES : 0), cgdir, &placed);
 	int clone_err = errno;
+	if (pid != 0 && netfd >= 0)
+		hvd_netns_leave(netfd);
 	if (pid == 0)
 		err = hvd_build_join(cgfds + 1, ncg > 0 ? ncg - 1 : 0);
 	if (pid == 0 && share) {
@@ -366,6 +377,11 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 	 */
 	int rel = pid > 0 && hvd_build_release(pid, c, cgdir, placed, gop[1]) < 0 ?
 	    (errno ? errno : EIO) : 0;
+	/* the limits while the child sets itself up; it waits for them before its exec */
+	if (pid > 0 && rel == 0 &&
+	    ((c->limits && hvd_limits_apply(d, c->limits) < 0 && c->confine) ||
+	    write(gop[1], "l", 1) != 1))
+		rel = errno ? errno : EIO;
 	if (share && pid > 0)
 		err = hvd_build_wait_unshared(pid, errp[0]);
 	if (share)
@@ -429,6 +445,8 @@ hvd_build_init(struct event_base *base, const char *emptydir, bool insecure)
 	hvd_build_insecure = insecure;
 	hvd_build_lacks = hvd_build_missing();
 	hvd_build_slots_init();
+	if (!insecure && hvd_build_lacks == NULL)
+		hvd_netns_init();
 	if (insecure) {
 		log_warnx("INSECURE (--insecure): guests run UNCONFINED, as root, with the host's files");
 		hvd_console_printf("INSECURE: guests run unconfined (--insecure)");
@@ -559,9 +577,10 @@ hvd_build(struct hvd_domain *d, const struct hv_req_domain_build *req,
 		.pids = jail_profile_limits(d->profile)->pids,
 		.vcpus = d->vcpus ? d->vcpus : 1,
 	};
-	ncg = hvd_cgroup_create(d, &lim, cgfds);
+	ncg = hvd_cgroup_create(d, cgfds);
 	if (ncg < 0 && c.confine)
 		goto out;
+	c.limits = ncg > 0 ? &lim : NULL;
 	c.chan = sv[1];
 	c.dom = d;
 	c.kfd = kfd;

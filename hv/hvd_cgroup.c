@@ -176,7 +176,7 @@ hvd_cgroup_retry_stale(void)
 }
 
 /*
- * Fresh groups for a domain being built, with its limits set: the v2 group and
+ * Fresh groups for a domain being built (hvd_limits_apply sets the limits): the v2 group and
  * one per v1 controller. fds[0] is the v2 group's directory (the guest is
  * cloned into it, CLONE_INTO_CGROUP), then each v1 group's tasks file (the
  * guest's first act is to write "0" there: moving the calling thread alone
@@ -184,7 +184,7 @@ hvd_cgroup_retry_stale(void)
  * grace period, 8-15 ms on this VM); returns how many, or -1.
  */
 int
-hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds)
+hvd_cgroup_create(struct hvd_domain *d, int *fds)
 {
 	int n;
 
@@ -202,7 +202,7 @@ hvd_cgroup_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *f
 		rmdir(d->cgroup);
 		goto fail;
 	}
-	n = hvd_limits_create(d, cfg, fds + 1);
+	n = hvd_limits_create(d, fds + 1);
 	if (n < 0) {
 		close(fds[0]);
 		rmdir(d->cgroup);

@@ -259,13 +259,14 @@ hvd_limits_set_cpu(const char *dir, bool v2, unsigned vcpus)
 }
 
 /*
- * Makes the domain's v1 groups and sets every limit; puts the tasks fd of
- * each v1 group in fds (the guest joins them, hvd_cgroup_create says how) and
- * returns how many, or -1.
- * The v2 group (d->cgroup) exists already.
+ * Makes the domain's v1 groups; puts the tasks fd of each in fds (the guest
+ * joins them, hvd_cgroup_create says how) and returns how many, or -1. The
+ * v2 group (d->cgroup) exists already. The limits come with
+ * hvd_limits_apply, which the builder runs while the guest sets itself up:
+ * they hold before its kernel is exec'd.
  */
 int
-hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *fds)
+hvd_limits_create(struct hvd_domain *d, int *fds)
 {
 	char dir[512], path[600];
 	int n = 0;
@@ -281,6 +282,21 @@ hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *f
 			goto fail;
 		n++;
 	}
+	return n;
+fail:
+	log_warn("d%u: limits: %s", d->domid, dir);
+	while (n > 0)
+		close(fds[--n]);
+	hvd_limits_destroy(d);
+	return -1;
+}
+
+/* Sets every limit of the domain's groups (made by hvd_limits_create); 0 or -1. */
+int
+hvd_limits_apply(struct hvd_domain *d, const struct hvd_limits_cfg *cfg)
+{
+	char dir[512];
+
 	for (int c = 0; c < HVD_LIMIT_NCTL; c++) {
 		int rc = 0;
 		if (!hvd_limits[c].v2 && !hvd_limits[c].base)
@@ -292,16 +308,12 @@ hvd_limits_create(struct hvd_domain *d, const struct hvd_limits_cfg *cfg, int *f
 			rc = hvd_limits_set_pids(dir, cfg->pids);
 		else
 			rc = hvd_limits_set_cpu(dir, hvd_limits[c].v2, cfg->vcpus);
-		if (rc < 0)
-			goto fail;
+		if (rc < 0) {
+			log_warn("d%u: limits: %s", d->domid, dir);
+			return -1;
+		}
 	}
-	return n;
-fail:
-	log_warn("d%u: limits: %s", d->domid, dir);
-	while (n > 0)
-		close(fds[--n]);
-	hvd_limits_destroy(d);
-	return -1;
+	return 0;
 }
 
 /* hvd.h: the pids group holds every process of the domain, in v2 or v1. */

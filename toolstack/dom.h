@@ -118,7 +118,8 @@ struct dom_create_opts {
 	int dco_paused;		/* leave it paused */
 	int dco_quiet;
 	int dco_name_lock;	/* >= 0: flock'd fd, released once the name is in xenstore */
-	/* Called once the domid exists (xl create -c starts the console client there). */
+	/* Called once hvd is building the domain (xl create -c takes the console's lock and
+	 * watches its tty there, or starts the console client): overlaps the build. */
 	void (*dco_on_domid)(hv_domid_t domid, void *arg);
 	void *dco_arg;
 };
@@ -142,8 +143,13 @@ pid_t dom_console_spawn(hv_domid_t domid, const char *type, int *notify_fd);
 int dom_console_exec(hv_domid_t domid, const char *type);
 
 /* dom_monitor.c */
-/* Forks the per-domain monitor (daemonized unless foreground); 0 in the caller. */
+/* Runs the per-domain monitor (forked into the background unless foreground); 0 in the caller. */
 int dom_monitor_start(struct hv *hv, struct xs *xs, hv_domid_t domid, const char *name,
     int foreground);
+/* Forks the background monitor early (while hvd builds): it sets up, then waits for
+ * dom_monitor_go; a descriptor for that, or -1. */
+int dom_monitor_fork(hv_domid_t domid, const char *name);
+/* The domain exists (go: the monitor watches it) or not (it leaves); closes fd. */
+void dom_monitor_go(int fd, bool go);
 
 #endif

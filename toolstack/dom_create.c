@@ -102,8 +102,6 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 		return -1;
 	}
 	l.dl_domid = domid;
-	if (o->dco_on_domid)
-		o->dco_on_domid(domid, o->dco_arg);
 	if (dom->cd_has_cpus && hv_vcpu_setaffinity(hv, domid, &dom->cd_cpus) < 0) {
 		char cpus[256];
 		cpumap_format(&dom->cd_cpus, 0, cpus, sizeof(cpus));
@@ -118,6 +116,17 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 		dom_create_built(hv, dom, &l);
 		goto fail;
 	}
+	/* then the caller's work for the new domid (xl create -c: the console's lock
+	 * and tty watch, the monitor): while hvd builds, not before it is asked to,
+	 * and after the layout, which INTRODUCE waits for */
+	if (o->dco_on_domid)
+		o->dco_on_domid(domid, o->dco_arg);
+	/* the stored config too (a file on the run directory's filesystem) */
+	if (dom_store_save(domid, cfg) < 0) {
+		log_warn("domain %u: cannot store its config", domid);
+		dom_create_built(hv, dom, &l);
+		goto fail;
+	}
 	if (dom_create_built(hv, dom, &l) < 0)
 		goto fail;
 	/* The name is visible now: other creates may check theirs against it. */
@@ -129,10 +138,6 @@ dom_create(struct hv *hv, struct xs *xs, struct cfg *cfg, const struct cfg_domai
 	}
 	if (dom_device_wait(xs, domid, dom) < 0)
 		goto fail;
-	if (dom_store_save(domid, cfg) < 0) {
-		log_warn("domain %u: cannot store its config", domid);
-		goto fail;
-	}
 	*domidp = domid;
 	return 0;
 fail:

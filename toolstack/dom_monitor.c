@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -327,26 +328,42 @@ dom_monitor_stdio(const char *name)
 	return 0;
 }
 
-/* The daemonized monitor's body: fresh connections, then the loop. */
+/*
+ * The daemonized monitor's body: fresh connections, then the loop once the
+ * creator says the domain exists (one byte on gofd; EOF: it does not, and
+ * there is nothing to watch). Forked while hvd builds the domain, its
+ * set-up (log rotation, connections) runs then, not while the guest boots
+ * and its console's first output goes by.
+ */
 static void __attribute__((noreturn))
-dom_monitor_child(hv_domid_t domid, const char *name)
+dom_monitor_child(hv_domid_t domid, const char *name, int gofd)
 {
-	struct dom_monitor m = { .dm_domid = domid, .dm_start_ms = dom_now_ms(), .dm_pidfd = -1,
+	struct dom_monitor m = { .dm_domid = domid, .dm_pidfd = -1,
 	    .dm_pid_domid = DOMID_INVALID };
-	int rc = 1;
+	int rc = 1, go = fcntl(gofd, F_DUPFD, 10);
+	ssize_t n;
+	char c;
 
+	/* none of xl's descriptors (its locks, its pending build) stays with us */
+	if (go < 0 || dup2(go, 3) < 0)
+		_exit(1);
+	closefrom(4);
 	/* xl create -c forks us with its console's handlers (they put its terminal back) */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	if (setsid() < 0 || dom_monitor_stdio(name) < 0 || chdir("/") < 0)
 		_exit(1);
-	closefrom(3);
 	log_init("xl", log_verbose(), LOG_TO_STDERR);
 	if ((m.dm_hv = hv_open(NULL)) == NULL || (m.dm_xs = xs_open(NULL)) == NULL)
 		log_warn("monitor for domain %s cannot connect to hvd and xenstored", name);
-	else
-		rc = dom_monitor_loop(&m, name);
+	else {
+		while ((n = read(3, &c, 1)) < 0 && errno == EINTR)
+			;
+		close(3);
+		m.dm_start_ms = dom_now_ms();
+		rc = n == 1 ? dom_monitor_loop(&m, name) : 0;
+	}
 	if (m.dm_pidfd >= 0)
 		close(m.dm_pidfd);
 	xs_close(m.dm_xs);
@@ -355,16 +372,54 @@ dom_monitor_child(hv_domid_t domid, const char *name)
 }
 
 /*
- * Starts the monitor: in this process (foreground) or forked into the
- * background in its own session. One fork, not libxl's two: xl returns at
- * once and init adopts the monitor when xl exits (a monitor that ends first
- * is a zombie only until then); the second fork cost every create ~1.5 ms.
+ * Forks the background monitor, which waits for dom_monitor_go: a
+ * descriptor for that, or -1. One fork, not libxl's two: xl returns at once
+ * and init adopts the monitor when xl exits (a monitor that ends first is a
+ * zombie only until then); the second fork cost every create ~1.5 ms.
  */
+int
+dom_monitor_fork(hv_domid_t domid, const char *name)
+{
+	int sv[2];
+	pid_t pid;
+
+	/* a socket, not a pipe: a monitor that could not start must not SIGPIPE its creator */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("cannot start the monitor for domain %s", name);
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		log_warn("cannot fork the monitor for domain %s", name);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		dom_monitor_child(domid, name, sv[1]);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+/* Tells a forked monitor whether its domain exists (it watches) or not (it leaves); closes fd. */
+void
+dom_monitor_go(int fd, bool go)
+{
+	if (fd < 0)
+		return;
+	if (go && send(fd, "g", 1, MSG_NOSIGNAL) != 1)
+		log_warn("the monitor did not start");
+	close(fd);
+}
+
+/* Runs the per-domain monitor: in this process (foreground) or forked into the background. */
 int
 dom_monitor_start(struct hv *hv, struct xs *xs, hv_domid_t domid, const char *name,
     int foreground)
 {
-	pid_t pid;
+	int fd;
 
 	if (foreground) {
 		struct dom_monitor m = { .dm_hv = hv, .dm_xs = xs, .dm_domid = domid,
@@ -375,12 +430,8 @@ dom_monitor_start(struct hv *hv, struct xs *xs, hv_domid_t domid, const char *na
 			close(m.dm_pidfd);
 		return rc;
 	}
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		log_warn("cannot fork the monitor for domain %s", name);
+	if ((fd = dom_monitor_fork(domid, name)) < 0)
 		return -1;
-	}
-	if (pid == 0)
-		dom_monitor_child(domid, name);
+	dom_monitor_go(fd, true);
 	return 0;
 }

@@ -103,7 +103,7 @@ struct xl_create_console {
 	int cc_fd;		/* its start notification */
 };
 
-/* Starts pvconsole as soon as the domid exists, so its start overlaps the build. */
+/* Starts pvconsole while hvd builds the domain, so its start overlaps the build. */
 static void
 xl_create_console_early(hv_domid_t domid, void *arg)
 {
@@ -141,7 +141,7 @@ struct xl_create_attach {
 };
 
 /*
- * As soon as the domid exists: takes the console's lock, connects and
+ * While hvd builds the domain: takes the console's lock, connects and
  * watches the tty node, so only the wait for consoled is left after INTRODUCE.
  */
 static void
@@ -164,11 +164,31 @@ xl_create_attach_early(hv_domid_t domid, void *arg)
 	free(lockpath);
 }
 
-/* Waits for the pty and takes the terminal; false after saying why. */
-static bool
-xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid)
+/* What xl create starts while hvd builds the domain. */
+struct xl_create_early {
+	void (*ce_console)(hv_domid_t domid, void *arg);	/* attach_early or console_early */
+	void *ce_console_arg;
+	const char *ce_name;		/* for the background monitor, when there is one */
+	int ce_monitor;			/* its dom_monitor_go descriptor, -1 when none */
+};
+
+/* The background monitor, forked now so its set-up overlaps the build, then the console's part. */
+static void
+xl_create_early(hv_domid_t domid, void *arg)
 {
-	if (ca->ca_watching && pvconsole_attach(&ca->ca_pc, domid) == 0) {
+	struct xl_create_early *ce = arg;
+
+	if (ce->ce_name)
+		ce->ce_monitor = dom_monitor_fork(domid, ce->ce_name);
+	if (ce->ce_console)
+		ce->ce_console(domid, ce->ce_console_arg);
+}
+
+/* Waits for the pty (while the domain lives, if running), takes the terminal; false after saying why. */
+static bool
+xl_create_attach(struct xl_create_attach *ca, hv_domid_t domid, bool running)
+{
+	if (ca->ca_watching && pvconsole_attach(&ca->ca_pc, domid, running) == 0) {
 		pvconsole_take_terminal();
 		ca->ca_on = true;
 	}
@@ -213,6 +233,7 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	const char *given = a->xa_value['f'];
 	struct xl_create_console cc = { .cc_pid = -1, .cc_fd = -1 };
 	struct xl_create_attach ca = { .ca_pc = { .pc_pty = -1, .pc_stdin_open = 1 }, .ca_lock = -1 };
+	struct xl_create_early ce = { .ce_monitor = -1 };
 	int first = 0, rc = 1;
 	bool attach;
 	hv_domid_t domid;
@@ -241,26 +262,40 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	attach = xl_has(a, 'c') && !xl_has(a, 'F');
 	/* pvconsole gives up after 5 s without a tty: start it early only when no backend is awaited. */
 	if (xl_has(a, 'c') && !attach && !dom_device_will_wait(&dom)) {
-		o.dco_on_domid = xl_create_console_early;
-		o.dco_arg = &cc;
+		ce.ce_console = xl_create_console_early;
+		ce.ce_console_arg = &cc;
 	}
 	if (attach) {
 		ca.ca_file = file;
-		o.dco_on_domid = xl_create_attach_early;
-		o.dco_arg = &ca;
+		ce.ce_console = xl_create_attach_early;
+		ce.ce_console_arg = &ca;
+	}
+	/* with -F this process is the monitor, with -e there is none */
+	if (!xl_has(a, 'e') && !xl_has(a, 'F'))
+		ce.ce_name = dom.cd_name;
+	if (ce.ce_console || ce.ce_name) {
+		o.dco_on_domid = xl_create_early;
+		o.dco_arg = &ce;
 	}
 	if (dom_create(ctx->xc_hv, ctx->xc_xs, &cfg, &dom, &o, &domid) < 0) {
+		dom_monitor_go(ce.ce_monitor, false);
 		xl_create_console_abort(&cc);
 		xl_create_attached(&ca);
 		goto out;
 	}
 	close(o.dco_name_lock);
 	o.dco_name_lock = -1;
-	if (xl_has(a, 'c') && !attach && o.dco_on_domid == NULL)
+	if (xl_has(a, 'c') && !attach && ce.ce_console == NULL)
 		xl_create_console_early(domid, &cc);
-	if (attach && !xl_create_attach(&ca, domid))
-		log_warnx("domain %u: the console could not be attached; unpausing anyway", domid);
+	/*
+	 * -c: the guest starts while consoled sets its console up, not after:
+	 * what it writes meanwhile waits in its ring, then in the pty, which
+	 * consoled holds open. A paused domain gets its console first.
+	 */
+	if (attach && o.dco_paused && !xl_create_attach(&ca, domid, false))
+		log_warnx("domain %u: the console could not be attached", domid);
 	if (!o.dco_paused && dom_create_unpause(ctx->xc_hv, domid, cc.cc_fd) < 0) {
+		dom_monitor_go(ce.ce_monitor, false);
 		xl_create_console_abort(&cc);
 		xl_create_attached(&ca);
 		dom_destroy(ctx->xc_hv, ctx->xc_xs, domid);
@@ -268,14 +303,21 @@ xl_create_exec(struct xl_ctx *ctx, struct xl_args *a)
 	}
 	if (cc.cc_fd >= 0)
 		close(cc.cc_fd);
+	rc = 0;
+	/* the monitor watches from the unpause on (a guest dying at once is its business);
+	 * forked during the build, and without one (the fork failed) the create still stands */
+	if (ce.ce_name) {
+		rc = ce.ce_monitor < 0;
+		dom_monitor_go(ce.ce_monitor, true);
+	}
+	if (attach && !o.dco_paused && !xl_create_attach(&ca, domid, true))
+		log_warnx("domain %u: the console could not be attached", domid);
 	/* with -c, pvconsole already made the terminal raw: \n alone would not return the carriage */
 	if (!o.dco_quiet)
 		fprintf(stderr, "Started domain %s (id=%u)%s", dom.cd_name, domid,
 		    cc.cc_pid > 0 || ca.ca_on ? "\r\n" : "\n");
-	rc = 0;
-	if (!xl_has(a, 'e'))
-		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, xl_has(a, 'F'))
-		    < 0;
+	if (xl_has(a, 'F') && !xl_has(a, 'e'))
+		rc = dom_monitor_start(ctx->xc_hv, ctx->xc_xs, domid, dom.cd_name, 1) < 0;
 	if (cc.cc_pid > 0)
 		rc = xl_create_wait_console(cc.cc_pid);
 	if (attach)

@@ -45,6 +45,12 @@ control_shutdown_changed(struct xenbus *xb, const char *path, const char *token,
 		free(v);
 		return;
 	}
+	/* nothing asked (the watch's first event, every clear): no transaction */
+	char *asked = xenbus_read(xb, XENBUS_TX_NONE, CONTROL_SHUTDOWN, NULL);
+	bool empty = asked == NULL || asked[0] == '\0';
+	free(asked);
+	if (empty)
+		return;
 	if (xenbus_transaction(xb, control_take, &req) < 0 || req.cr_value == NULL ||
 	    req.cr_value[0] == '\0') {
 		free(req.cr_value);
@@ -59,7 +65,8 @@ control_shutdown_changed(struct xenbus *xb, const char *path, const char *token,
 	free(req.cr_value);
 }
 
-/* Tells the toolstack we handle poweroff and reboot, then listens for them. */
+/* Tells the toolstack we handle poweroff and reboot, then listens for them
+ * (inside the caller's xenbus batch, its end has the answers). */
 int
 control_init(struct guest *g)
 {

@@ -73,15 +73,22 @@ main(void)
 
 	if (guest_boot(&g) < 0)
 		return 1;
+	/* control's writes and watch go with the name's read: one round trip */
+	xenbus_batch_begin(g.g_xb);
+	int ctl = control_init(&g), ctl_err = errno;
 	char *name = xenbus_read(g.g_xb, XENBUS_TX_NONE, "name", NULL);
+	if (xenbus_batch_end(g.g_xb) < 0 && ctl == 0) {
+		ctl = -1;
+		ctl_err = errno;
+	}
 	console_printf(g.g_cons, "pvstack guest %u (%s) booting\n", g.g_domid,
 	    name != NULL ? name : "?");
 	free(name);
 	if (g.g_start.cmd_line[0] != '\0')
 		console_printf(g.g_cons, "cmdline: %s\n", (const char *)g.g_start.cmd_line);
-	if (control_init(&g) < 0)
+	if (ctl < 0)
 		console_printf(g.g_cons, "pvguest: control/shutdown unavailable: %s\n",
-		    strerror(errno));
+		    strerror(ctl_err));
 	if (blkfront_bus_init(&g, pvguest_blk_report) < 0)
 		console_printf(g.g_cons, "pvguest: device/vbd unwatched: %s\n", strerror(errno));
 	if (net_stack_init(&g, pvguest_blk_report) < 0)

@@ -123,17 +123,10 @@ frontend_bus_listed(char **ids, unsigned num, const char *id)
 	return false;
 }
 
-/* device/<kind> changed: new ids are tracked, vanished ones forgotten. */
+/* New ids (device/<kind>'s listing, NULL when absent) are tracked, vanished ones forgotten. */
 static void
-frontend_bus_scan(struct xenbus *xb, const char *path, const char *token, void *arg)
+frontend_bus_apply(struct frontend_bus *b, char **ids, unsigned num)
 {
-	struct frontend_bus *b = arg;
-	unsigned num = 0;
-	char **ids = frontend_list(b->fb_g, b->fb_ops->fbo_kind, &num);
-
-	(void)xb;
-	(void)path;
-	(void)token;
 	for (unsigned i = b->fb_ndevs; i-- > 0;) {
 		if (!frontend_bus_listed(ids, ids ? num : 0, b->fb_devs[i]->fd_devid))
 			frontend_bus_untrack(b, i);
@@ -148,6 +141,29 @@ frontend_bus_scan(struct xenbus *xb, const char *path, const char *token, void *
 	free(ids);
 }
 
+/*
+ * device/<kind> changed: list it again. The watch's first event is the one
+ * its registration fires, and init listed the directory after registering
+ * it (any later change fires an event of its own): that one is skipped, two
+ * round trips less right after the boot.
+ */
+static void
+frontend_bus_scan(struct xenbus *xb, const char *path, const char *token, void *arg)
+{
+	struct frontend_bus *b = arg;
+
+	(void)xb;
+	(void)path;
+	(void)token;
+	if (b->fb_initial) {
+		b->fb_initial = false;
+		return;
+	}
+	unsigned num = 0;
+	char **ids = frontend_list(b->fb_g, b->fb_ops->fbo_kind, &num);
+	frontend_bus_apply(b, ids, num);
+}
+
 int
 frontend_bus_init(struct frontend_bus *b, struct guest *g, const struct frontend_bus_ops *ops)
 {
@@ -158,8 +174,20 @@ frontend_bus_init(struct frontend_bus *b, struct guest *g, const struct frontend
 	b->fb_g = g;
 	snprintf(b->fb_token, sizeof(b->fb_token), "%s-bus", ops->fbo_name);
 	snprintf(dir, sizeof(dir), "device/%s", ops->fbo_kind);
-	frontend_bus_scan(g->g_xb, NULL, NULL, b);
-	return xenbus_watch(g->g_xb, dir, b->fb_token, frontend_bus_scan, b);
+	/* the watch and the first listing in one round trip (the watch first: a
+	 * device added in between is seen by its event) */
+	xenbus_batch_begin(g->g_xb);
+	b->fb_initial = true;
+	int rc = xenbus_watch(g->g_xb, dir, b->fb_token, frontend_bus_scan, b);
+	unsigned num = 0;
+	char **ids = frontend_list(g, ops->fbo_kind, &num);
+	int saved = errno;
+	if (xenbus_batch_end(g->g_xb) < 0)
+		rc = -1;
+	else
+		errno = saved;
+	frontend_bus_apply(b, ids, num);
+	return rc;
 }
 
 void *

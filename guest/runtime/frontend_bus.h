@@ -39,6 +39,7 @@ struct frontend_bus {
 	unsigned fb_ndevs;
 	unsigned fb_seq;		/* numbers the devices' watch tokens */
 	char fb_token[32];		/* the device/<kind> watch's */
+	bool fb_initial;		/* its first event (the registration's) is still to come */
 };
 
 /* Tracks what device/<kind> holds now and watches it for more; the watches

@@ -22,6 +22,15 @@ struct xenbus_event {
 	char **xe_vec;		/* [XS_WATCH_PATH], [XS_WATCH_TOKEN] */
 };
 
+/* An acknowledged request of a batch, sent without waiting for its "OK". */
+struct xenbus_posted {
+	uint32_t xp_id;
+	uint32_t xp_type;
+	bool xp_done;
+	int xp_err;			/* 0, or the daemon's errno */
+	struct xenbus_watch *xp_watch;	/* an XS_WATCH's record, forgotten if refused */
+};
+
 struct xenbus {
 	struct events *xb_ev;
 	hv_port_t xb_port;
@@ -38,7 +47,20 @@ struct xenbus {
 	struct xenbus_event *xb_head, **xb_tail;
 	unsigned xb_nqueued;
 	const char *xb_want_token;	/* xenbus_wait_event's token */
+	bool xb_batch;			/* between xenbus_batch_begin and _end */
+	unsigned xb_nposted;
+	struct xenbus_posted xb_posted[XENBUS_MAX_POSTED];
 };
+
+/* The posted request a reply answers, NULL if none. */
+static struct xenbus_posted *
+xenbus_posted_find(struct xenbus *xb, uint32_t id)
+{
+	for (unsigned i = 0; i < xb->xb_nposted; i++)
+		if (xb->xb_posted[i].xp_id == id && !xb->xb_posted[i].xp_done)
+			return &xb->xb_posted[i];
+	return NULL;
+}
 
 /* A watch event goes on the queue, a reply to the request in flight is kept. */
 static void
@@ -56,6 +78,13 @@ xenbus_deliver(struct xenbus *xb, const struct xb_msg *m)
 		*xb->xb_tail = e;
 		xb->xb_tail = &e->xe_next;
 		xb->xb_nqueued++;
+		return;
+	}
+	struct xenbus_posted *p = xenbus_posted_find(xb, m->xm_hdr.req_id);
+	if (p != NULL) {
+		p->xp_done = true;
+		p->xp_err = m->xm_hdr.type == XS_ERROR ? xb_msg_errno(m) :
+		    m->xm_hdr.type != p->xp_type ? EIO : 0;
 		return;
 	}
 	if (xb->xb_wait_id == 0 || m->xm_hdr.req_id != xb->xb_wait_id || xb->xb_reply != NULL)
@@ -234,11 +263,46 @@ out:
 	return reply;
 }
 
-/* Requests whose reply is only "OK". */
+/*
+ * In a batch: sends the request and returns at once, its "OK" checked by
+ * xenbus_batch_end. 1 when posted, 0 when it must be sent the usual way (no
+ * batch, a transaction's request, the batch full), -1 when sending failed.
+ */
+static int
+xenbus_post(struct xenbus *xb, uint32_t type, xenbus_tx_t tx, const char *const *strs,
+    unsigned nstr, const void *raw, size_t rawlen, struct xenbus_watch *w)
+{
+	if (!xb->xb_batch || tx != XENBUS_TX_NONE || xb->xb_nposted == XENBUS_MAX_POSTED)
+		return 0;
+	if (xb->xb_broken) {
+		errno = EIO;
+		return -1;
+	}
+	uint32_t id = xb->xb_next_id++;
+	if (xb->xb_next_id == 0)
+		xb->xb_next_id = 1;
+	if (xb_msg_build(&xb->xb_out, type, id, tx, strs, nstr, raw, rawlen) < 0)
+		return -1;
+	/* in the table before the send: its reply may come while the ring has no room */
+	xb->xb_posted[xb->xb_nposted++] = (struct xenbus_posted){
+		.xp_id = id, .xp_type = type, .xp_watch = w,
+	};
+	if (xenbus_send(xb) < 0) {
+		xb->xb_nposted--;
+		return -1;
+	}
+	return 1;
+}
+
+/* Requests whose reply is only "OK" (posted without a wait inside a batch). */
 static int
 xenbus_ack(struct xenbus *xb, uint32_t type, xenbus_tx_t tx, const char *const *strs,
     unsigned nstr, const void *raw, size_t rawlen)
 {
+	int posted = xenbus_post(xb, type, tx, strs, nstr, raw, rawlen, NULL);
+
+	if (posted != 0)
+		return posted < 0 ? -1 : 0;
 	struct xb_msg *reply = xenbus_talk(xb, type, tx, strs, nstr, raw, rawlen);
 
 	free(reply);
@@ -358,6 +422,21 @@ xenbus_domain_path(struct xenbus *xb, unsigned domid)
 	return path;
 }
 
+/* Drops a watch record (its events are dropped from then on). */
+static void
+xenbus_forget(struct xenbus *xb, struct xenbus_watch *w)
+{
+	for (struct xenbus_watch **pw = &xb->xb_watches; *pw != NULL; pw = &(*pw)->xw_next) {
+		if (*pw == w) {
+			*pw = w->xw_next;
+			free(w->xw_path);
+			free(w->xw_token);
+			free(w);
+			return;
+		}
+	}
+}
+
 /* Registered before the request, so that the initial event finds it. */
 int
 xenbus_watch(struct xenbus *xb, const char *path, const char *token,
@@ -372,13 +451,12 @@ xenbus_watch(struct xenbus *xb, const char *path, const char *token,
 	w->xw_arg = arg;
 	w->xw_next = xb->xb_watches;
 	xb->xb_watches = w;
-	if (xenbus_ack(xb, XS_WATCH, XENBUS_TX_NONE, strs, 2, NULL, 0) == 0)
+	int posted = xenbus_post(xb, XS_WATCH, XENBUS_TX_NONE, strs, 2, NULL, 0, w);
+	if (posted > 0 ||
+	    (posted == 0 && xenbus_ack(xb, XS_WATCH, XENBUS_TX_NONE, strs, 2, NULL, 0) == 0))
 		return 0;
 	int saved = errno;
-	xb->xb_watches = w->xw_next;
-	free(w->xw_path);
-	free(w->xw_token);
-	free(w);
+	xenbus_forget(xb, w);
 	errno = saved;
 	return -1;
 }
@@ -400,6 +478,58 @@ xenbus_unwatch(struct xenbus *xb, const char *path, const char *token)
 		break;
 	}
 	return xenbus_ack(xb, XS_UNWATCH, XENBUS_TX_NONE, strs, 2, NULL, 0);
+}
+
+/* Starts a batch: acknowledged requests are sent without waiting for their "OK". */
+void
+xenbus_batch_begin(struct xenbus *xb)
+{
+	xb->xb_batch = true;
+}
+
+/* events_wait condition: every posted request has its answer. */
+static bool
+xenbus_posted_all(void *arg)
+{
+	struct xenbus *xb = arg;
+
+	if (xb->xb_broken)
+		return true;
+	for (unsigned i = 0; i < xb->xb_nposted; i++)
+		if (!xb->xb_posted[i].xp_done)
+			return false;
+	return true;
+}
+
+/*
+ * Ends the batch once every posted request is answered (a later request's
+ * reply implies the earlier ones', the daemon answering in order): 0, or -1
+ * with the first failure's errno. A refused or unanswered watch is forgotten.
+ */
+int
+xenbus_batch_end(struct xenbus *xb)
+{
+	int err = 0;
+
+	xb->xb_batch = false;
+	if (events_wait(xb->xb_ev, xenbus_posted_all, xb, xb->xb_timeout_ms) < 0)
+		err = errno;
+	else if (xb->xb_broken)
+		err = EIO;
+	for (unsigned i = 0; i < xb->xb_nposted; i++) {
+		struct xenbus_posted *p = &xb->xb_posted[i];
+		int e = p->xp_done ? p->xp_err : (err ? err : EIO);
+		if (e != 0 && p->xp_watch != NULL)
+			xenbus_forget(xb, p->xp_watch);
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	xb->xb_nposted = 0;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 /* The main loop must not sleep while events wait to be run. */

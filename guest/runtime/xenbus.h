@@ -25,6 +25,7 @@
 #define XENBUS_TIMEOUT_MS	30000
 #define XENBUS_TX_RETRIES	16
 #define XENBUS_MAX_QUEUED	256	/* watch events kept before newer ones are dropped */
+#define XENBUS_MAX_POSTED	8	/* requests of a batch in flight; more are sent one by one */
 
 typedef uint32_t xenbus_tx_t;
 #define XENBUS_TX_NONE 0
@@ -64,6 +65,16 @@ int xenbus_dispatch_watches(struct xenbus *xb);
 bool xenbus_has_events(const struct xenbus *xb);
 /* Waits for one event of token (taken off the queue); -1 ETIMEDOUT. */
 int xenbus_wait_event(struct xenbus *xb, const char *token, int timeout_ms);
+
+/*
+ * A batch, for a boot's string of independent requests: between begin and
+ * end, writes, mkdirs, rms and watches outside a transaction return 0 once
+ * sent and are checked by xenbus_batch_end (one round trip for them all; a
+ * read or ls in the batch waits for its own reply as usual). end returns 0,
+ * or -1 with the first failure's errno; a refused watch is forgotten.
+ */
+void xenbus_batch_begin(struct xenbus *xb);
+int xenbus_batch_end(struct xenbus *xb);
 
 int xenbus_transaction_start(struct xenbus *xb, xenbus_tx_t *tx);
 int xenbus_transaction_end(struct xenbus *xb, xenbus_tx_t tx, bool abort);

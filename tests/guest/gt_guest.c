@@ -102,6 +102,27 @@ gt_guest_tx(void)
 	    t.attempts);
 }
 
+/* A batch: writes and a watch sent without waiting, a read in between, one refusal reported at the end. */
+static void
+gt_guest_batch(void)
+{
+	xenbus_batch_begin(g.g_xb);
+	int w1 = xenbus_write(g.g_xb, XENBUS_TX_NONE, "data/b1", "1");
+	int w2 = xenbus_write(g.g_xb, XENBUS_TX_NONE, "/local/domain/0/refused", "x");
+	int w3 = xenbus_watch(g.g_xb, "data/b1", "bw", NULL, NULL);
+	char *v = xenbus_read(g.g_xb, XENBUS_TX_NONE, "data/b1", NULL);
+	int rc = xenbus_batch_end(g.g_xb);
+	console_printf(g.g_cons, "GT batch posted %d %d %d read %s end %s\n", w1, w2, w3,
+	    v ? v : "-", rc == 0 ? "OK" : xb_msg_errname(errno));
+	free(v);
+	rc = xenbus_wait_event(g.g_xb, "bw", 2000);
+	console_printf(g.g_cons, "GT batch watch %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+	xenbus_batch_begin(g.g_xb);
+	xenbus_write(g.g_xb, XENBUS_TX_NONE, "data/b2", "2");
+	rc = xenbus_batch_end(g.g_xb);
+	console_printf(g.g_cons, "GT batch2 %s\n", rc == 0 ? "OK" : xb_msg_errname(errno));
+}
+
 /* Output nobody reads: the guest must drop it and go on, not hang. */
 static void
 gt_guest_flood(void)
@@ -230,6 +251,8 @@ main(void)
 		gt_guest_big();
 	else if (strcmp(scenario, "flood") == 0)
 		gt_guest_flood();
+	else if (strcmp(scenario, "batch") == 0)
+		gt_guest_batch();
 	console_printf(g.g_cons, "GT done\n");
 	guest_shutdown(&g, SHUTDOWN_poweroff);
 }

@@ -105,6 +105,25 @@ Test(runtime, transaction_retried_on_eagain)
 	expect_poweroff();
 }
 
+Test(runtime, batch_posts_then_reports_the_first_refusal)
+{
+	char path[64];
+
+	boot("batch");
+	gt_unpause(&t);
+	/* posted requests return 0 at once; the read in between sees the earlier write */
+	expect("GT batch posted 0 0 0 read 1 end EACCES\r\n");
+	expect("GT batch watch OK\r\n");
+	expect("GT batch2 OK\r\n");
+	snprintf(path, sizeof(path), "/local/domain/%u/data/b1", t.domid);
+	cr_assert_str_eq(gt_store_get(t.store, path), "1");
+	snprintf(path, sizeof(path), "/local/domain/%u/data/b2", t.domid);
+	cr_assert_str_eq(gt_store_get(t.store, path), "2");
+	cr_assert_null(gt_store_get(t.store, "/local/domain/0/refused"));
+	cr_assert_eq(t.store->gs_nwatches, 1, "the accepted watch stays");
+	expect_poweroff();
+}
+
 Test(runtime, console_output_nobody_reads_is_dropped_not_waited_for)
 {
 	char path[64];

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "hv_test_guest.h"
 #include "hv_test_util.h"
+#include "jail.h"
 #include "proc_stat.h"
 
 static struct hvt t;
@@ -325,4 +327,152 @@ Test(hv_domain, destroy_kills_escaped_processes)
 	for (int i = 0; i < 500 && !pid_dead(child); i++)
 		usleep(2000);
 	cr_assert(pid_dead(child), "escaped child %d outlived its domain", (int)child);
+}
+
+/* The inode naming pid's network namespace. */
+static ino_t
+netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	cr_assert_eq(stat(path, &st), 0, "%s", path);
+	return st.st_ino;
+}
+
+/* The interfaces pid's network namespace holds, from its /proc/<pid>/net/dev. */
+static int
+netns_ifaces(pid_t pid, char *names, size_t cap)
+{
+	char path[64], line[256], name[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/dev", (int)pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	names[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %63[^:]:", name) == 1 && strchr(line, '|') == NULL) {
+			snprintf(names + strlen(names), cap - strlen(names), "%s ", name);
+			n++;
+		}
+	fclose(f);
+	return n;
+}
+
+/* More guests than hvd makes namespaces ahead for (hvd_netns.c), so both paths are seen. */
+Test(hv_domain, every_guest_in_an_empty_network_namespace_of_its_own)
+{
+	enum { N = 4 };
+	hv_domid_t d[N];
+	ino_t ns[N], host = netns_of(getpid());
+	char names[256];
+
+	for (int i = 0; i < N; i++) {
+		struct hv_dominfo info;
+		d[i] = hvt_guest(&t, "sleep", NULL, NULL);
+		cr_assert_eq(hv_domain_getinfo(t.hv, d[i], &info), 0);
+		ns[i] = netns_of(info.pid);
+		cr_assert_neq(ns[i], host, "guest %d in the host's network namespace", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(ns[i], ns[j], "guests %d and %d share a network namespace", j, i);
+		cr_assert_eq(netns_ifaces(info.pid, names, sizeof(names)), 1, "interfaces: %s", names);
+		cr_assert_str_eq(names, "lo ");
+	}
+	/* hvd itself went back to its own after each clone */
+	cr_assert_eq(netns_of(t.hvd_pid), host);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(hv_domain_destroy(t.hv, d[i]), 0);
+}
+
+/* Whether the comma-separated list has item. */
+static bool
+list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The mount point of the cgroup hierarchy holding ctl (v1), or of cgroup2 (ctl NULL). */
+static bool
+cgroup_mount(const char *ctl, char *dir, size_t cap)
+{
+	char dev[256], mnt[256], type[64], opts[512];
+	bool found = false;
+	FILE *f = fopen("/proc/mounts", "re");
+
+	while (f && !found && fscanf(f, "%255s %255s %63s %511s %*d %*d", dev, mnt, type, opts) == 4)
+		found = ctl ? strcmp(type, "cgroup") == 0 && list_has(opts, ctl) :
+		    strcmp(type, "cgroup2") == 0;
+	if (f)
+		fclose(f);
+	if (found)
+		snprintf(dir, cap, "%s", mnt);
+	return found;
+}
+
+/* The first number in pid's limit file: v1_file in ctl's v1 group, else v2_file in its v2 group. */
+static unsigned long long
+limit_of(pid_t pid, const char *ctl, const char *v1_file, const char *v2_file)
+{
+	char path[64], line[512], mnt[256], file[1024], val[64] = "";
+	const char *rel = NULL, *name = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	while (!rel && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		if (list_has(c1 + 1, ctl) && cgroup_mount(ctl, mnt, sizeof(mnt)))
+			rel = c2 + 1, name = v1_file;
+	}
+	if (rel == NULL) {
+		rewind(f);
+		while (!rel && fgets(line, sizeof(line), f))
+			if (strncmp(line, "0::", 3) == 0 && cgroup_mount(NULL, mnt, sizeof(mnt))) {
+				line[strcspn(line, "\n")] = '\0';
+				rel = line + 3, name = v2_file;
+			}
+	}
+	fclose(f);
+	cr_assert_not_null(rel, "no %s group for %d", ctl, (int)pid);
+	snprintf(file, sizeof(file), "%s%s/%s", mnt, rel, name);
+	f = fopen(file, "re");
+	cr_assert_not_null(f, "%s", file);
+	cr_assert_not_null(fgets(val, sizeof(val), f), "%s", file);
+	fclose(f);
+	return strtoull(val, NULL, 10);
+}
+
+/* Limits are set while the guest sets itself up: they hold once the build answers, before any unpause. */
+Test(hv_domain, limits_hold_when_the_build_answers)
+{
+	char *text = hv_console_read(t.hv, 0);
+	int cgroups = text && strstr(text, "cgroups: domains under") != NULL;
+	const struct jail_limits *lim = jail_profile_limits(JAIL_PROFILE_GUEST);
+	struct hv_dominfo info;
+
+	free(text);
+	if (!cgroups)
+		cr_skip_test("hvd runs without cgroups here");
+	hv_domid_t domid = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
+	cr_assert(info.flags & HV_DOMINF_PAUSED);
+	/* hvt_guest's 4 MiB and the guest profile's overhead; its pids */
+	cr_expect_eq(limit_of(info.pid, "memory", "memory.limit_in_bytes", "memory.max"),
+	    (4ull << 20) + lim->mem_overhead);
+	cr_expect_eq(limit_of(info.pid, "pids", "pids.max", "pids.max"), lim->pids);
+	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
 }
