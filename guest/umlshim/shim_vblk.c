@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "shim.h"
+#include "unixsock.h"
 
 static struct guest *shim_vblk_guest;
 
@@ -60,31 +60,6 @@ shim_vblk_accept(int fd, short revents, void *arg)
 		vhubf_batch_calls(d->sd_vh);
 }
 
-/* A listening socket at path. */
-static int
-shim_vblk_listen(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		close(fd);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 1) < 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
 int
 shim_vblk_init(struct shim *s)
 {
@@ -96,7 +71,8 @@ shim_vblk_init(struct shim *s)
 	for (unsigned i = 0; i < s->s_ndisks; i++) {
 		struct shim_disk *d = &s->s_disks[i];
 		shim_vblk_path(s, i, path, sizeof(path));
-		if ((d->sd_listen = shim_vblk_listen(path)) < 0 ||
+		if ((d->sd_listen = unixsock_listen(path,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0600, 1)) < 0 ||
 		    events_watch_fd(s->s_g->g_ev, d->sd_listen, POLLIN, shim_vblk_accept, d) < 0) {
 			console_printf(s->s_g->g_cons, "umlshim: %s (%s): socket %s: %s\n",
 			    d->sd_name, d->sd_xen, path, strerror(errno));
