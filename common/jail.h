@@ -59,6 +59,12 @@ int jail_drop_privileges(uid_t uid, gid_t gid);
 /* Installs the profile's seccomp filter (denied calls fail with EPERM). -1 errno. */
 int jail_seccomp(enum jail_profile p);
 
+/* The profile's filter, as jail_seccomp installs it: its length, or -1 (errno). */
+struct sock_filter;
+int jail_seccomp_program(enum jail_profile p, struct sock_filter *insns, unsigned max);
+/* Whether the profile's lists name call nr (clone, clone3 and foreign ABIs aside). */
+bool jail_seccomp_listed(enum jail_profile p, int nr);
+
 /*
  * A backend worker's whole confinement, once it holds every descriptor it
  * needs: new mount, IPC and network namespaces, an empty read-only root,

@@ -44,6 +44,9 @@ hvd_netns_helper(int sock, pid_t parent)
 	if (getppid() != parent)
 		_exit(0);
 	prctl(PR_SET_NAME, "hvd-netns");
+	/* the next build's namespace is made in time no one else wants: at normal
+	 * priority its ~0.3 ms unshare took a CPU from the create in progress */
+	sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 });
 	while (read(sock, &c, 1) == 1) {
 		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { .iov_base = &c, .iov_len = 1 };

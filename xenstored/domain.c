@@ -434,6 +434,33 @@ domain_watch_pid(struct domain *d)
 	domain_sync_check(d);
 }
 
+static void
+domain_watch_pid_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct domain *d = arg;
+
+	(void)fd;
+	(void)what;
+	domain_unwatch_pid(d);
+	domain_watch_pid(d);
+}
+
+/*
+ * The pid watch once INTRODUCE has been answered: its two questions to hvd
+ * were two round trips of every create's INTRODUCE. Meanwhile the domain is
+ * checked at every VIRQ, as one without a pidfd is.
+ */
+static void
+domain_watch_pid_soon(struct domain *d)
+{
+	static const struct timeval now = { 0, 0 };
+
+	domain_sync_check(d);
+	d->d_pid_ev = evtimer_new(domain_base, domain_watch_pid_cb, d);
+	if (d->d_pid_ev == NULL || event_add(d->d_pid_ev, &now) < 0)
+		fatalx("domain_watch_pid_soon: libevent");
+}
+
 /* VIRQ_DOM_EXC: asks hvd about the domains no pidfd watches and those whose process ended. */
 static void
 domain_check_all(void)
@@ -504,7 +531,7 @@ domain_introduce_new(uint32_t domid, uint64_t mfn, uint32_t port)
 	intf->error = XENSTORE_ERROR_NONE;
 	c = ring_conn_new(d);
 	d->d_conn = c;
-	domain_watch_pid(d);
+	domain_watch_pid_soon(d);
 	log_info("dom%u introduced (mfn %llu, port %u)", domid, (unsigned long long)mfn, port);
 	watch_fire_special("@introduceDomain");
 	hv_evtchn_notify(domain_xce, d->d_local_port);
