@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config meson ninja-build clang
 libevent-dev libnl-3-dev libnl-route-3-dev libudev-dev libaio-dev
-libcriterion-dev libxen-dev libyajl-dev
+libcriterion-dev libxen-dev libyajl-dev musl-tools
 xenstore-utils iproute2 procps util-linux
 fio
 debootstrap e2fsprogs user-mode-linux openssl

@@ -9,12 +9,17 @@
  *  confinement is a ratio from one run;
  *  3. dom0 memory added per running domain: PSS of hvd, xenstored, consoled
  *     and every xl monitor, before and after starting the domains, per domain.
+ * The stacks' run directories are on a tmpfs the bench mounts, as /run (where
+ * /run/pvstack lives) is on Debian; their logs on the disk, as /var/log is.
+ * BENCH_XL_RUNDIR_DISK=1 keeps the run directories on the disk too (this
+ * VM's /run is on its disk; the figures before 2026-11-29 evening were so).
  * Usage: bench_xl [rounds] (default 20).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
@@ -22,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +39,9 @@
 
 #define BENCH_PARALLEL 50
 
-static char bench_dir[64];
+static char bench_dir[128];
+static char bench_base[64];	/* the logs, and the run directories' tmpfs (run/) */
+static bool bench_tmpfs;
 
 /* Monotonic time in seconds. */
 static double
@@ -62,7 +71,7 @@ bench_sh(const char *fmt, ...)
 static void
 bench_cfg(const char *name)
 {
-	char path[128];
+	char path[192];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s.cfg", bench_dir, name);
@@ -88,7 +97,7 @@ bench_cmp(const void *a, const void *b)
 static double
 bench_create_to_prompt(void)
 {
-	char cfg[128], buf[8192];
+	char cfg[192], buf[8192];
 	size_t len = 0;
 	int fd;
 	double t0 = bench_now(), t = -1;
@@ -203,7 +212,7 @@ bench_dom0_pss(int *monitors)
 struct bench_stack {
 	const char *label;
 	const char *hvd_args;
-	char dir[64];
+	char dir[128];
 	double *prompt;		/* one create-to-prompt time per round */
 	double par;		/* wall time of BENCH_PARALLEL parallel creates */
 	int running;
@@ -213,18 +222,59 @@ struct bench_stack {
 static void
 bench_use(struct bench_stack *s)
 {
-	char sock[128];
+	char path[192];
 
 	snprintf(bench_dir, sizeof(bench_dir), "%s", s->dir);
 	setenv("PVSTACK_RUNDIR", s->dir, 1);
-	snprintf(sock, sizeof(sock), "%s/xenstored/socket", s->dir);
-	setenv("XENSTORED_PATH", sock, 1);
+	snprintf(path, sizeof(path), "%s/xenstored/socket", s->dir);
+	setenv("XENSTORED_PATH", path, 1);
+	snprintf(path, sizeof(path), "%s/log.%s", bench_base, strrchr(s->dir, '.') + 1);
+	setenv("PVSTACK_LOGDIR", path, 1);
+}
+
+/* The base directory on the disk, and a tmpfs at its run/ unless BENCH_XL_RUNDIR_DISK is set. */
+static int
+bench_base_make(void)
+{
+	const char *disk = getenv("BENCH_XL_RUNDIR_DISK");
+	char run[96];
+
+	snprintf(bench_base, sizeof(bench_base), "/tmp/benchxl.XXXXXX");
+	if (mkdtemp(bench_base) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(run, sizeof(run), "%s/run", bench_base);
+	if (mkdir(run, 0755) < 0) {
+		perror(run);
+		return -1;
+	}
+	bench_tmpfs = !(disk && *disk && strcmp(disk, "0") != 0);
+	if (bench_tmpfs && mount("bench-run", run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+		perror("mount tmpfs");
+		return -1;
+	}
+	printf("run directories on %s, logs on the disk (%s)\n", bench_tmpfs ? "a tmpfs" : "the disk",
+	    bench_base);
+	return 0;
+}
+
+/* Unmounts the run directories' tmpfs and removes the base. */
+static void
+bench_base_remove(void)
+{
+	char run[96];
+
+	snprintf(run, sizeof(run), "%s/run", bench_base);
+	if (bench_tmpfs && umount(run) < 0)
+		perror("umount");
+	bench_sh("rm -rf '%s'", bench_base);
 }
 
 static int
 bench_stack_start(struct bench_stack *s)
 {
-	snprintf(s->dir, sizeof(s->dir), "/tmp/benchxl.XXXXXX");
+	snprintf(s->dir, sizeof(s->dir), "%s/run/stack.XXXXXX", bench_base);
 	if (mkdtemp(s->dir) == NULL) {
 		perror("mkdtemp");
 		return -1;
@@ -289,6 +339,8 @@ main(int argc, char **argv)
 
 	if (rounds < 1)
 		rounds = 1;
+	if (bench_base_make() < 0)
+		return 1;
 	for (int i = 0; i < 2; i++) {
 		st[i].prompt = calloc(rounds, sizeof(double));
 		if (bench_stack_start(&st[i]) < 0)
@@ -332,8 +384,12 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < 2; i++) {
 		bench_use(&st[i]);
+		/* destroyed first: their monitors end with them, not after waiting for hvd */
+		bench_sh("for d in $(%s list | awk 'NR > 2 { print $1 }'); do %s destroy $d; done "
+		    ">/dev/null 2>&1", BENCH_XL, BENCH_XL);
 		bench_sh("%s stop >/dev/null; rm -rf '%s'", BENCH_XENCOMMONS, st[i].dir);
 		free(st[i].prompt);
 	}
+	bench_base_remove();
 	return st[0].running && st[1].running ? 0 : 1;
 }

@@ -6,8 +6,11 @@
 #ifndef PVGUEST_PAGE_H
 #define PVGUEST_PAGE_H
 
+#include <limits.h>
 #include <stdint.h>
 
+/* a guest frame; musl's <limits.h> has a PAGE_SIZE of its own (the same 4096 on x86) */
+#undef PAGE_SIZE
 #define PAGE_SIZE	4096u
 
 struct page_pool {

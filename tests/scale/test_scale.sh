@@ -36,16 +36,21 @@ fds() { ls "/proc/$(cat "$dir/$1.pid")/fd" 2>/dev/null | wc -l; }
 
 # procs: processes of this stack other than its daemons (guests, xl monitors).
 procs() {
-	local pids="" p
+	local pids="" p hvd helpers
+	hvd=$(cat "$dir/hvd.pid")
+	# hvd's own helpers (hvd-keeper, hvd-netns) live as long as it does
+	helpers=$(ps -o pid=,comm= --ppid "$hvd" 2>/dev/null | awk '$2 ~ /^hvd-/ { print $1 }')
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		grep -qzx "PVSTACK_RUNDIR=$dir" "/proc/$p/environ" 2>/dev/null || continue
 		grep -qx "$p" "$dir"/*.pid 2>/dev/null && continue
+		echo "$helpers" | grep -qx "$p" && continue
 		[ "$p" = $$ ] && continue
 		pids="$pids $p"
 	done
 	# the guests are hvd's children, whose environment hvd empties
-	pids="$pids $(ps -o pid= --ppid "$(cat "$dir/hvd.pid")" 2>/dev/null | tr '\n' ' ')"
+	pids="$pids $(ps -o pid=,comm= --ppid "$hvd" 2>/dev/null | awk '$2 !~ /^hvd-/ { print $1 }' |
+	    tr '\n' ' ')"
 	echo $pids
 }
 
