@@ -50,6 +50,7 @@ struct hvd_domain {
 	uint64_t cpu_ns_dead;	/* CPU time of the reaped process */
 	struct hvd_conn *guest;	/* hvd's end of the guest channel */
 	char *cgroup;		/* its cgroup v2 group, NULL when none */
+	int netns;		/* its network namespace (hvd_netns.c), -1 when none held */
 	int profile;		/* enum jail_profile of its kernel, from the note */
 	uint32_t uid;		/* the host uid its processes run as; 0 before build */
 	bool pinned;		/* affinity holds: its processes run only there */
@@ -95,8 +96,10 @@ void hvd_netns_init(void);
 void hvd_netns_fini(void);
 /* Enters a namespace made ahead for the next clone: its fd, or -1 (clone a new one). */
 int hvd_netns_enter(void);
-/* Back into hvd's own namespace; closes fd. */
-void hvd_netns_leave(int fd);
+/* Takes a dead domain's namespace back for a later build, or closes it (-1: nothing). */
+void hvd_netns_recycle(int fd);
+/* Back into hvd's own namespace after the clone (the fd stays the caller's). */
+void hvd_netns_leave(void);
 
 /* hvd_sandbox.c */
 struct jail_limits;
@@ -136,11 +139,11 @@ void hvd_cgroup_init(void);
 bool hvd_cgroup_enabled(void);
 int hvd_cgroup_create(struct hvd_domain *d, int *fds);
 /* Removes a group (takes cg), queueing it while still populated. */
-void hvd_cgroup_rmdir(char *cg);
+bool hvd_cgroup_rmdir(char *cg);
 void hvd_cgroup_kill(struct hvd_domain *d);
 int hvd_cgroup_freeze(struct hvd_domain *d, bool frozen);
 bool hvd_cgroup_cpu_ns(struct hvd_domain *d, uint64_t *ns);
-void hvd_cgroup_destroy(struct hvd_domain *d);
+bool hvd_cgroup_destroy(struct hvd_domain *d);
 void hvd_cgroup_fini(void);
 
 /* hvd_elf.c */

@@ -345,7 +345,12 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 	pid = hvd_build_clone(ns | (share ? CLONE_FILES : 0), cgdir, &placed);
 	int clone_err = errno;
 	if (pid != 0 && netfd >= 0)
-		hvd_netns_leave(netfd);
+		hvd_netns_leave();
+	/* the domain holds its namespace from now on; one no child entered is as new */
+	if (pid > 0)
+		d->netns = netfd;
+	else if (pid < 0)
+		hvd_netns_recycle(netfd);
 	if (pid == 0)
 		err = hvd_build_join(cgfds + 1, ncg > 0 ? ncg - 1 : 0);
 	if (pid == 0 && share) {
@@ -410,6 +415,9 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (d->netns >= 0)
+		close(d->netns);
+	d->netns = -1;
 	log_warnx("d%u: guest set-up failed: %s", d->domid, strerror(err));
 	errno = err;
 	return -1;

@@ -142,14 +142,14 @@ hvd_cgroup_write(const char *cg, const char *file, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-/* Tries to remove a group (takes cg); a still-populated one is queued for later. */
-void
+/* Tries to remove a group (takes cg); a still-populated one is queued for later (false). */
+bool
 hvd_cgroup_rmdir(char *cg)
 {
 	for (int i = 0; i < 20; i++) {
 		if (rmdir(cg) == 0 || errno == ENOENT) {
 			free(cg);
-			return;
+			return true;
 		}
 		if (errno != EBUSY)
 			break;
@@ -157,6 +157,7 @@ hvd_cgroup_rmdir(char *cg)
 	}
 	hvd_cgroup_stale = xreallocarray(hvd_cgroup_stale, hvd_cgroup_nstale + 1, sizeof(char *));
 	hvd_cgroup_stale[hvd_cgroup_nstale++] = cg;
+	return false;
 }
 
 /* Retries the groups a previous destroy could not remove yet. */
@@ -258,16 +259,19 @@ hvd_cgroup_cpu_ns(struct hvd_domain *d, uint64_t *ns)
 	return true;
 }
 
-/* The domain is gone: kill what is left and remove its group. */
-void
+/* The domain is gone: kill what is left and remove its group; true when it could be removed. */
+bool
 hvd_cgroup_destroy(struct hvd_domain *d)
 {
+	bool gone;
+
 	if (d->cgroup == NULL)
-		return;
+		return false;
 	hvd_cgroup_kill(d);
-	hvd_cgroup_rmdir(d->cgroup);
+	gone = hvd_cgroup_rmdir(d->cgroup);
 	d->cgroup = NULL;
 	hvd_limits_destroy(d);
+	return gone;
 }
 
 /* hvd exits: every group goes, then hvd's own. */

@@ -72,6 +72,7 @@ hvd_domain_init(void)
 	d->mem_kib = d->max_mem_kib = hvd_domain_meminfo("MemTotal");
 	d->memfd = -1;
 	d->pidfd = -1;
+	d->netns = -1;
 	d->built = true;
 	hvd_domain_slot(0, d);
 	hvd_domain_nr = 1;
@@ -175,6 +176,7 @@ hvd_domain_create(const struct hv_req_domain_create *req, uint32_t *domid)
 	d->nr_pages = nr_pages;
 	d->memfd = memfd;
 	d->pidfd = -1;
+	d->netns = -1;
 	d->paused = true;
 	hvd_domain_slot(d->domid, d);
 	hvd_domain_nr++;
@@ -433,7 +435,12 @@ void
 hvd_domain_destroy(struct hvd_domain *d)
 {
 	hvd_domain_reap(d);
-	hvd_cgroup_destroy(d);
+	/* its namespace serves another guest only once none of its processes is left */
+	if (hvd_cgroup_destroy(d) && d->pid == 0)
+		hvd_netns_recycle(d->netns);
+	else if (d->netns >= 0)
+		close(d->netns);
+	d->netns = -1;
 	if (d->guest)
 		hvd_conn_forget_domain(d->guest);
 	hvd_evtchn_close_all(d, NULL);
@@ -503,6 +510,7 @@ hvd_domain_adopt(uint32_t domid, const struct hvk_dom *r, int memfd, int pidfd)
 	memcpy(d->affinity, r->affinity, sizeof(d->affinity));
 	d->cgroup = r->cgroup[0] ? xstrdup(r->cgroup) : NULL;
 	d->pidfd = -1;
+	d->netns = -1;	/* the namespace stays with the guest; it is not recycled */
 	if (r->pid > 0 && pidfd >= 0) {
 		/* no longer our child: its death is seen on the pidfd, init reaps it */
 		d->pid = r->pid;

@@ -13,6 +13,16 @@
  *
  * Without the helper (it died, or cannot make namespaces) a build clones a
  * new namespace as before.
+ *
+ * A destroyed domain's namespace is kept for the next build once none of its
+ * processes is left (its cgroup could be removed), instead of being made
+ * again: a namespace costs ~0.25 ms of CPU to make and ~0.2 ms more in a
+ * kernel worker to tear down, both during the creates and destroys around
+ * it. Nothing of the dead guest can be left in it: the guest held no
+ * capability over it (so its loopback stayed down, its sysctls, routes and
+ * filters untouched), and what an unprivileged process makes in a network
+ * namespace (sockets, abstract names) goes with its last descriptor, which
+ * went with its processes. The next guest finds it as empty as a new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +39,13 @@
 #include "log.h"
 
 #define HVD_NETNS_POOL	2
+#define HVD_NETNS_KEEP	16	/* dead domains' namespaces kept for the next builds */
 
 static int hvd_netns_sock = -1;		/* hvd's end of the helper's socket; -1: no pool */
 static int hvd_netns_self = -1;		/* hvd's own namespace, returned to after a clone */
 static pid_t hvd_netns_pid = -1;
+static int hvd_netns_kept[HVD_NETNS_KEEP];
+static unsigned hvd_netns_nkept;
 
 /* The helper: one new namespace per byte hvd writes, until hvd goes away. */
 static _Noreturn void
@@ -111,6 +124,8 @@ hvd_netns_init(void)
 void
 hvd_netns_fini(void)
 {
+	while (hvd_netns_nkept > 0)
+		close(hvd_netns_kept[--hvd_netns_nkept]);
 	if (hvd_netns_sock >= 0)
 		close(hvd_netns_sock);
 	hvd_netns_sock = -1;
@@ -136,6 +151,15 @@ hvd_netns_enter(void)
 	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	int fd = -1;
 
+	/* a dead domain's first, then one the helper made */
+	if (hvd_netns_nkept > 0) {
+		fd = hvd_netns_kept[--hvd_netns_nkept];
+		if (setns(fd, CLONE_NEWNET) == 0)
+			return fd;
+		log_warn("setns into a recycled network namespace");
+		close(fd);
+		fd = -1;
+	}
 	if (hvd_netns_sock < 0)
 		return -1;
 	ssize_t n = recvmsg(hvd_netns_sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -161,12 +185,23 @@ hvd_netns_enter(void)
 	return fd;
 }
 
-/* Back to hvd's own namespace after the clone; closes fd (the child holds the namespace). */
+/* Back to hvd's own namespace after the clone; the caller keeps the namespace's fd. */
 void
-hvd_netns_leave(int fd)
+hvd_netns_leave(void)
 {
 	/* hvd must not go on in a guest's namespace: this cannot fail for root */
 	if (setns(hvd_netns_self, CLONE_NEWNET) < 0)
 		fatal("setns back into hvd's network namespace");
-	close(fd);
+}
+
+/* Called only once no process of the domain that had it is left (hvd_domain_destroy). */
+void
+hvd_netns_recycle(int fd)
+{
+	if (fd < 0)
+		return;
+	if (hvd_netns_nkept < HVD_NETNS_KEEP && hvd_netns_self >= 0)
+		hvd_netns_kept[hvd_netns_nkept++] = fd;
+	else
+		close(fd);
 }

@@ -1,11 +1,15 @@
 /* Domain lifecycle: build checks, pause/unpause, crash and shutdown reasons, getinfo. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -385,6 +389,61 @@ Test(hv_domain, every_guest_in_an_empty_network_namespace_of_its_own)
 	cr_assert_eq(netns_of(t.hvd_pid), host);
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(hv_domain_destroy(t.hv, d[i]), 0);
+}
+
+/* Whether lo is up in pid's network namespace (asked from a child that enters it). */
+static bool
+netns_lo_up(pid_t pid)
+{
+	char path[64];
+	int st;
+	pid_t c;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		struct ifreq ifr = { .ifr_name = "lo" };
+		int fd = open(path, O_RDONLY | O_CLOEXEC), s;
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0 ||
+		    (s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			_exit(2);
+		_exit((ifr.ifr_flags & IFF_UP) ? 1 : 0);
+	}
+	cr_assert_eq(waitpid(c, &st, 0), c);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 2, "could not look into %s", path);
+	return WEXITSTATUS(st) == 1;
+}
+
+/*
+ * A destroyed guest's namespace serves the next build (hvd_netns.c): the
+ * next guest finds it as a new one (lo alone, down), never while a process
+ * of the dead guest is left, and never shared with a guest that runs.
+ */
+Test(hv_domain, a_dead_guests_namespace_serves_the_next_as_new)
+{
+	struct hv_dominfo a, b, c;
+	hv_domid_t da, db, dc;
+
+	da = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_getinfo(t.hv, da, &a), 0);
+	ino_t ns_a = netns_of(a.pid);
+	cr_assert_eq(hv_domain_destroy(t.hv, da), 0);
+	cr_assert(kill(a.pid, 0) < 0 && errno == ESRCH, "the first guest's process is left");
+	db = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_getinfo(t.hv, db, &b), 0);
+	cr_expect_eq(netns_of(b.pid), ns_a, "the dead guest's namespace was not taken again");
+	char names[256];
+	cr_assert_eq(netns_ifaces(b.pid, names, sizeof(names)), 1, "interfaces: %s", names);
+	cr_assert_str_eq(names, "lo ");
+	cr_assert_not(netns_lo_up(b.pid), "lo is up in a guest's namespace");
+	/* one that runs meanwhile has another */
+	dc = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_getinfo(t.hv, dc, &c), 0);
+	cr_assert_neq(netns_of(c.pid), netns_of(b.pid));
+	cr_assert_eq(hv_domain_destroy(t.hv, db), 0);
+	cr_assert_eq(hv_domain_destroy(t.hv, dc), 0);
 }
 
 /* Whether the comma-separated list has item. */
