@@ -44,8 +44,52 @@
 static int hvd_netns_sock = -1;		/* hvd's end of the helper's socket; -1: no pool */
 static int hvd_netns_self = -1;		/* hvd's own namespace, returned to after a clone */
 static pid_t hvd_netns_pid = -1;
-static int hvd_netns_kept[HVD_NETNS_KEEP];
+/* dead domains' namespaces, in flight in a socket pair of hvd's own: no descriptor each */
+static int hvd_netns_keep[2] = { -1, -1 };
 static unsigned hvd_netns_nkept;
+
+/* Sends fd with one byte over sock (SCM_RIGHTS, sendmsg's flags); 0, or -1 with errno. */
+static int
+hvd_netns_send(int sock, int fd, int flags)
+{
+	char c = 'n', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+
+	memset(cbuf, 0, sizeof(cbuf));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL | flags) == 1 ? 0 : -1;
+}
+
+/* The descriptor of the next message on sock; -1 with errno EAGAIN (none yet), or 0 (EOF). */
+static int
+hvd_netns_recv(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	int fd = -1;
+	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n <= 0) {
+		if (n == 0)
+			errno = 0;
+		return -1;
+	}
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	else
+		errno = EPROTO;
+	return fd;
+}
 
 /* The helper: one new namespace per byte hvd writes, until hvd goes away. */
 static _Noreturn void
@@ -61,23 +105,13 @@ hvd_netns_helper(int sock, pid_t parent)
 	 * priority its ~0.3 ms unshare took a CPU from the create in progress */
 	sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 });
 	while (read(sock, &c, 1) == 1) {
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-		    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		int fd;
 
 		/* the previous namespace lives on in its descriptor, sent to hvd */
 		if (unshare(CLONE_NEWNET) < 0 ||
 		    (fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
 			_exit(1);
-		memset(cbuf, 0, sizeof(cbuf));
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
+		if (hvd_netns_send(sock, fd, 0) < 0)
 			_exit(0);
 		close(fd);
 	}
@@ -92,6 +126,9 @@ hvd_netns_init(void)
 	int sv[2];
 
 	hvd_netns_self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (hvd_netns_self >= 0 &&
+	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, hvd_netns_keep) < 0)
+		hvd_netns_keep[0] = hvd_netns_keep[1] = -1;
 	if (hvd_netns_self < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_warn("network namespaces are made at each build");
 		return;
@@ -124,8 +161,6 @@ hvd_netns_init(void)
 void
 hvd_netns_fini(void)
 {
-	while (hvd_netns_nkept > 0)
-		close(hvd_netns_kept[--hvd_netns_nkept]);
 	if (hvd_netns_sock >= 0)
 		close(hvd_netns_sock);
 	hvd_netns_sock = -1;
@@ -145,39 +180,30 @@ hvd_netns_fini(void)
 int
 hvd_netns_enter(void)
 {
-	char c, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	int fd = -1;
+	int fd;
 
 	/* a dead domain's first, then one the helper made */
 	if (hvd_netns_nkept > 0) {
-		fd = hvd_netns_kept[--hvd_netns_nkept];
-		if (setns(fd, CLONE_NEWNET) == 0)
+		hvd_netns_nkept--;
+		if ((fd = hvd_netns_recv(hvd_netns_keep[1])) >= 0 && setns(fd, CLONE_NEWNET) == 0)
 			return fd;
-		log_warn("setns into a recycled network namespace");
-		close(fd);
-		fd = -1;
+		log_warn("a recycled network namespace");
+		if (fd >= 0)
+			close(fd);
 	}
 	if (hvd_netns_sock < 0)
 		return -1;
-	ssize_t n = recvmsg(hvd_netns_sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+	if ((fd = hvd_netns_recv(hvd_netns_sock)) < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
 			log_warnx("the network namespace helper is gone: builds make their own");
 			hvd_netns_fini();
 		}
 		return -1;
 	}
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
 	/* the next one, made while hvd goes on */
 	if (send(hvd_netns_sock, "n", 1, MSG_NOSIGNAL) != 1)
 		log_warn("network namespace helper");
-	if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0) {
+	if (setns(fd, CLONE_NEWNET) < 0) {
 		log_warn("setns into a network namespace made ahead");
 		close(fd);
 		fd = -1;
@@ -200,8 +226,8 @@ hvd_netns_recycle(int fd)
 {
 	if (fd < 0)
 		return;
-	if (hvd_netns_nkept < HVD_NETNS_KEEP && hvd_netns_self >= 0)
-		hvd_netns_kept[hvd_netns_nkept++] = fd;
-	else
-		close(fd);
+	if (hvd_netns_nkept < HVD_NETNS_KEEP && hvd_netns_keep[0] >= 0 &&
+	    hvd_netns_send(hvd_netns_keep[0], fd, MSG_DONTWAIT) == 0)
+		hvd_netns_nkept++;
+	close(fd);
 }
