@@ -419,6 +419,7 @@ hvd_build_spawn(struct hvd_domain *d, struct hvd_build_child *c, const int *cgfd
 		close(d->netns);
 	d->netns = -1;
 	log_warnx("d%u: guest set-up failed: %s", d->domid, strerror(err));
+	hvd_console_printf("d%u: guest set-up failed: %s", d->domid, strerror(err));
 	errno = err;
 	return -1;
 }

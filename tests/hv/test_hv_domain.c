@@ -391,6 +391,40 @@ Test(hv_domain, every_guest_in_an_empty_network_namespace_of_its_own)
 		cr_assert_eq(hv_domain_destroy(t.hv, d[i]), 0);
 }
 
+/*
+ * A guest whose own set-up fails (here: hvd's empty directory, its root's
+ * mount point, is gone) fails its build with the set-up's errno and the
+ * reason on hvd's console; none of its processes is left, and the next build,
+ * the directory back, runs.
+ */
+Test(hv_domain, a_guest_that_cannot_set_itself_up_fails_its_build)
+{
+	struct hv_domain_config cfg = { .mem_kib = 4096, .vcpus = 1 };
+	struct hv_build_config b = { .kernel = HVT_GUEST, .cmdline = "sleep" };
+	char empty[128];
+	hv_domid_t d;
+
+	snprintf(empty, sizeof(empty), "%s/empty", t.rundir);
+	cr_assert_eq(rmdir(empty), 0, "%s: %s", empty, strerror(errno));
+	cr_assert_eq(hv_domain_create(t.hv, &cfg, &d), 0);
+	b.store_port = hv_evtchn_alloc_unbound(t.hv, d, 0);
+	b.console_port = hv_evtchn_alloc_unbound(t.hv, d, 0);
+	cr_assert_eq(hv_domain_build(t.hv, d, &b, NULL), -1, "a guest with no root was built");
+	cr_assert_eq(errno, ENOENT, "%s", strerror(errno));
+	char *text = hv_console_read(t.hv, 0);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "guest set-up failed: No such file or directory"), "%s", text);
+	free(text);
+	struct hv_dominfo info;
+	cr_assert_eq(hv_domain_getinfo(t.hv, d, &info), 0);
+	cr_assert_leq(info.pid, 0, "the failed guest's process %d is left", (int)info.pid);
+	cr_assert_eq(hv_domain_destroy(t.hv, d), 0);
+	cr_assert_eq(mkdir(empty, 0555), 0);
+	d = hvt_guest(&t, "sleep", NULL, NULL);
+	cr_assert_eq(hv_domain_unpause(t.hv, d), 0, "%s", strerror(errno));
+	cr_assert_eq(hv_domain_destroy(t.hv, d), 0);
+}
+
 /* Whether lo is up in pid's network namespace (asked from a child that enters it). */
 static bool
 netns_lo_up(pid_t pid)
