@@ -13,7 +13,6 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "slice.h"
 #include "xmalloc.h"
 
 static char *daemon_pidfile;
@@ -44,7 +43,6 @@ daemon_start(const struct daemon_opts *opts)
 		fatal("daemon");
 	if (opts->pidfile)
 		daemon_write_pidfile(opts->pidfile);
-	slice_short();
 }
 
 static void

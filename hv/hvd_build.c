@@ -21,7 +21,6 @@
 #include "jail.h"
 #include "libhv.h"
 #include "log.h"
-#include "slice.h"
 
 struct event_base *hvd_base;
 static const char *hvd_build_emptydir;
@@ -178,8 +177,6 @@ hvd_build_child(struct hvd_build_child *c)
 	if (read(c->gofd, &go, 1) != 1 || (gofd = hvd_build_high(c->gofd)) < 0)
 		goto fail;
 	close(c->gofd);
-	/* the kernel's default slice: hvd's short one (slice.h) is for dom0's services */
-	slice_default();
 	if (setsid() < 0 || hvd_affinity_self(c->dom) < 0)
 		goto fail;
 	sigset_t all;

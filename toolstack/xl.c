@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "slice.h"
 #include "xl.h"
 
 /* Long spellings accepted for short options (xendomains uses --wait, --quiet). */
@@ -142,8 +141,6 @@ main(int argc, char **argv)
 		xl_usage(rc > 0 ? stdout : stderr, cmd);
 		return rc > 0 ? 0 : 2;
 	}
-	/* xl waits on the daemons' answers: it too should not wait behind a guest (slice.h) */
-	slice_short();
 	if (xl_open(&ctx, cmd->xc_flags) < 0)
 		rc = 1;
 	else

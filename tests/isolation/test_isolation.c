@@ -18,7 +18,6 @@
 
 #include "jail.h"
 #include "libhv.h"
-#include "slice.h"
 #include "xltest.h"
 
 #ifndef ISO_PROBE
@@ -148,20 +147,6 @@ cgroup_read(pid_t pid, const char *ctl, const char *v1_file, const char *v2_file
 	return out;
 }
 
-/* A process's EEVDF slice in ns, from /proc/<pid>/sched; 0 when the kernel shows none. */
-static unsigned long
-sched_slice(pid_t pid)
-{
-	char *text = NULL, *at;
-	unsigned long ns = 0;
-
-	cr_assert_eq(xlt_run(&text, "cat /proc/%d/sched 2>/dev/null || true", (int)pid), 0);
-	if ((at = strstr(text, "se.slice")) != NULL)
-		sscanf(strchr(at, ':') + 1, "%lu", &ns);
-	free(text);
-	return ns;
-}
-
 /* What the host sees of a confined guest: its uid, no capabilities, seccomp, limits. */
 static void
 assert_confined_from_host(int domid, uint32_t uid_base)
@@ -215,10 +200,6 @@ assert_confined_from_host(int domid, uint32_t uid_base)
 	free(mem);
 	free(pids);
 	free(cpu);
-	/* dom0's short slice (slice.h) is not the guest's: it goes back to the default */
-	unsigned long hvd_slice = sched_slice(daemon_pid("hvd")), guest_slice = sched_slice(pid);
-	cr_expect_eq(hvd_slice, SLICE_SHORT_NS, "hvd's slice %lu", hvd_slice);
-	cr_expect(guest_slice != SLICE_SHORT_NS, "the guest kept dom0's short slice");
 }
 
 Test(isolation, every_escape_attempt_is_refused)
