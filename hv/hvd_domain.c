@@ -435,8 +435,9 @@ void
 hvd_domain_destroy(struct hvd_domain *d)
 {
 	hvd_domain_reap(d);
-	/* its namespace serves another guest only once none of its processes is left */
-	if (hvd_cgroup_destroy(d) && d->pid == 0)
+	/* its namespace serves another guest only once none of its processes is left:
+	 * they are all in its group (none can leave it), which could then be removed */
+	if (hvd_cgroup_destroy(d))
 		hvd_netns_recycle(d->netns);
 	else if (d->netns >= 0)
 		close(d->netns);

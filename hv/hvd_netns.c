@@ -66,7 +66,7 @@ hvd_netns_send(int sock, int fd, int flags)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL | flags) == 1 ? 0 : -1;
 }
 
-/* The descriptor of the next message on sock; -1 with errno EAGAIN (none yet), or 0 (EOF). */
+/* The descriptor in the next message on sock; -1 with errno EAGAIN when none is there, 0 at EOF. */
 static int
 hvd_netns_recv(int sock)
 {
