@@ -24,7 +24,7 @@ struct domain {
 	uint32_t d_target;
 	bool d_shutdown_reported;
 	int d_pidfd;			/* the guest's process, -1: none (checked at every VIRQ) */
-	struct event *d_pid_ev;
+	struct event *d_pid_ev;		/* on d_pidfd, or the timer that opens it after INTRODUCE */
 	bool d_exited;			/* its process ended before hvd said why */
 	LIST_ENTRY(domain) d_check_link;	/* on the list VIRQ_DOM_EXC checks */
 	bool d_check;
