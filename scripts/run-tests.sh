@@ -31,6 +31,12 @@ meson test -C "$dir" --print-errorlogs --num-processes 2 --no-suite scale || rc=
 # one plain total line.
 log="$dir/meson-logs/testlog.txt"
 grep -h "Synthesis:" "$log" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' || true
+# meson shows only a failed test's last 100 lines; Criterion's own account of
+# each failure may be further up, so it is printed whole here.
+if [ "$rc" -ne 0 ]; then
+	echo "=== failed assertions ($dir)"
+	sed 's/\x1b\[[0-9;]*m//g' "$log" 2>/dev/null | grep -E '^\[(----|FAIL)\]' || true
+fi
 passed=$(grep -cE '^ *[0-9]+/[0-9]+ .* OK ' "$dir/meson-logs/testlog.txt" 2>/dev/null || true)
 python3 - "$dir/meson-logs/testlog.json" <<'PY' || true
 import json, sys
