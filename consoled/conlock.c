@@ -1,9 +1,11 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conlock.h"
@@ -40,6 +42,16 @@ conlock_read_holder(int fd, char *holder, size_t holderlen)
 	holder[strcspn(holder, "\n")] = '\0';
 }
 
+/* Whether fd is still the file at path: a holder unlinks it when it lets go. */
+static bool
+conlock_still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+}
+
 /* Becomes the one client of a console, or learns who is. */
 int
 conlock_acquire(const char *path, const char *cmd, char *holder, size_t holderlen)
@@ -54,15 +66,22 @@ conlock_acquire(const char *path, const char *cmd, char *holder, size_t holderle
 		if (paths_mkdir_p(dir, 0755) < 0)
 			goto fail;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		saved = errno;
-		if (errno == EWOULDBLOCK)
-			conlock_read_holder(fd, holder, holderlen);
-		errno = saved;
-		goto fail;
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			goto fail;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			saved = errno;
+			if (errno == EWOULDBLOCK)
+				conlock_read_holder(fd, holder, holderlen);
+			errno = saved;
+			goto fail;
+		}
+		/* the holder we waited on may have unlinked it (conlock_release): a
+		 * lock on a file no longer at path excludes no one, so open it anew */
+		if (conlock_still_linked(fd, path))
+			break;
+		close(fd);
 	}
 	n = snprintf(rec, sizeof(rec), "pid %ld %s\n", (long)getpid(), cmd ? cmd : "");
 	if (n >= (int)sizeof(rec))
@@ -80,15 +99,14 @@ fail:
 	return -1;
 }
 
-/* Lets the next client in. */
+/* Lets the next client in, leaving no file behind. */
 void
-conlock_release(int fd)
+conlock_release(int fd, const char *path)
 {
-	int rc;
-
 	if (fd < 0)
 		return;
-	rc = ftruncate(fd, 0);	/* failure is harmless: the next holder overwrites it */
-	(void)rc;
+	/* unlinked while still held, so no one can lock it and then lose it */
+	if (path)
+		unlink(path);
 	close(fd);
 }

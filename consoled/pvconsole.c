@@ -176,7 +176,7 @@ main(int argc, char **argv)
 	pvconsole_restore_tty();
 out:
 	pvconsole_close(&pc);
-	conlock_release(lockfd);
+	conlock_release(lockfd, lockpath);
 	free(lockpath);
 	return rc;
 }

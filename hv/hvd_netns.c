@@ -11,8 +11,8 @@
  * made earlier. It is owned by the host's user namespace rather than the
  * guest's, so the guest holds no capability over it at all.
  *
- * Without the helper (it died, or cannot make namespaces) a build clones a
- * new namespace as before.
+ * Without a namespace ready (the helper died, cannot make namespaces, or has
+ * not had the CPU yet) a build clones a new namespace as before.
  *
  * A destroyed domain's namespace is kept for the next build once none of its
  * processes is left (its cgroup could be removed), instead of being made
@@ -23,6 +23,8 @@
  * filters untouched), and what an unprivileged process makes in a network
  * namespace (sockets, abstract names) goes with its last descriptor, which
  * went with its processes. The next guest finds it as empty as a new one.
+ * A namespace the clone made is never kept: the guest's user namespace owns
+ * it, and that is not a thing to hand to another guest.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -136,6 +136,7 @@ struct xl_create_attach {
 	struct pvconsole ca_pc;
 	const char *ca_file;	/* the config, named in the lock */
 	int ca_lock;		/* the console's lock, as pvconsole takes it */
+	char *ca_lockpath;	/* its file, removed when it is given back */
 	bool ca_watching;	/* locked, connected, the tty node watched */
 	bool ca_on;		/* attached: the pty is open, the terminal is ours */
 };
@@ -159,9 +160,12 @@ xl_create_attach_early(hv_domid_t domid, void *arg)
 			    domid, holder);
 		else
 			log_warn("Could not lock %s", lockpath);
-	} else if (pvconsole_watch(&ca->ca_pc, domid, "pv", 0) == 0)
+		free(lockpath);
+		return;
+	}
+	ca->ca_lockpath = lockpath;
+	if (pvconsole_watch(&ca->ca_pc, domid, "pv", 0) == 0)
 		ca->ca_watching = true;
-	free(lockpath);
 }
 
 /* What xl create starts while hvd builds the domain. */
@@ -203,8 +207,9 @@ xl_create_attached(struct xl_create_attach *ca)
 
 	pvconsole_restore_tty();
 	pvconsole_close(&ca->ca_pc);
-	if (ca->ca_lock >= 0)
-		conlock_release(ca->ca_lock);
+	conlock_release(ca->ca_lock, ca->ca_lockpath);
+	free(ca->ca_lockpath);
+	ca->ca_lockpath = NULL;
 	ca->ca_lock = -1;
 	ca->ca_watching = ca->ca_on = false;
 	return rc;

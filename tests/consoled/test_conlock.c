@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,10 +54,11 @@ Test(conlock, second_taker_fails_at_once_naming_the_holder)
 	cr_assert_eq(errno, EWOULDBLOCK);
 	snprintf(want, sizeof(want), "pid %ld xl console 3", (long)getpid());
 	cr_assert_str_eq(holder, want);
-	conlock_release(fd);
+	conlock_release(fd, p);
+	cr_assert(access(p, F_OK) < 0 && errno == ENOENT, "%s is left after its release", p);
 	fd2 = conlock_acquire(p, "other", holder, sizeof(holder));
 	cr_assert_geq(fd2, 0, "free again once released");
-	conlock_release(fd2);
+	conlock_release(fd2, p);
 	free(p);
 }
 
@@ -85,8 +87,57 @@ Test(conlock, held_by_another_process_and_freed_when_it_dies)
 	waitpid(pid, NULL, 0);
 	fd = conlock_acquire(p, "parent", holder, sizeof(holder));
 	cr_assert_geq(fd, 0, "a dead holder's lock is free");
-	conlock_release(fd);
+	conlock_release(fd, p);
+	cr_assert(access(p, F_OK) < 0 && errno == ENOENT, "a killed holder's file is left");
 	close(pipefd[0]);
 	close(pipefd[1]);
+	free(p);
+}
+
+/*
+ * Takers and releasers racing on one console: a release removes the file
+ * while others have it open, so a taker that locked the removed file must
+ * not count as holder. Each holder checks it is alone (a shared counter).
+ */
+Test(conlock, one_holder_at_a_time_while_files_come_and_go)
+{
+	enum { PROCS = 4, ROUNDS = 2000 };
+	char *p = conlock_path(9, 0);
+	int *held = mmap(NULL, sizeof(int) * 2, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid[PROCS];
+
+	cr_assert_neq(held, MAP_FAILED);
+	held[0] = held[1] = 0;
+	for (int i = 0; i < PROCS; i++) {
+		pid[i] = fork();
+		cr_assert_geq(pid[i], 0);
+		if (pid[i] > 0)
+			continue;
+		char holder[256];
+		for (int r = 0, got = 0; got < ROUNDS / PROCS && r < ROUNDS * 100; r++) {
+			int fd = conlock_acquire(p, "racer", holder, sizeof(holder));
+			if (fd < 0) {
+				if (errno != EWOULDBLOCK)
+					_exit(2);
+				continue;
+			}
+			if (__atomic_add_fetch(&held[0], 1, __ATOMIC_SEQ_CST) != 1)
+				__atomic_store_n(&held[1], 1, __ATOMIC_SEQ_CST);
+			usleep(20);	/* held a while, so an overlap has time to show */
+			__atomic_sub_fetch(&held[0], 1, __ATOMIC_SEQ_CST);
+			conlock_release(fd, p);
+			got++;
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < PROCS; i++) {
+		int st;
+		cr_assert_eq(waitpid(pid[i], &st, 0), pid[i]);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "taker %d: status %#x", i, st);
+	}
+	cr_assert_eq(held[1], 0, "two processes held the console's lock at once");
+	cr_assert(access(p, F_OK) < 0 && errno == ENOENT, "%s is left", p);
+	munmap(held, sizeof(int) * 2);
 	free(p);
 }

@@ -4,6 +4,7 @@
  * shutdown/reboot/crash with each on_* action, the restart-too-fast refusal,
  * pause/unpause, destroy, failed creates leaving nothing behind, 50 domains.
  */
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <poll.h>
 #include <pty.h>
@@ -259,7 +260,12 @@ Test(xl, create_c_console_io_and_detach)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
-	cr_expect_gt(xlt_domid("con"), 0, "the domain must outlive the detach");
+	int id = xlt_domid("con");
+	cr_expect_gt(id, 0, "the domain must outlive the detach");
+	/* the console's lock goes with its client: nothing is left in the rundir */
+	char lock[128];
+	snprintf(lock, sizeof(lock), "%s/console/pvconsole.%d.lock", T.xt_dir, id);
+	cr_expect(access(lock, F_OK) < 0 && errno == ENOENT, "%s is left after the detach", lock);
 	free(cfg);
 }
 
