@@ -7,6 +7,21 @@
 #include "proc_stat.h"
 
 int
+proc_running(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && p[1] == ' ' && p[2] != 'Z';
+}
+
+int
 proc_fd_count(pid_t pid)
 {
 	char path[64];

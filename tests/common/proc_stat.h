@@ -4,6 +4,10 @@
 
 #include <sys/types.h>
 
+/* Whether pid exists and is not a zombie: a daemon's zombie waits for init,
+ * which reaps late on some hosts (a container's init), so kill(pid, 0) says
+ * nothing about whether it still runs. */
+int proc_running(pid_t pid);
 /* Open descriptors of pid, or -1. */
 int proc_fd_count(pid_t pid);
 /* VmRSS of pid in KiB, or -1. */

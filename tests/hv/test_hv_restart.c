@@ -27,6 +27,7 @@
 
 #include "hv_test_guest.h"
 #include "hv_test_util.h"
+#include "proc_stat.h"
 
 static struct hvt t;
 
@@ -66,22 +67,6 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000ll + ts.tv_nsec / 1000;
-}
-
-/* 1 when pid lives and is not a zombie. */
-static int
-alive(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return 0;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	return p && p[2] != 'Z';
 }
 
 /* A new hvd in the same run directory, as a supervisor would start it. */
@@ -178,10 +163,10 @@ restart_with_guests(int sig)
 	cr_assert_eq(waitpid(t.hvd_pid, &status, 0), t.hvd_pid);
 	if (sig == SIGTERM)
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-	cr_assert(alive(g1) && alive(g2), "a guest died with hvd");
+	cr_assert(proc_running(g1) && proc_running(g2), "a guest died with hvd");
 	cr_assert_eq(access(t.sock, F_OK), 0, "the socket went with hvd");
 	cr_assert_gt(keeper_pid(), 0);
-	cr_assert(alive(keeper_pid()), "no keeper holds the domains");
+	cr_assert(proc_running(keeper_pid()), "no keeper holds the domains");
 	/* notifies never pass through hvd: the guest answers with no hvd at all */
 	pingpong(xce1, p1, 3);
 
@@ -243,9 +228,9 @@ restart_with_guests(int sig)
 
 	/* destroy one, create one */
 	cr_assert_eq(hv_domain_destroy(t.hv, d1), 0);
-	for (int i = 0; i < 200 && alive(g1); i++)
+	for (int i = 0; i < 200 && proc_running(g1); i++)
 		usleep(10000);
-	cr_assert_not(alive(g1), "the destroyed guest lives on");
+	cr_assert_not(proc_running(g1), "the destroyed guest lives on");
 	cr_assert_eq(hv_domain_getinfo(t.hv, d1, &info), -1);
 	d3 = hvt_guest(&t, "pingpong", &sp3, NULL);
 	cr_assert_gt(d3, d2, "a domid reused: %u", d3);
@@ -310,7 +295,7 @@ Test(hv_restart, guest_dies_while_no_hvd_runs)
 	cr_assert_eq(kill(t.hvd_pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(t.hvd_pid, &status, 0), t.hvd_pid);
 	cr_assert_eq(kill(info.pid, SIGKILL), 0);
-	for (int i = 0; i < 200 && alive(info.pid); i++)
+	for (int i = 0; i < 200 && proc_running(info.pid); i++)
 		usleep(10000);
 	t.hvd_pid = start_hvd();
 	cr_assert(hvt_wait_flags(&t, d, HV_DOMINF_CRASHED, HV_DOMINF_CRASHED, 5000, &info),
@@ -324,7 +309,7 @@ Test(hv_restart, sigterm_without_domains_leaves_nothing)
 	int status;
 
 	cr_assert_gt(k, 0);
-	cr_assert(alive(k));
+	cr_assert(proc_running(k));
 	hv_close(t.hv);
 	t.hv = NULL;
 	cr_assert_eq(kill(t.hvd_pid, SIGTERM), 0);
@@ -332,7 +317,7 @@ Test(hv_restart, sigterm_without_domains_leaves_nothing)
 	t.hvd_pid = 0;
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* the keeper was hvd's child and hvd reaped it */
-	cr_assert_not(alive(k), "the keeper outlived an hvd that had no domain");
+	cr_assert_not(proc_running(k), "the keeper outlived an hvd that had no domain");
 	cr_assert_eq(access(t.sock, F_OK), -1, "socket left behind");
 	char path[160];
 	snprintf(path, sizeof(path), "%s/hvd-keeper.sock", t.rundir);
@@ -353,15 +338,15 @@ Test(hv_restart, removing_the_run_dir_ends_kept_domains)
 	cr_assert_eq(kill(t.hvd_pid, SIGTERM), 0);
 	cr_assert_eq(waitpid(t.hvd_pid, &status, 0), t.hvd_pid);
 	t.hvd_pid = 0;
-	cr_assert(alive(info.pid) && alive(k));
+	cr_assert(proc_running(info.pid) && proc_running(k));
 	/* what every test harness does last: rm -rf of the run directory */
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t.rundir);
 	cr_assert_eq(system(cmd), 0);
-	for (int i = 0; i < 500 && (alive(info.pid) || alive(k)); i++)
+	for (int i = 0; i < 500 && (proc_running(info.pid) || proc_running(k)); i++)
 		usleep(10000);
-	cr_assert_not(alive(info.pid), "the guest outlived its run directory");
-	cr_assert_not(alive(k), "the keeper outlived its run directory");
+	cr_assert_not(proc_running(info.pid), "the guest outlived its run directory");
+	cr_assert_not(proc_running(k), "the keeper outlived its run directory");
 }
 
 /* The figure for many domains: kill -9 with HVT_RESTART_N (default 50) guests, to the first answer. */
@@ -386,7 +371,7 @@ Test(hv_restart, kill9_with_many_guests, .timeout = 120)
 	long long t2 = now_us();
 	cr_assert_eq(got, n + 1, "%d domains listed of %d", got, n + 1);
 	for (int i = 1; i <= n; i++)
-		cr_expect(alive(info[i].pid), "d%u's guest died", info[i].domid);
+		cr_expect(proc_running(info[i].pid), "d%u's guest died", info[i].domid);
 	char *text = hv_console_read(t.hv, 0), *line = text ? strstr(text, "restarted:") : NULL;
 	fprintf(stderr, "figure: kill -9 of hvd with %d guests: dead after %.1f ms, serving again "
 	    "%.1f ms after the kill (%.*s)\n", n, (t1 - t0) / 1000.0, (t2 - t0) / 1000.0,

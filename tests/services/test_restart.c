@@ -93,8 +93,9 @@ console(const char *line)
 {
 	char *out;
 
-	svc_run(&out, "{ sleep 0.4; printf '%s\\r'; sleep 0.8; } | timeout 4 %s/pvconsole %d | tr -d '\\r'",
-	    line, sv.sv_bin, guest_id);
+	/* Ctrl+] detaches once the answer is in (pvconsole stays on at EOF, as xl console does) */
+	svc_run(&out, "{ sleep 0.4; printf '%s\\r'; sleep 0.8; printf '\\035'; } | "
+	    "timeout 4 %s/pvconsole %d | tr -d '\\r'", line, sv.sv_bin, guest_id);
 	return out;
 }
 
@@ -173,10 +174,11 @@ setup(void)
 static void
 teardown(void)
 {
-	/* the supervisors by pid, last started first, each waited for */
+	/* the supervisors by pid, last started first, each waited for; init reaps
+	 * them, late on some hosts, so a zombie counts as gone */
 	svc_run(NULL, "%s/xl destroy g 2>/dev/null; for p in $(tac %s/supervisors); do kill -TERM $p; "
-	    "for i in $(seq 100); do kill -0 $p 2>/dev/null || break; sleep 0.05; done; "
-	    "kill -KILL $p 2>/dev/null; done", sv.sv_bin, sv.sv_dir);
+	    "for i in $(seq 100); do [ \"$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null || echo Z)\" = Z ] && break; "
+	    "sleep 0.05; done; kill -KILL $p 2>/dev/null; done", sv.sv_bin, sv.sv_dir);
 	svc_teardown(&sv);
 }
 
