@@ -106,7 +106,6 @@ conlock_release(int fd, const char *path)
 	if (fd < 0)
 		return;
 	/* unlinked while still held, so no one can lock it and then lose it */
-	if (path)
-		unlink(path);
+	unlink(path);
 	close(fd);
 }

@@ -23,6 +23,7 @@
 
 #include "hotplug.h"
 #include "loops.h"
+#include "proc_stat.h"
 #include "xs.h"
 #include "xs_async.h"
 #include "xst.h"
@@ -267,18 +268,9 @@ Test(hotplug, timeout_kills_the_whole_session)
 	cr_assert_eq(fscanf(f, "%d", &child), 1);
 	fclose(f);
 	/* The background sleep was in the script's session: gone (or a zombie of init). */
-	int alive = 1;
-	for (int i = 0; i < 100 && alive; i++) {
-		char st[64], buf[256] = "";
-		snprintf(st, sizeof(st), "/proc/%d/stat", child);
-		FILE *p = fopen(st, "r");
-		alive = p && fgets(buf, sizeof(buf), p) && !strstr(buf, ") Z ");
-		if (p)
-			fclose(p);
-		if (alive)
-			usleep(10000);
-	}
-	cr_expect_not(alive, "the script's child %d survived the timeout", child);
+	for (int i = 0; i < 100 && proc_running(child); i++)
+		usleep(10000);
+	cr_expect_not(proc_running(child), "the script's child %d survived the timeout", child);
 	free(s);
 }
 

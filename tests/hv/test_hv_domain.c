@@ -287,23 +287,6 @@ Test(hv_domain, built_guest_waits_for_unpause)
 /* SIGTERM no longer ends the guests: hvd leaves them to its keeper for the next
  * hvd (test_hv_restart.c, sigterm_with_two_guests and the tests after it). */
 
-/* 1 when pid is gone or a zombie. */
-static int
-pid_dead(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return 1;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	return p && p[2] == 'Z';
-}
-
 Test(hv_domain, destroy_kills_escaped_processes)
 {
 	char *text = hv_console_read(t.hv, 0);
@@ -324,14 +307,14 @@ Test(hv_domain, destroy_kills_escaped_processes)
 	cr_assert_eq(hv_domain_getinfo(t.hv, domid, &info), 0);
 	/* the guest is init of its own pid namespace: its pid for the child is not the host's */
 	pid_t child = proc_host_pid(info.pid, (pid_t)pg->arg);
-	cr_assert(child > 0 && !pid_dead(child));
+	cr_assert(child > 0 && proc_running(child));
 	cr_assert_neq(getpgid(child), info.pid, "child did not leave the process group");
 	/* pause freezes it too */
 	cr_assert_eq(hv_domain_pause(t.hv, domid), 0);
 	cr_assert_eq(hv_domain_destroy(t.hv, domid), 0);
-	for (int i = 0; i < 500 && !pid_dead(child); i++)
+	for (int i = 0; i < 500 && proc_running(child); i++)
 		usleep(2000);
-	cr_assert(pid_dead(child), "escaped child %d outlived its domain", (int)child);
+	cr_assert_not(proc_running(child), "escaped child %d outlived its domain", (int)child);
 }
 
 /* The inode naming pid's network namespace. */
@@ -451,26 +434,7 @@ netns_lo_up(pid_t pid)
 	return WEXITSTATUS(st) == 1;
 }
 
-/* The inode of the user namespace that owns pid's network namespace. */
-static ino_t
-netns_owner(pid_t pid)
-{
-	char path[64];
-	struct stat st;
-	int fd, ufd;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-	ufd = ioctl(fd, NS_GET_USERNS);
-	cr_assert_geq(ufd, 0, "NS_GET_USERNS on %s: %s", path, strerror(errno));
-	cr_assert_eq(fstat(ufd, &st), 0);
-	close(ufd);
-	close(fd);
-	return st.st_ino;
-}
-
-/* A descriptor on pid's network namespace: while held, its inode names no other. */
+/* A descriptor on pid's network namespace, its inode in *ino: while held, that inode names no other. */
 static int
 netns_hold(pid_t pid, ino_t *ino)
 {
@@ -486,6 +450,19 @@ netns_hold(pid_t pid, ino_t *ino)
 	return fd;
 }
 
+/* The inode of the user namespace that owns the network namespace held by nsfd. */
+static ino_t
+netns_owner(int nsfd)
+{
+	struct stat st;
+	int ufd = ioctl(nsfd, NS_GET_USERNS);
+
+	cr_assert_geq(ufd, 0, "NS_GET_USERNS: %s", strerror(errno));
+	cr_assert_eq(fstat(ufd, &st), 0);
+	close(ufd);
+	return st.st_ino;
+}
+
 /*
  * A destroyed guest's namespace serves the next build (hvd_netns.c): the
  * next guest finds it as a new one (lo alone, down), never while a process
@@ -498,14 +475,18 @@ Test(hv_domain, a_dead_guests_namespace_serves_the_next_as_new)
 {
 	struct hv_dominfo a, b, c;
 	hv_domid_t da, db, dc;
-	ino_t host_user = netns_owner(getpid()), ns_a, ns_b;
+	ino_t host_user, ns_a;
 	int held, tries;
+
+	held = netns_hold(getpid(), &ns_a);
+	host_user = netns_owner(held);
+	close(held);
 
 	for (tries = 0;; tries++) {
 		da = hvt_guest(&t, "sleep", NULL, NULL);
 		cr_assert_eq(hv_domain_getinfo(t.hv, da, &a), 0);
 		held = netns_hold(a.pid, &ns_a);
-		bool made_ahead = netns_owner(a.pid) == host_user;
+		bool made_ahead = netns_owner(held) == host_user;
 		cr_assert_eq(hv_domain_destroy(t.hv, da), 0);
 		cr_assert(kill(a.pid, 0) < 0 && errno == ESRCH, "the first guest's process is left");
 		if (made_ahead)
@@ -528,8 +509,7 @@ Test(hv_domain, a_dead_guests_namespace_serves_the_next_as_new)
 	/* one that runs meanwhile has another */
 	dc = hvt_guest(&t, "sleep", NULL, NULL);
 	cr_assert_eq(hv_domain_getinfo(t.hv, dc, &c), 0);
-	ns_b = netns_of(b.pid);
-	cr_assert_neq(netns_of(c.pid), ns_b);
+	cr_assert_neq(netns_of(c.pid), netns_of(b.pid));
 	cr_assert_eq(hv_domain_destroy(t.hv, db), 0);
 	cr_assert_eq(hv_domain_destroy(t.hv, dc), 0);
 	close(held);

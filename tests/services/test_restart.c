@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "libhv.h"
+#include "proc_stat.h"
 #include "svctest.h"
 
 static struct svc sv;
@@ -68,23 +69,6 @@ daemon_pid(const char *name)
 		fclose(f);
 	}
 	return pid;
-}
-
-/* Whether a process lives (and is not a zombie). */
-static int
-alive(pid_t pid)
-{
-	char path[64], st[512];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	size_t n = fread(st, 1, sizeof(st) - 1, f);
-	fclose(f);
-	st[n] = '\0';
-	char *p = strrchr(st, ')');
-	return p && p[1] == ' ' && p[2] != 'Z';
 }
 
 /* Types a line at the guest's console; its output after the echo of the line. */
@@ -196,7 +180,7 @@ kill_and_wait(const char *name, pid_t *old, pid_t *new)
 	t0 = svc_now_ms();
 	while (svc_now_ms() - t0 < 5000) {
 		*new = daemon_pid(name);
-		if (*new > 0 && *new != *old && alive(*new))
+		if (*new > 0 && *new != *old && proc_running(*new))
 			return svc_now_ms() - t0;
 		usleep(20000);
 	}
@@ -225,7 +209,7 @@ Test(restart, consoled)
 
 	cr_assert_geq(ms, 0, "consoled (Restart=on-failure) was not restarted");
 	sleep(1);	/* its scan of the running domains */
-	int cons = console_works("after"), g = alive(guest_pid);
+	int cons = console_works("after"), g = proc_running(guest_pid);
 	int disk = access(svc_build("blkback/blkback"), X_OK) == 0 ? disk_works("consoled-kill") : -1;
 	report("consoled", ms, g, cons, disk);
 	cr_assert(g, "the guest outlives consoled");
@@ -259,7 +243,7 @@ Test(restart, blkback)
 			break;
 		usleep(50000);
 	}
-	int disk = disk_works("after-blkback-kill"), g = alive(guest_pid), cons = console_works("after");
+	int disk = disk_works("after-blkback-kill"), g = proc_running(guest_pid), cons = console_works("after");
 	report("blkback", ms, g, cons, disk);
 	fprintf(stderr, "figure: blkback's device after the restart: state %c\n", state[0]);
 	cr_assert(g, "the guest outlives blkback");
@@ -274,13 +258,13 @@ Test(restart, xenstored)
 
 	cr_assert_geq(ms, 0, "xenstored (Restart=on-failure) was not restarted");
 	sleep(1);	/* the clients' reconnect */
-	int g = alive(guest_pid), cons = console_works("after");
+	int g = proc_running(guest_pid), cons = console_works("after");
 	int ls = svc_run(NULL, "%s/xl list g", sv.sv_bin) == 0;
 	int disk = access(svc_build("blkback/blkback"), X_OK) == 0 ? disk_works("xenstored-kill") : -1;
 	report("xenstored", ms, g, cons, disk);
 	fprintf(stderr, "figure: after xenstored's restart: xl list %s, consoled %s, blkback %s\n",
 	    ls ? "works" : "fails", daemon_pid("consoled") == cd ? "the same" : "restarted",
-	    alive(daemon_pid("blkback")) ? "running" : "down");
+	    proc_running(daemon_pid("blkback")) ? "running" : "down");
 	cr_assert(g, "the guest outlives xenstored");
 	cr_assert(ls, "xl lists the guest from the restored store");
 	cr_assert(cons, "consoled, reconnected, still serves the console");
@@ -295,7 +279,7 @@ Test(restart, hvd)
 	char *out;
 
 	cr_assert_geq(ms, 0, "hvd (Restart=on-failure) was not restarted");
-	int g = alive(guest_pid);
+	int g = proc_running(guest_pid);
 	cr_assert_eq(svc_run(&out, "%s/xl list", sv.sv_bin), 0, "xl list: %s", out);
 	int ls = strstr(out, "\ng ") != NULL;
 	free(out);
@@ -303,8 +287,8 @@ Test(restart, hvd)
 	int disk = access(svc_build("blkback/blkback"), X_OK) == 0 ? disk_works("hvd-kill") : -1;
 	report("hvd", ms, g, cons, disk);
 	fprintf(stderr, "figure: after hvd's death: xenstored %s, consoled %s\n",
-	    alive(daemon_pid("xenstored")) ? "running" : "down",
-	    alive(daemon_pid("consoled")) ? "running" : "down");
+	    proc_running(daemon_pid("xenstored")) ? "running" : "down",
+	    proc_running(daemon_pid("consoled")) ? "running" : "down");
 	cr_assert(g, "the guest outlives hvd (its keeper holds the domain for the new hvd)");
 	cr_assert(ls, "xl list shows the guest after the restart");
 	cr_assert(cons, "the console works across hvd's restart");
